@@ -1,0 +1,107 @@
+/*
+ * flow_table -- the sensor's table of live flows, keyed by bidirectional 5-tuple
+ * (plus VLAN).
+ *
+ * Capacity is fixed by flow_table_new(); nothing is allocated afterwards.  When the
+ * table is full, the least recently seen flow is evicted (and ended, so detectors
+ * see it) and counted, so a flood cannot blind the sensor to the next attack.
+ * Flows end on FIN/RST teardown, idle timeout, active timeout or eviction; each
+ * end is reported once through the callback.  Capture thread only.
+ */
+#ifndef WARD_FLOW_TABLE_H
+#define WARD_FLOW_TABLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+#include "pkt.h"
+
+/* Direction indexes: 0 = from the originator (the side seen first), 1 = back. */
+#define FLOW_ORIG 0
+#define FLOW_RESP 1
+
+enum flow_state {
+    FLOW_NEW = 0,        /* one side seen, no handshake */
+    FLOW_SYN_SENT,       /* SYN seen, no SYN-ACK */
+    FLOW_SYN_RCVD,       /* SYN-ACK seen */
+    FLOW_ESTABLISHED,    /* handshake completed (or mid-stream data both ways) */
+    FLOW_CLOSING,        /* FIN seen */
+    FLOW_CLOSED,         /* FIN both ways, or RST */
+};
+
+enum flow_end_reason {
+    FLOW_END_NONE = 0,
+    FLOW_END_FIN,        /* orderly close */
+    FLOW_END_RST,        /* reset */
+    FLOW_END_IDLE,       /* idle timeout */
+    FLOW_END_ACTIVE,     /* active timeout (long flow cut into records) */
+    FLOW_END_EVICTED,    /* table full */
+    FLOW_END_SHUTDOWN,   /* sensor stopping / end of capture file */
+};
+
+enum flow_app {
+    APP_UNKNOWN = 0, APP_DNS, APP_HTTP, APP_TLS, APP_SSH, APP_SMB, APP_RDP, APP_FTP,
+    APP_TELNET, APP_DHCP, APP_NTP, APP_KERBEROS, APP_LDAP, APP_MSSQL, APP_MYSQL,
+    APP_POSTGRES, APP_SMTP, APP_QUIC, APP_MDNS, APP_NETBIOS, APP_SSDP, APP_COUNT
+};
+
+struct flow_key {
+    struct addr a;       /* originator address */
+    struct addr b;       /* responder address */
+    uint16_t port_a;     /* originator port (ICMP: echo id) */
+    uint16_t port_b;     /* responder port (ICMP: type) */
+    uint8_t proto;       /* IP protocol */
+    uint8_t pad;         /* zero */
+    uint16_t vlan;       /* outer VLAN id */
+};
+
+struct flow {
+    struct flow_key key;        /* originator = the side whose packet created the flow */
+    uint64_t first_usec;        /* packet time of the first packet */
+    uint64_t last_usec;         /* packet time of the latest packet */
+    uint64_t pkts[2];           /* packets per direction */
+    uint64_t bytes[2];          /* IP bytes per direction */
+    uint64_t payload[2];        /* L4 payload bytes per direction */
+    uint8_t flags[2];           /* OR of TCP flags per direction */
+    uint8_t state;              /* enum flow_state */
+    uint8_t app;                /* enum flow_app */
+    bool midstream;             /* first packet was not a SYN (capture began mid-flow) */
+    uint8_t end_reason;         /* enum flow_end_reason, set when the flow ends */
+    uint8_t orig_ttl;           /* TTL of the originator's first packet */
+    uint8_t resp_ttl;           /* TTL of the responder's first packet */
+    uint32_t syn_count;         /* SYNs from the originator (retries) */
+    uint64_t det[4];            /* scratch for detectors (see detect.h owners) */
+    char name[PKT_NAME_MAX];    /* SNI, HTTP Host or DNS name seen on this flow */
+};
+
+/* Called once for every flow that ends; the flow is valid only during the call. */
+typedef void (*flow_end_fn)(void *arg, const struct flow *f);
+
+struct flow_table;
+
+/*
+ * Returns NULL if out of memory.  max_flows > 0.  Timeouts in usec of packet time.
+ */
+struct flow_table *flow_table_new(size_t max_flows, uint64_t idle_usec, uint64_t active_usec,
+                                  flow_end_fn on_end, void *arg);
+void flow_table_free(struct flow_table *ft);
+
+/*
+ * Finds or creates the flow of p (which must have PKT_IP4/PKT_IP6) and updates it.
+ * *dir is set to FLOW_ORIG or FLOW_RESP.  Returns the flow, valid until the next
+ * call, or NULL for packets that make no flow (no IP).
+ */
+struct flow *flow_table_update(struct flow_table *ft, const struct pkt *p, int *dir);
+
+/* Ends flows idle (or active) past their timeouts as of packet time now_usec. */
+void flow_table_expire(struct flow_table *ft, uint64_t now_usec);
+/* Ends every flow (end of file, shutdown). */
+void flow_table_flush(struct flow_table *ft);
+
+size_t flow_table_count(const struct flow_table *ft);
+uint64_t flow_table_evictions(const struct flow_table *ft);
+size_t flow_table_memory(const struct flow_table *ft);
+
+#endif

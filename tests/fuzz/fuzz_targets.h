@@ -1,0 +1,22 @@
+/*
+ * fuzz_targets -- the fuzz targets replay.c drives.  Add a line per new
+ * tests/fuzz/fuzz_<target>.c (and its corpus folder tests/fuzz/corpus/<target>/).
+ */
+#ifndef WARD_FUZZ_TARGETS_H
+#define WARD_FUZZ_TARGETS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+int fuzz_envelope_one(const uint8_t *data, size_t size);
+int fuzz_config_one(const uint8_t *data, size_t size);
+
+static const struct {
+    const char *name;                        /* corpus folder */
+    int (*fn)(const uint8_t *data, size_t size); /* entry point */
+} fuzz_targets[] = {
+    {"envelope", fuzz_envelope_one},
+    {"config", fuzz_config_one},
+};
+
+#endif

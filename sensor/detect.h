@@ -56,4 +56,27 @@ struct detector {
 /* True if a is inside home_net (or, when home_net is empty, a private address). */
 bool detect_is_home(const struct detect_ctx *ctx, const struct addr *a);
 
+/*
+ * The engine: every detector of the table in detect.c, fed by the capture loop.
+ * detect_engine_new() reads [detect] (home_net, allow, heightened_factor) and each
+ * [detect.<name>] section of cfg; a bad setting returns NULL with the message in
+ * config_error(cfg).  home_net_override (--home-net) replaces [detect] home_net
+ * when not NULL.  Findings go to out.  hosts may be NULL.
+ */
+struct sink;
+struct detect_engine;
+struct detect_engine *detect_engine_new(struct config *cfg, const char *home_net_override,
+                                        const struct sink *out, struct host_table *hosts);
+void detect_engine_free(struct detect_engine *de);
+void detect_engine_packet(struct detect_engine *de, const struct pkt *p, struct flow *f,
+                          int dir);
+void detect_engine_flow_end(struct detect_engine *de, const struct flow *f);
+/* Call about once per second of packet time. */
+void detect_engine_tick(struct detect_engine *de, uint64_t now_usec);
+/* End of input: final ticks, close and report every open event. */
+void detect_engine_flush(struct detect_engine *de, uint64_t now_usec);
+/* Heightened mode (console command): thresholds scale by factor (0 < f <= 1). */
+void detect_engine_set_heightened(struct detect_engine *de, bool on, double factor);
+size_t detect_engine_memory(const struct detect_engine *de);
+
 #endif

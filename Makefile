@@ -48,21 +48,28 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes 
 	-Wold-style-definition -Wpointer-arith -Wcast-qual -Wwrite-strings -Wundef -Wvla \
 	-Wformat=2 -Wimplicit-fallthrough -Wnull-dereference
 
-CPPFLAGS += -D_DEFAULT_SOURCE -D_FORTIFY_SOURCE=2 -Icommon -Isensor -Iconsole -Itests/lib \
+# The user's CPPFLAGS/CFLAGS/LDFLAGS are appended, never replace Ward's own flags;
+# OPT sets optimisation and debug info.
+OPT ?= -O2 -g
+FORTIFY := -D_FORTIFY_SOURCE=2
+W_CPPFLAGS = -D_DEFAULT_SOURCE $(FORTIFY) -Icommon -Isensor -Iconsole -Itests/lib \
 	-isystem $(BUILD)/gen
-CFLAGS   ?= -O2 -g
-CFLAGS   += -std=c11 $(WARN) -fstack-protector-strong -fPIE -MMD -MP $(PKG_CFLAGS)
-LDFLAGS  += -pie -Wl,-z,relro,-z,now -Wl,--as-needed
+W_CFLAGS := $(OPT) -std=c11 $(WARN) -fstack-protector-strong -fPIE -MMD -MP $(PKG_CFLAGS)
+W_LDFLAGS := -pie -Wl,-z,relro,-z,now -Wl,--as-needed
 
 ifneq ($(SANITIZE),)
-CFLAGS  += -fsanitize=$(SANITIZE) -fno-sanitize-recover=all -fno-omit-frame-pointer
-LDFLAGS += -fsanitize=$(SANITIZE)
+W_CFLAGS  += -fsanitize=$(SANITIZE) -fno-sanitize-recover=all -fno-omit-frame-pointer
+W_LDFLAGS += -fsanitize=$(SANITIZE)
 # ASan and _FORTIFY_SOURCE disagree; the sanitizer checks more anyway.
-CPPFLAGS := $(filter-out -D_FORTIFY_SOURCE=2,$(CPPFLAGS))
+FORTIFY :=
 endif
 ifeq ($(FUZZ),1)
-CFLAGS += -fsanitize=fuzzer-no-link -DWARD_FUZZING
+W_CFLAGS += -fsanitize=fuzzer-no-link -DWARD_FUZZING
 endif
+
+ALL_CPPFLAGS = $(W_CPPFLAGS) $(CPPFLAGS)
+ALL_CFLAGS = $(W_CFLAGS) $(CFLAGS)
+ALL_LDFLAGS = $(W_LDFLAGS) $(LDFLAGS)
 
 # ---------------------------------------------------------------- sources
 
@@ -118,14 +125,14 @@ $(PROTO_C) $(PROTO_H): proto/ward.proto
 $(BUILD)/obj/gen/ward.pb-c.o: $(PROTO_C)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-cast-qual -c -o $@ $<
+	$(Q)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -Wno-cast-qual -c -o $@ $<
 
 $(BUILD)/obj/%.o: %.c | $(PROTO_H)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
-$(call obj,$(TESTLIB_SRC) $(UNIT_SRC)): CFLAGS += $(TEST_CFLAGS)
+$(call obj,$(TESTLIB_SRC) $(UNIT_SRC)): W_CFLAGS += $(TEST_CFLAGS)
 
 # ---------------------------------------------------------------- archives and programs
 
@@ -138,7 +145,7 @@ $(BUILD)/%.a:
 	@echo "  AR      $@"
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-LINK = $(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) -Wl,--start-group $(filter %.a,$^) \
+LINK = $(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o,$^) -Wl,--start-group $(filter %.a,$^) \
 	-Wl,--end-group $(PKG_LIBS)
 
 $(BUILD)/ward-sensor: $(BUILD)/obj/sensor/main.o $(WARD_LIBS)
@@ -165,7 +172,7 @@ $(REPLAY): $(BUILD)/obj/tests/fuzz/replay.o $(call obj,$(FUZZ_SRC)) $(LIBTEST) $
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	$(LINK)
-$(call obj,$(FUZZ_SRC)): CPPFLAGS += -DFUZZ_NAME=$(basename $(notdir $<))
+$(call obj,$(FUZZ_SRC)): W_CPPFLAGS += -DFUZZ_NAME=$(basename $(notdir $<))
 
 $(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o $(LIBTEST) $(WARD_LIBS)
 	@mkdir -p $(dir $@)
@@ -180,10 +187,10 @@ test: all $(UNITS) $(REPLAY)
 check: test
 
 check-asan:
-	$(MAKE) BUILD=build/asan SANITIZE=address,undefined CFLAGS="-O1 -g" test
+	$(MAKE) BUILD=build/asan SANITIZE=address,undefined OPT="-O1 -g" test
 
 fuzz:
-	$(MAKE) BUILD=build/fuzz CC=clang SANITIZE=address,undefined FUZZ=1 CFLAGS="-O1 -g" \
+	$(MAKE) BUILD=build/fuzz CC=clang SANITIZE=address,undefined FUZZ=1 OPT="-O1 -g" \
 		fuzz-bins
 
 .PHONY: fuzz-bins

@@ -73,7 +73,7 @@ static const char *level_name(enum log_level level)
     return "?";
 }
 
-static void log_vmsg(enum log_level level, const char *fmt, va_list ap)
+WARD_PRINTF(2, 0) static void log_vmsg(enum log_level level, const char *fmt, va_list ap)
 {
     if (level > log_state.level)
         return;

@@ -31,6 +31,8 @@ struct detect_ctx {
     struct event_table *events;      /* where findings go */
     struct host_table *hosts;        /* per-host counters (may be NULL in unit tests) */
     uint64_t now_usec;               /* packet time of the latest packet */
+    bool final;                      /* the end-of-input tick: settle what is pending */
+    uint64_t allowed;                /* findings dropped because the source is allowlisted */
 };
 
 struct detector {
@@ -51,7 +53,23 @@ struct detector {
     void (*on_tick)(void *state, struct detect_ctx *ctx, uint64_t now_usec);
     /* Bytes of memory its state holds. */
     size_t (*memory)(const void *state);
+    /* Re-reads external lists (SIGHUP); may be NULL.  0 or a negative errno. */
+    int (*reload)(void *state);
 };
+
+/* The detectors (detect_<name>.c), listed in detect.c's table. */
+extern const struct detector detect_portscan;
+
+/*
+ * Hands a finding to the event table unless its source is allowlisted.  Detectors
+ * call this rather than event_table_report().  Returns 0 or the sink's error.
+ */
+struct event_report;
+int detect_report(struct detect_ctx *ctx, const struct event_report *r);
+/* True if ctx's event table holds an open event for r's (kind, subject). */
+bool detect_is_reported(const struct detect_ctx *ctx, const struct event_report *r);
+/* A count or size threshold scaled by the heightened-mode factor (threshold * factor). */
+double detect_scaled(const struct detect_ctx *ctx, double threshold);
 
 /* True if a is inside home_net (or, when home_net is empty, a private address). */
 bool detect_is_home(const struct detect_ctx *ctx, const struct addr *a);
@@ -78,5 +96,9 @@ void detect_engine_flush(struct detect_engine *de, uint64_t now_usec);
 /* Heightened mode (console command): thresholds scale by factor (0 < f <= 1). */
 void detect_engine_set_heightened(struct detect_engine *de, bool on, double factor);
 size_t detect_engine_memory(const struct detect_engine *de);
+/* Re-reads every detector's external lists (SIGHUP).  0, or the first error (logged). */
+int detect_engine_reload(struct detect_engine *de);
+/* Events suppressed because their source is allowlisted. */
+uint64_t detect_engine_allowed(const struct detect_engine *de);
 
 #endif

@@ -1,0 +1,297 @@
+/*
+ * detect -- the detector registry and the engine that feeds it (detect.h).
+ *
+ * The table below is the list of detectors, in the order they see each packet
+ * (Suricata's sigmatch_table).  The engine owns the detection context (home_net,
+ * allowlist, heightened factor, packet clock) and the event table every detector
+ * reports through; it ticks the detectors once a second of packet time even when
+ * the capture loop forgets to.  Capture thread only.
+ */
+#include "detect.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "event.h"
+#include "log.h"
+
+static const struct detector *const detectors[] = {
+    &detect_portscan,
+};
+
+#define DETECT_COUNT WARD_ARRAY_LEN(detectors)
+#define DETECT_TICK_USEC USEC_PER_SEC
+
+#define DETECT_DEFAULT_HEIGHTENED_FACTOR 0.5
+#define DETECT_DEFAULT_EVENTS_MAX 4096
+#define DETECT_DEFAULT_EVENT_INTERVAL (60 * USEC_PER_SEC)
+#define DETECT_DEFAULT_EVENT_IDLE (10 * 60 * USEC_PER_SEC)
+#define DETECT_DEFAULT_EVENT_WINDOW (60 * 60 * USEC_PER_SEC)
+
+struct detect_slot {
+    const struct detector *d; /* the detector */
+    void *state;              /* its state */
+};
+
+struct detect_engine {
+    struct detect_ctx ctx;               /* what detectors read */
+    struct cidr_set home;                /* [detect] home_net or --home-net */
+    struct cidr_set allow;               /* [detect] allow */
+    double heightened_factor;            /* factor while heightened */
+    bool heightened;                     /* heightened mode on */
+    struct detect_slot slots[DETECT_COUNT]; /* enabled detectors */
+    size_t n_slots;                      /* entries in slots */
+    struct detect_slot pkt_slots[DETECT_COUNT]; /* those with on_packet */
+    size_t n_pkt_slots;                  /* entries in pkt_slots */
+    uint64_t last_tick_usec;             /* packet time of the latest tick, 0 before any */
+};
+
+bool detect_is_home(const struct detect_ctx *ctx, const struct addr *a)
+{
+    if (!a->family)
+        return false;
+    if (ctx->home_net && ctx->home_net->count)
+        return cidr_set_contains(ctx->home_net, a);
+    return addr_is_private(a);
+}
+
+int detect_report(struct detect_ctx *ctx, const struct event_report *r)
+{
+    if (ctx->allow && ctx->allow->count && r->src.family &&
+        cidr_set_contains(ctx->allow, &r->src)) {
+        ctx->allowed++;
+        return 0;
+    }
+    if (!ctx->events)
+        return 0;
+    return event_table_report(ctx->events, r, ctx->now_usec);
+}
+
+bool detect_is_reported(const struct detect_ctx *ctx, const struct event_report *r)
+{
+    return ctx->events && event_table_is_open(ctx->events, r);
+}
+
+double detect_scaled(const struct detect_ctx *ctx, double threshold)
+{
+    double f = ctx->factor > 0 ? ctx->factor : 1.0;
+    return threshold * f;
+}
+
+static int read_cidrs(struct config *cfg, const char *key, const char *override,
+                      struct cidr_set *out)
+{
+    const char *list = config_get_str(cfg, "detect", key, "");
+    char bad[64] = "";
+    if (override)
+        list = override;
+    int rc = cidr_set_add_list(out, list, bad, sizeof(bad));
+    if (rc == -EINVAL) {
+        if (override)
+            config_fail(cfg, "detect", key, "--home-net: '%s' is not an address or CIDR", bad);
+        else
+            config_fail(cfg, "detect", key, "'%s' is not an address or CIDR", bad);
+    }
+    return rc;
+}
+
+static int read_engine_config(struct detect_engine *de, struct config *cfg,
+                              const char *home_net_override, uint64_t *events_max,
+                              uint64_t *interval, uint64_t *idle, uint64_t *window)
+{
+    int rc;
+    if ((rc = read_cidrs(cfg, "home_net", home_net_override, &de->home)) < 0)
+        return rc;
+    if (home_net_override)
+        (void)config_get_str(cfg, "detect", "home_net", ""); /* still a known key */
+    if ((rc = read_cidrs(cfg, "allow", NULL, &de->allow)) < 0)
+        return rc;
+    if ((rc = config_get_bool(cfg, "detect", "heightened", false, &de->heightened)) < 0)
+        return rc;
+    if ((rc = config_get_double(cfg, "detect", "heightened_factor",
+                                DETECT_DEFAULT_HEIGHTENED_FACTOR, &de->heightened_factor)) < 0)
+        return rc;
+    if (!(de->heightened_factor > 0 && de->heightened_factor <= 1.0))
+        return config_fail(cfg, "detect", "heightened_factor", "must be > 0 and <= 1");
+    if ((rc = config_get_u64(cfg, "detect", "events_max", DETECT_DEFAULT_EVENTS_MAX,
+                             events_max)) < 0)
+        return rc;
+    if (*events_max < 1 || *events_max > (1u << 20))
+        return config_fail(cfg, "detect", "events_max", "must be between 1 and 1048576");
+    if ((rc = config_get_duration(cfg, "detect", "event_interval", DETECT_DEFAULT_EVENT_INTERVAL,
+                                  interval)) < 0)
+        return rc;
+    if ((rc = config_get_duration(cfg, "detect", "event_idle", DETECT_DEFAULT_EVENT_IDLE,
+                                  idle)) < 0)
+        return rc;
+    if ((rc = config_get_duration(cfg, "detect", "event_window", DETECT_DEFAULT_EVENT_WINDOW,
+                                  window)) < 0)
+        return rc;
+    if (*idle == 0 || *window == 0)
+        return config_fail(cfg, "detect", *idle == 0 ? "event_idle" : "event_window",
+                           "must be longer than 0");
+    return 0;
+}
+
+struct detect_engine *detect_engine_new(struct config *cfg, const char *home_net_override,
+                                        const struct sink *out, struct host_table *hosts)
+{
+    uint64_t events_max, interval, idle, window;
+    struct detect_engine *de = calloc(1, sizeof(*de));
+    if (!de)
+        return NULL;
+    cidr_set_init(&de->home);
+    cidr_set_init(&de->allow);
+    if (read_engine_config(de, cfg, home_net_override, &events_max, &interval, &idle, &window) <
+        0)
+        goto fail;
+    de->ctx.events = event_table_new(events_max, out, interval, idle, window);
+    if (!de->ctx.events) {
+        config_fail(cfg, "detect", "events_max", "out of memory");
+        goto fail;
+    }
+    de->ctx.home_net = &de->home;
+    de->ctx.allow = &de->allow;
+    de->ctx.hosts = hosts;
+    de->ctx.factor = de->heightened ? de->heightened_factor : 1.0;
+
+    for (size_t i = 0; i < DETECT_COUNT; i++) {
+        const struct detector *d = detectors[i];
+        char section[64];
+        bool enabled;
+        snprintf(section, sizeof(section), "detect.%s", d->name);
+        if (config_get_bool(cfg, section, "enabled", true, &enabled) < 0)
+            goto fail;
+        void *state = NULL;
+        int rc = d->init(cfg, &state);
+        if (rc < 0) {
+            if (rc == -ENOMEM)
+                config_fail(cfg, section, "enabled", "out of memory");
+            if (d->fini)
+                d->fini(state);
+            goto fail;
+        }
+        if (!enabled) {
+            /* Its keys were read (and checked); it just does not run. */
+            if (d->fini)
+                d->fini(state);
+            continue;
+        }
+        de->slots[de->n_slots].d = d;
+        de->slots[de->n_slots].state = state;
+        de->n_slots++;
+        if (d->on_packet)
+            de->pkt_slots[de->n_pkt_slots++] = de->slots[de->n_slots - 1];
+    }
+    return de;
+fail:
+    detect_engine_free(de);
+    return NULL;
+}
+
+void detect_engine_free(struct detect_engine *de)
+{
+    if (!de)
+        return;
+    for (size_t i = 0; i < de->n_slots; i++) {
+        if (de->slots[i].d->fini)
+            de->slots[i].d->fini(de->slots[i].state);
+    }
+    event_table_free(de->ctx.events);
+    cidr_set_fini(&de->home);
+    cidr_set_fini(&de->allow);
+    free(de);
+}
+
+static void run_tick(struct detect_engine *de)
+{
+    for (size_t i = 0; i < de->n_slots; i++) {
+        if (de->slots[i].d->on_tick)
+            de->slots[i].d->on_tick(de->slots[i].state, &de->ctx, de->ctx.now_usec);
+    }
+    event_table_tick(de->ctx.events, de->ctx.now_usec);
+    de->last_tick_usec = de->ctx.now_usec;
+}
+
+static void advance(struct detect_engine *de, uint64_t now_usec)
+{
+    /* Packet time may step back (merged captures); the clock never does. */
+    if (now_usec > de->ctx.now_usec)
+        de->ctx.now_usec = now_usec;
+    if (!de->last_tick_usec)
+        de->last_tick_usec = de->ctx.now_usec;
+}
+
+void detect_engine_packet(struct detect_engine *de, const struct pkt *p, struct flow *f, int dir)
+{
+    advance(de, p->ts_usec);
+    for (size_t i = 0; i < de->n_pkt_slots; i++)
+        de->pkt_slots[i].d->on_packet(de->pkt_slots[i].state, &de->ctx, p, f, dir);
+    if (de->ctx.now_usec >= de->last_tick_usec + DETECT_TICK_USEC)
+        run_tick(de);
+}
+
+void detect_engine_flow_end(struct detect_engine *de, const struct flow *f)
+{
+    advance(de, f->last_usec);
+    for (size_t i = 0; i < de->n_slots; i++) {
+        if (de->slots[i].d->on_flow_end)
+            de->slots[i].d->on_flow_end(de->slots[i].state, &de->ctx, f);
+    }
+}
+
+void detect_engine_tick(struct detect_engine *de, uint64_t now_usec)
+{
+    advance(de, now_usec);
+    if (de->ctx.now_usec >= de->last_tick_usec + DETECT_TICK_USEC)
+        run_tick(de);
+}
+
+void detect_engine_flush(struct detect_engine *de, uint64_t now_usec)
+{
+    advance(de, now_usec);
+    de->ctx.final = true;
+    run_tick(de);
+    de->ctx.final = false;
+    event_table_flush(de->ctx.events, de->ctx.now_usec);
+}
+
+void detect_engine_set_heightened(struct detect_engine *de, bool on, double factor)
+{
+    if (factor > 0 && factor <= 1.0)
+        de->heightened_factor = factor;
+    de->heightened = on;
+    de->ctx.factor = on ? de->heightened_factor : 1.0;
+    log_info("detect: heightened mode %s (factor %.2f)", on ? "on" : "off", de->ctx.factor);
+}
+
+size_t detect_engine_memory(const struct detect_engine *de)
+{
+    size_t n = sizeof(*de) + event_table_memory(de->ctx.events);
+    for (size_t i = 0; i < de->n_slots; i++) {
+        if (de->slots[i].d->memory)
+            n += de->slots[i].d->memory(de->slots[i].state);
+    }
+    return n;
+}
+
+int detect_engine_reload(struct detect_engine *de)
+{
+    int first = 0;
+    for (size_t i = 0; i < de->n_slots; i++) {
+        if (!de->slots[i].d->reload)
+            continue;
+        int rc = de->slots[i].d->reload(de->slots[i].state);
+        if (rc < 0 && first == 0)
+            first = rc;
+    }
+    return first;
+}
+
+uint64_t detect_engine_allowed(const struct detect_engine *de)
+{
+    return de->ctx.allowed;
+}

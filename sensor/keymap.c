@@ -1,0 +1,235 @@
+/*
+ * keymap -- see keymap.h.  Slots are one flat array of [header | key | value]
+ * records, each rounded up to 8 bytes, so a lookup touches one window of
+ * consecutive memory.
+ */
+#include "keymap.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "ward.h"
+
+struct slot_hdr {
+    uint64_t last_usec; /* when the entry was last used */
+    uint32_t tag;       /* high hash bits, to skip most key compares */
+    uint32_t used;      /* 1 if the slot holds an entry */
+};
+
+struct keymap {
+    uint8_t *slots;      /* slot_count records of stride bytes */
+    size_t slot_count;   /* power of two */
+    size_t stride;       /* bytes per record */
+    size_t key_len;      /* bytes of key */
+    size_t val_len;      /* bytes of value */
+    size_t val_off;      /* offset of the value in a record */
+    size_t count;        /* entries in use */
+    uint64_t evictions;  /* entries pushed out to make room */
+    keymap_evict_fn on_evict; /* told before an eviction, may be NULL */
+    void *evict_arg;     /* its argument */
+};
+
+static size_t round8(size_t n)
+{
+    return (n + 7) & ~(size_t)7;
+}
+
+static uint64_t mix64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    x ^= x >> 33;
+    return x;
+}
+
+uint64_t keymap_hash(const void *data, size_t len, uint64_t seed)
+{
+    const uint8_t *p = data;
+    uint64_t h = seed ^ (len * 0x9e3779b97f4a7c15ULL);
+    while (len >= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        h = mix64(h ^ w) + 0x9e3779b97f4a7c15ULL;
+        p += 8;
+        len -= 8;
+    }
+    if (len) {
+        uint64_t w = 0;
+        memcpy(&w, p, len);
+        h = mix64(h ^ w ^ ((uint64_t)len << 56));
+    }
+    return mix64(h);
+}
+
+struct keymap *keymap_new(size_t cap, size_t key_len, size_t val_len)
+{
+    WARD_ASSERT(key_len > 0);
+    size_t n = KEYMAP_WAYS;
+    while (n < cap && n < ((size_t)1 << 30))
+        n <<= 1;
+    struct keymap *m = calloc(1, sizeof(*m));
+    if (!m)
+        return NULL;
+    m->key_len = key_len;
+    m->val_len = val_len;
+    m->val_off = sizeof(struct slot_hdr) + round8(key_len);
+    m->stride = m->val_off + round8(val_len);
+    m->slot_count = n;
+    m->slots = calloc(n, m->stride);
+    if (!m->slots) {
+        keymap_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+void keymap_free(struct keymap *m)
+{
+    if (!m)
+        return;
+    free(m->slots);
+    free(m);
+}
+
+void keymap_on_evict(struct keymap *m, keymap_evict_fn fn, void *arg)
+{
+    m->on_evict = fn;
+    m->evict_arg = arg;
+}
+
+static struct slot_hdr *hdr_at(const struct keymap *m, size_t i)
+{
+    return (struct slot_hdr *)(void *)(m->slots + i * m->stride);
+}
+
+static uint8_t *key_at(const struct keymap *m, size_t i)
+{
+    return m->slots + i * m->stride + sizeof(struct slot_hdr);
+}
+
+static uint8_t *val_at(const struct keymap *m, size_t i)
+{
+    return m->slots + i * m->stride + m->val_off;
+}
+
+/* Index of key, or slot_count if absent; *victim gets where to insert (empty, else least recently used). */
+static size_t find(const struct keymap *m, const void *key, uint64_t h, size_t *victim)
+{
+    size_t mask = m->slot_count - 1;
+    size_t start = (size_t)h & mask & ~(size_t)(KEYMAP_WAYS - 1);
+    uint32_t tag = (uint32_t)(h >> 32);
+    size_t empty = m->slot_count;
+    size_t lru = start;
+    uint64_t lru_time = UINT64_MAX;
+    for (size_t w = 0; w < KEYMAP_WAYS; w++) {
+        size_t i = start + w;
+        const struct slot_hdr *s = hdr_at(m, i);
+        if (!s->used) {
+            if (empty == m->slot_count)
+                empty = i;
+            continue;
+        }
+        if (s->tag == tag && memcmp(key_at(m, i), key, m->key_len) == 0)
+            return i;
+        if (s->last_usec < lru_time) {
+            lru_time = s->last_usec;
+            lru = i;
+        }
+    }
+    if (victim)
+        *victim = empty != m->slot_count ? empty : lru;
+    return m->slot_count;
+}
+
+void *keymap_get(struct keymap *m, const void *key, uint64_t now_usec, bool create,
+                 bool *created)
+{
+    uint64_t h = keymap_hash(key, m->key_len, 0);
+    size_t victim = 0;
+    size_t i = find(m, key, h, &victim);
+    if (created)
+        *created = false;
+    if (i != m->slot_count) {
+        struct slot_hdr *s = hdr_at(m, i);
+        if (now_usec > s->last_usec)
+            s->last_usec = now_usec;
+        return val_at(m, i);
+    }
+    if (!create)
+        return NULL;
+    struct slot_hdr *s = hdr_at(m, victim);
+    if (s->used) {
+        m->evictions++;
+        if (m->on_evict)
+            m->on_evict(m->evict_arg, key_at(m, victim), val_at(m, victim));
+    } else
+        m->count++;
+    s->used = 1;
+    s->tag = (uint32_t)(h >> 32);
+    s->last_usec = now_usec;
+    memcpy(key_at(m, victim), key, m->key_len);
+    memset(val_at(m, victim), 0, m->val_len);
+    if (created)
+        *created = true;
+    return val_at(m, victim);
+}
+
+void *keymap_peek(const struct keymap *m, const void *key)
+{
+    uint64_t h = keymap_hash(key, m->key_len, 0);
+    size_t i = find(m, key, h, NULL);
+    return i == m->slot_count ? NULL : val_at(m, i);
+}
+
+void keymap_del_at(struct keymap *m, size_t i)
+{
+    if (i >= m->slot_count)
+        return;
+    struct slot_hdr *s = hdr_at(m, i);
+    if (s->used) {
+        s->used = 0;
+        m->count--;
+    }
+}
+
+void keymap_del(struct keymap *m, const void *key)
+{
+    uint64_t h = keymap_hash(key, m->key_len, 0);
+    size_t i = find(m, key, h, NULL);
+    if (i != m->slot_count)
+        keymap_del_at(m, i);
+}
+
+size_t keymap_slots(const struct keymap *m)
+{
+    return m->slot_count;
+}
+
+void *keymap_at(struct keymap *m, size_t i, const void **key, uint64_t *last_usec)
+{
+    const struct slot_hdr *s = hdr_at(m, i);
+    if (!s->used)
+        return NULL;
+    if (key)
+        *key = key_at(m, i);
+    if (last_usec)
+        *last_usec = s->last_usec;
+    return val_at(m, i);
+}
+
+size_t keymap_count(const struct keymap *m)
+{
+    return m->count;
+}
+
+uint64_t keymap_evictions(const struct keymap *m)
+{
+    return m->evictions;
+}
+
+size_t keymap_memory(const struct keymap *m)
+{
+    return m ? sizeof(*m) + m->slot_count * m->stride : 0;
+}

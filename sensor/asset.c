@@ -1,0 +1,1084 @@
+/*
+ * asset -- see asset.h.
+ *
+ * Two fixed tables, each an array of slots, a chained hash index and an LRU list
+ * (most recent first): hosts by (address, VLAN) and MACs.  The MAC table
+ * remembers what DHCP clients said about themselves (host name, vendor class)
+ * until their address is known, which host holds the MAC, and whether the MAC
+ * sends for more than one IPv4 address or several IPv6 ones: such a MAC is a
+ * router's, and the Ethernet source of a packet is then no evidence of whose
+ * MAC it is.  ARP, neighbour discovery and DHCP bindings are taken as they come.
+ *
+ * Nothing here allocates after asset_tracker_new(); an update is built on the
+ * stack from the slot and borrowed by the sink for the call.
+ */
+#include "asset.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "log.h"
+#include "osfp.h"
+#include "rd.h"
+
+#define NIL UINT32_MAX
+#define TICK_USEC 1000000ULL
+#define GRACE_USEC (5 * 1000000ULL) /* a new host or MAC waits this long before its first update */
+#define MAC_V6_TRACK 4 /* distinct IPv6 sources per MAC before it counts as a router */
+
+enum mac_src {
+    MAC_NONE = 0, /* no MAC known */
+    MAC_WEAK = 1, /* Ethernet source of its packets */
+    MAC_AUTH = 2, /* ARP, ND or DHCP binding */
+};
+
+enum name_src { NAME_NONE = 0, NAME_MDNS = 1, NAME_NETBIOS = 2, NAME_DHCP = 3 };
+
+static const char *const name_src_str[] = {"", "mdns", "netbios", "dhcp"};
+
+struct svc {
+    uint16_t port;   /* port */
+    uint8_t proto;   /* 6 or 17 */
+    const char *app; /* static name or NULL */
+};
+
+struct host {
+    struct addr ip;        /* key: address */
+    uint16_t vlan;         /* key: VLAN */
+    bool used;             /* slot in use */
+    bool dirty;            /* changed since the last update */
+    bool announced;        /* an update has been sent */
+    uint8_t mac_src;       /* enum mac_src */
+    uint8_t mac[6];        /* MAC, valid if mac_src */
+    uint8_t name_src;      /* enum name_src */
+    uint8_t os_rank;       /* enum osfp_rank of os */
+    uint8_t ttl;           /* TTL of its latest packet */
+    uint8_t n_svc;         /* services in use */
+    uint8_t n_tls;         /* TLS names in use */
+    uint8_t n_ua;          /* user agents in use */
+    const char *os;        /* family (static) or NULL */
+    char hostname[PKT_SHORT_MAX];     /* host name */
+    char vendor_class[PKT_SHORT_MAX]; /* DHCP option 60 */
+    struct svc svc[ASSET_MAX_SERVICES];             /* services offered */
+    char tls[ASSET_MAX_NAMES][ASSET_NAME_MAX];      /* TLS server names it asked for */
+    char ua[ASSET_MAX_NAMES][ASSET_NAME_MAX];       /* HTTP user agents it sent */
+    uint64_t first_usec;   /* first seen */
+    uint64_t last_usec;    /* last seen */
+    uint64_t emit_usec;    /* packet time of the last update */
+    uint64_t emit_last;    /* last_usec as of the last update */
+    uint32_t hnext;        /* hash chain */
+    uint32_t prev, next;   /* LRU list */
+};
+
+struct mac_ent {
+    uint8_t mac[6];        /* key */
+    bool used;             /* slot in use */
+    bool device;           /* a DHCP client or ARP probe: a device even without an address */
+    bool dirty;            /* changed since its MAC-only update */
+    bool announced;        /* a MAC-only update has been sent */
+    bool multi_v4;         /* sends for more than one IPv4 address */
+    bool multi_v6;         /* sends for more than MAC_V6_TRACK IPv6 addresses */
+    uint8_t n_v6;          /* IPv6 sources tracked */
+    struct addr v4;        /* first IPv4 source */
+    struct addr v6[MAC_V6_TRACK]; /* IPv6 sources (not link-local) */
+    uint32_t host;         /* host slot holding this MAC, NIL if none */
+    char hostname[PKT_SHORT_MAX];     /* from DHCP */
+    char vendor_class[PKT_SHORT_MAX]; /* from DHCP */
+    uint64_t first_usec;   /* first seen */
+    uint64_t last_usec;    /* last seen */
+    uint32_t hnext;        /* hash chain */
+    uint32_t prev, next;   /* LRU list */
+};
+
+struct asset_tracker {
+    struct asset_opts o;          /* settings */
+    const struct cidr_set *home;  /* inside addresses (borrowed), NULL/empty: private */
+    const struct oui_db *oui;     /* vendors (borrowed) */
+    struct oui_db *oui_owned;     /* loaded by asset_tracker_open() */
+    struct cidr_set home_owned;   /* parsed by asset_tracker_open() */
+    const struct sink *out;       /* where updates go */
+    struct host *hosts;           /* host slots */
+    uint32_t *hidx;               /* host hash heads */
+    uint32_t hmask;               /* host hash size - 1 */
+    uint32_t h_head, h_tail;      /* host LRU: most recent first */
+    uint32_t h_free;              /* free host slots (chained through next) */
+    struct mac_ent *macs;         /* MAC slots */
+    uint32_t *midx;               /* MAC hash heads */
+    uint32_t mmask;               /* MAC hash size - 1 */
+    uint32_t m_head, m_tail;      /* MAC LRU */
+    uint32_t m_free;              /* free MAC slots */
+    uint64_t now_usec;            /* packet time of the latest packet */
+    uint64_t next_tick_usec;      /* when to tick next */
+    struct asset_stats st;        /* counters */
+};
+
+/* ------------------------------------------------------------------ names */
+
+const char *asset_port_app(uint8_t proto, uint16_t port)
+{
+    static const struct {
+        uint8_t proto;
+        uint16_t port;
+        const char *app;
+    } ports[] = {
+        {6, 20, "ftp-data"},  {6, 21, "ftp"},        {6, 22, "ssh"},         {6, 23, "telnet"},
+        {6, 25, "smtp"},      {17, 53, "dns"},       {6, 53, "dns"},         {17, 67, "dhcp"},
+        {17, 68, "dhcp"},     {17, 69, "tftp"},      {6, 80, "http"},        {6, 88, "kerberos"},
+        {17, 88, "kerberos"}, {6, 104, "dicom"},     {6, 110, "pop3"},       {17, 123, "ntp"},
+        {6, 135, "msrpc"},    {17, 137, "netbios-ns"}, {17, 138, "netbios-dgm"},
+        {6, 139, "netbios-ssn"}, {6, 143, "imap"},   {17, 161, "snmp"},      {6, 389, "ldap"},
+        {17, 389, "ldap"},    {6, 443, "https"},     {17, 443, "quic"},      {6, 445, "smb"},
+        {6, 465, "smtps"},    {17, 500, "isakmp"},   {17, 514, "syslog"},    {6, 587, "smtp"},
+        {6, 631, "ipp"},      {6, 636, "ldaps"},     {6, 993, "imaps"},      {6, 995, "pop3s"},
+        {17, 1900, "ssdp"},   {6, 1433, "mssql"},    {6, 1521, "oracle"},    {17, 1812, "radius"},
+        {6, 2575, "hl7"},     {6, 3268, "ldap-gc"},  {6, 3306, "mysql"},     {6, 3389, "rdp"},
+        {17, 3702, "ws-discovery"}, {6, 5060, "sip"}, {17, 5060, "sip"},    {17, 5353, "mdns"},
+        {17, 5355, "llmnr"},  {6, 5432, "postgres"}, {6, 5900, "vnc"},       {6, 5985, "winrm"},
+        {6, 8080, "http-alt"}, {6, 8443, "https-alt"}, {6, 9100, "jetdirect"},
+        {6, 11112, "dicom"},
+    };
+    for (size_t i = 0; i < WARD_ARRAY_LEN(ports); i++) {
+        if (ports[i].proto == proto && ports[i].port == port)
+            return ports[i].app;
+    }
+    return NULL;
+}
+
+const char *asset_flow_app(uint8_t app)
+{
+    static const char *const names[APP_COUNT] = {
+        [APP_DNS] = "dns",       [APP_HTTP] = "http",     [APP_TLS] = "tls",
+        [APP_SSH] = "ssh",       [APP_SMB] = "smb",       [APP_RDP] = "rdp",
+        [APP_FTP] = "ftp",       [APP_TELNET] = "telnet", [APP_DHCP] = "dhcp",
+        [APP_NTP] = "ntp",       [APP_KERBEROS] = "kerberos", [APP_LDAP] = "ldap",
+        [APP_MSSQL] = "mssql",   [APP_MYSQL] = "mysql",   [APP_POSTGRES] = "postgres",
+        [APP_SMTP] = "smtp",     [APP_QUIC] = "quic",     [APP_MDNS] = "mdns",
+        [APP_NETBIOS] = "netbios", [APP_SSDP] = "ssdp",
+    };
+    return app < APP_COUNT ? names[app] : NULL;
+}
+
+/* ------------------------------------------------------------------ options */
+
+int asset_opts_read(struct config *cfg, struct asset_opts *o)
+{
+    uint64_t hosts, macs;
+
+    memset(o, 0, sizeof(*o));
+    o->enabled = true;
+    o->max_hosts = ASSET_DEFAULT_HOSTS;
+    o->interval_usec = ASSET_DEFAULT_INTERVAL_USEC;
+    o->refresh_usec = ASSET_DEFAULT_REFRESH_USEC;
+    if (!cfg) {
+        o->max_macs = 2 * o->max_hosts;
+        return 0;
+    }
+    if (config_get_bool(cfg, "assets", "enabled", true, &o->enabled) < 0 ||
+        config_get_u64(cfg, "assets", "max_hosts", ASSET_DEFAULT_HOSTS, &hosts) < 0 ||
+        config_get_u64(cfg, "assets", "max_macs", 0, &macs) < 0 ||
+        config_get_duration(cfg, "assets", "update_interval", ASSET_DEFAULT_INTERVAL_USEC,
+                            &o->interval_usec) < 0 ||
+        config_get_duration(cfg, "assets", "refresh", ASSET_DEFAULT_REFRESH_USEC,
+                            &o->refresh_usec) < 0)
+        return -EINVAL;
+    if (hosts < 1 || hosts > 1000000)
+        return config_fail(cfg, "assets", "max_hosts", "max_hosts must be 1..1000000");
+    if (macs > 2000000)
+        return config_fail(cfg, "assets", "max_macs", "max_macs must be at most 2000000");
+    o->max_hosts = (size_t)hosts;
+    o->max_macs = macs ? (size_t)macs : 2 * o->max_hosts;
+    o->oui_dir = config_get_str(cfg, "assets", "oui_dir", NULL);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ tables */
+
+static uint32_t hash_bytes(const void *p, size_t n, uint32_t h)
+{
+    const uint8_t *b = p;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 16777619u;
+    return h;
+}
+
+static uint32_t host_hash(const struct addr *a, uint16_t vlan)
+{
+    uint32_t h = hash_bytes(a->b, sizeof(a->b), 2166136261u);
+    h = hash_bytes(&a->family, 1, h);
+    return hash_bytes(&vlan, sizeof(vlan), h);
+}
+
+static uint32_t mac_hash(const uint8_t mac[6])
+{
+    return hash_bytes(mac, 6, 2166136261u);
+}
+
+static uint32_t pow2_at_least(size_t n)
+{
+    uint32_t s = 16;
+    while (s < n && s < (1u << 30))
+        s <<= 1;
+    return s;
+}
+
+/* LRU helpers over any slot array with prev/next fields. */
+#define LRU_UNLINK(arr, head, tail, i)                                                       \
+    do {                                                                                     \
+        uint32_t p_ = (arr)[i].prev, n_ = (arr)[i].next;                                     \
+        if (p_ != NIL)                                                                       \
+            (arr)[p_].next = n_;                                                             \
+        else                                                                                 \
+            (head) = n_;                                                                     \
+        if (n_ != NIL)                                                                       \
+            (arr)[n_].prev = p_;                                                             \
+        else                                                                                 \
+            (tail) = p_;                                                                     \
+    } while (0)
+
+#define LRU_PUSH(arr, head, tail, i)                                                         \
+    do {                                                                                     \
+        (arr)[i].prev = NIL;                                                                 \
+        (arr)[i].next = (head);                                                              \
+        if ((head) != NIL)                                                                   \
+            (arr)[head].prev = (i);                                                          \
+        (head) = (i);                                                                        \
+        if ((tail) == NIL)                                                                   \
+            (tail) = (i);                                                                    \
+    } while (0)
+
+static struct host *host_find(struct asset_tracker *t, const struct addr *a, uint16_t vlan)
+{
+    uint32_t b = host_hash(a, vlan) & t->hmask;
+    for (uint32_t i = t->hidx[b]; i != NIL; i = t->hosts[i].hnext) {
+        struct host *h = &t->hosts[i];
+        if (h->vlan == vlan && addr_eq(&h->ip, a))
+            return h;
+    }
+    return NULL;
+}
+
+static void mac_unhold(struct asset_tracker *t, struct host *h);
+
+static void host_unhash(struct asset_tracker *t, uint32_t i)
+{
+    struct host *h = &t->hosts[i];
+    uint32_t *pp = &t->hidx[host_hash(&h->ip, h->vlan) & t->hmask];
+    while (*pp != NIL && *pp != i)
+        pp = &t->hosts[*pp].hnext;
+    if (*pp == i)
+        *pp = h->hnext;
+}
+
+static struct host *host_get(struct asset_tracker *t, const struct addr *a, uint16_t vlan,
+                             bool create)
+{
+    struct host *h = host_find(t, a, vlan);
+    if (h) {
+        uint32_t i = (uint32_t)(h - t->hosts);
+        LRU_UNLINK(t->hosts, t->h_head, t->h_tail, i);
+        LRU_PUSH(t->hosts, t->h_head, t->h_tail, i);
+        return h;
+    }
+    if (!create)
+        return NULL;
+    uint32_t i = t->h_free;
+    if (i != NIL) {
+        t->h_free = t->hosts[i].next;
+    } else {
+        i = t->h_tail;
+        WARD_ASSERT(i != NIL);
+        LRU_UNLINK(t->hosts, t->h_head, t->h_tail, i);
+        mac_unhold(t, &t->hosts[i]);
+        host_unhash(t, i);
+        t->st.host_evictions++;
+        t->st.hosts--;
+    }
+    h = &t->hosts[i];
+    memset(h, 0, sizeof(*h));
+    h->used = true;
+    h->ip = *a;
+    h->vlan = vlan;
+    h->dirty = true;
+    h->first_usec = h->last_usec = t->now_usec;
+    uint32_t b = host_hash(a, vlan) & t->hmask;
+    h->hnext = t->hidx[b];
+    t->hidx[b] = i;
+    LRU_PUSH(t->hosts, t->h_head, t->h_tail, i);
+    t->st.hosts++;
+    return h;
+}
+
+/* Looks a MAC up without touching its recency. */
+static struct mac_ent *mac_find(struct asset_tracker *t, const uint8_t mac[6])
+{
+    uint32_t b = mac_hash(mac) & t->mmask;
+    for (uint32_t i = t->midx[b]; i != NIL; i = t->macs[i].hnext) {
+        if (memcmp(t->macs[i].mac, mac, 6) == 0)
+            return &t->macs[i];
+    }
+    return NULL;
+}
+
+static struct mac_ent *mac_get(struct asset_tracker *t, const uint8_t mac[6], bool create)
+{
+    uint32_t b = mac_hash(mac) & t->mmask;
+    for (uint32_t i = t->midx[b]; i != NIL; i = t->macs[i].hnext) {
+        if (memcmp(t->macs[i].mac, mac, 6) == 0) {
+            LRU_UNLINK(t->macs, t->m_head, t->m_tail, i);
+            LRU_PUSH(t->macs, t->m_head, t->m_tail, i);
+            t->macs[i].last_usec = t->now_usec;
+            return &t->macs[i];
+        }
+    }
+    if (!create)
+        return NULL;
+    uint32_t i = t->m_free;
+    if (i != NIL) {
+        t->m_free = t->macs[i].next;
+    } else {
+        i = t->m_tail;
+        WARD_ASSERT(i != NIL);
+        LRU_UNLINK(t->macs, t->m_head, t->m_tail, i);
+        struct mac_ent *old = &t->macs[i];
+        uint32_t *pp = &t->midx[mac_hash(old->mac) & t->mmask];
+        while (*pp != NIL && *pp != i)
+            pp = &t->macs[*pp].hnext;
+        if (*pp == i)
+            *pp = old->hnext;
+        t->st.mac_evictions++;
+        t->st.macs--;
+    }
+    struct mac_ent *m = &t->macs[i];
+    memset(m, 0, sizeof(*m));
+    m->used = true;
+    memcpy(m->mac, mac, 6);
+    m->host = NIL;
+    m->first_usec = m->last_usec = t->now_usec;
+    m->hnext = t->midx[b];
+    t->midx[b] = i;
+    LRU_PUSH(t->macs, t->m_head, t->m_tail, i);
+    t->st.macs++;
+    return m;
+}
+
+/* The MAC entry whose `host` points at h no longer does. */
+static void mac_unhold(struct asset_tracker *t, struct host *h)
+{
+    if (h->mac_src == MAC_NONE)
+        return;
+    struct mac_ent *m = mac_find(t, h->mac);
+    if (m && m->host == (uint32_t)(h - t->hosts))
+        m->host = NIL;
+}
+
+struct asset_tracker *asset_tracker_new(const struct asset_opts *o, const struct cidr_set *home,
+                                        const struct oui_db *oui, const struct sink *out)
+{
+    struct asset_tracker *t = calloc(1, sizeof(*t));
+    if (!t)
+        return NULL;
+    t->o = *o;
+    if (t->o.max_hosts == 0)
+        t->o.max_hosts = 1;
+    if (t->o.max_macs == 0)
+        t->o.max_macs = 2 * t->o.max_hosts;
+    t->home = home;
+    t->oui = oui;
+    t->out = out;
+    cidr_set_init(&t->home_owned);
+    uint32_t hsize = pow2_at_least(2 * t->o.max_hosts);
+    uint32_t msize = pow2_at_least(2 * t->o.max_macs);
+    t->hosts = calloc(t->o.max_hosts, sizeof(*t->hosts));
+    t->hidx = malloc(hsize * sizeof(*t->hidx));
+    t->macs = calloc(t->o.max_macs, sizeof(*t->macs));
+    t->midx = malloc(msize * sizeof(*t->midx));
+    if (!t->hosts || !t->hidx || !t->macs || !t->midx) {
+        asset_tracker_free(t);
+        return NULL;
+    }
+    t->hmask = hsize - 1;
+    t->mmask = msize - 1;
+    memset(t->hidx, 0xff, hsize * sizeof(*t->hidx));
+    memset(t->midx, 0xff, msize * sizeof(*t->midx));
+    t->h_head = t->h_tail = t->m_head = t->m_tail = NIL;
+    for (size_t i = 0; i < t->o.max_hosts; i++)
+        t->hosts[i].next = i + 1 < t->o.max_hosts ? (uint32_t)(i + 1) : NIL;
+    for (size_t i = 0; i < t->o.max_macs; i++)
+        t->macs[i].next = i + 1 < t->o.max_macs ? (uint32_t)(i + 1) : NIL;
+    t->h_free = 0;
+    t->m_free = 0;
+    return t;
+}
+
+int asset_tracker_open(struct config *cfg, const char *home_net_override,
+                       const struct sink *out, struct asset_tracker **tracker)
+{
+    struct asset_opts o;
+    char bad[128];
+    int rc;
+
+    *tracker = NULL;
+    rc = asset_opts_read(cfg, &o);
+    if (rc < 0)
+        return rc;
+    if (!o.enabled)
+        return 0;
+    const char *home = home_net_override;
+    if (!home && cfg)
+        home = config_get_str(cfg, "detect", "home_net", NULL);
+    struct oui_db *oui = oui_new();
+    if (!oui)
+        return -ENOMEM;
+    if (oui_load_dir(oui, o.oui_dir) < 0)
+        log_warn("asset: no IEEE registry in %s: MAC vendors will be empty",
+                 o.oui_dir ? o.oui_dir : OUI_DEFAULT_DIR);
+    struct asset_tracker *t = asset_tracker_new(&o, NULL, oui, out);
+    if (!t) {
+        oui_free(oui);
+        return -ENOMEM;
+    }
+    t->oui_owned = oui;
+    if (home && home[0]) {
+        rc = cidr_set_add_list(&t->home_owned, home, bad, sizeof(bad));
+        if (rc < 0) {
+            if (cfg && !home_net_override)
+                config_fail(cfg, "detect", "home_net", "bad address or prefix '%s'", bad);
+            else
+                log_err("asset: bad home network '%s'", bad);
+            asset_tracker_free(t);
+            return rc;
+        }
+        t->home = &t->home_owned;
+    }
+    *tracker = t;
+    return 0;
+}
+
+void asset_tracker_free(struct asset_tracker *t)
+{
+    if (!t)
+        return;
+    free(t->hosts);
+    free(t->hidx);
+    free(t->macs);
+    free(t->midx);
+    oui_free(t->oui_owned);
+    cidr_set_fini(&t->home_owned);
+    free(t);
+}
+
+void asset_tracker_stats(const struct asset_tracker *t, struct asset_stats *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (t)
+        *out = t->st;
+}
+
+size_t asset_tracker_memory(const struct asset_tracker *t)
+{
+    if (!t)
+        return 0;
+    return sizeof(*t) + t->o.max_hosts * sizeof(*t->hosts) +
+           t->o.max_macs * sizeof(*t->macs) + (t->hmask + 1 + t->mmask + 1) * sizeof(uint32_t);
+}
+
+/* ------------------------------------------------------------------ learning */
+
+static bool mac_is_unicast(const uint8_t mac[6])
+{
+    static const uint8_t zero[6];
+    return (mac[0] & 0x01) == 0 && memcmp(mac, zero, 6) != 0;
+}
+
+static bool addr_is_unspecified(const struct addr *a)
+{
+    static const uint8_t zero[16];
+    return a->family == 0 || memcmp(a->b, zero, 16) == 0;
+}
+
+static bool addr_is_link_local6(const struct addr *a)
+{
+    return a->family == 6 && a->b[0] == 0xfe && (a->b[1] & 0xc0) == 0x80;
+}
+
+/* True if a can be a host's own address (not 0.0.0.0, multicast or broadcast). */
+static bool addr_usable(const struct addr *a)
+{
+    return a->family != 0 && !addr_is_unspecified(a) && !addr_is_multicast_or_broadcast(a);
+}
+
+static bool is_home(const struct asset_tracker *t, const struct addr *a)
+{
+    if (t->home && t->home->count > 0)
+        return cidr_set_contains(t->home, a) || addr_is_link_local6(a);
+    return addr_is_private(a);
+}
+
+/* Copies a string field if it differs; true if it changed. */
+static bool set_str(char *dst, size_t cap, const char *src)
+{
+    if (strncmp(dst, src, cap - 1) == 0)
+        return false;
+    snprintf(dst, cap, "%s", src);
+    return true;
+}
+
+static void set_os(struct host *h, struct osfp_guess g)
+{
+    if (g.rank == OSFP_NONE || g.rank < h->os_rank)
+        return;
+    if (g.rank == h->os_rank && h->os && strcmp(h->os, g.family) == 0)
+        return;
+    if (g.rank == h->os_rank && h->os)
+        return; /* keep the first guess of a rank: no flapping */
+    h->os = g.family;
+    h->os_rank = (uint8_t)g.rank;
+    h->dirty = true;
+}
+
+static void host_set_name(struct host *h, const char *name, enum name_src src)
+{
+    if (!name[0] || src < h->name_src)
+        return;
+    if (set_str(h->hostname, sizeof(h->hostname), name) || h->name_src != src)
+        h->dirty = true;
+    h->name_src = (uint8_t)src;
+    set_os(h, osfp_from_hostname(name));
+}
+
+static void host_set_vendor_class(struct host *h, const char *vc)
+{
+    if (!vc[0])
+        return;
+    if (set_str(h->vendor_class, sizeof(h->vendor_class), vc))
+        h->dirty = true;
+    set_os(h, osfp_from_dhcp(vc));
+}
+
+/* Notes that mac sent a packet from address a (router detection). */
+static struct mac_ent *mac_note_source(struct asset_tracker *t, const uint8_t mac[6],
+                                       const struct addr *a)
+{
+    struct mac_ent *m = mac_get(t, mac, true);
+    if (a->family == 4) {
+        if (m->v4.family == 0) {
+            m->v4 = *a;
+        } else if (!addr_eq(&m->v4, a) && !m->multi_v4) {
+            m->multi_v4 = true;
+            if (m->host != NIL)
+                t->hosts[m->host].dirty = true; /* its MAC may no longer be reported */
+        }
+    } else if (a->family == 6 && !addr_is_link_local6(a) && !m->multi_v6) {
+        for (uint8_t i = 0; i < m->n_v6; i++) {
+            if (addr_eq(&m->v6[i], a))
+                return m;
+        }
+        if (m->n_v6 < MAC_V6_TRACK) {
+            m->v6[m->n_v6++] = *a;
+        } else {
+            m->multi_v6 = true;
+            if (m->host != NIL)
+                t->hosts[m->host].dirty = true;
+        }
+    }
+    return m;
+}
+
+/* Gives host h the MAC mac from evidence of strength src. */
+static void host_set_mac(struct asset_tracker *t, struct host *h, const uint8_t mac[6],
+                         enum mac_src src)
+{
+    if (!mac_is_unicast(mac) || src < h->mac_src)
+        return;
+    bool same = h->mac_src != MAC_NONE && memcmp(h->mac, mac, 6) == 0;
+    if (!same) {
+        mac_unhold(t, h);
+        memcpy(h->mac, mac, 6);
+        h->dirty = true;
+    }
+    h->mac_src = (uint8_t)src;
+    struct mac_ent *m = mac_get(t, mac, true);
+    if (src == MAC_AUTH || m->host == NIL)
+        m->host = (uint32_t)(h - t->hosts);
+    if (m->hostname[0])
+        host_set_name(h, m->hostname, NAME_DHCP);
+    if (m->vendor_class[0])
+        host_set_vendor_class(h, m->vendor_class);
+}
+
+/* A link-layer binding of address a to mac: the host is created even if remote. */
+static void link_bind(struct asset_tracker *t, const struct addr *a, uint16_t vlan,
+                 const uint8_t mac[6])
+{
+    if (!addr_usable(a) || !mac_is_unicast(mac))
+        return;
+    struct host *h = host_get(t, a, vlan, true);
+    h->last_usec = t->now_usec;
+    host_set_mac(t, h, mac, MAC_AUTH);
+}
+
+static void add_service(struct asset_tracker *t, struct host *h, uint8_t proto, uint16_t port,
+                        const char *app)
+{
+    for (uint8_t i = 0; i < h->n_svc; i++) {
+        if (h->svc[i].proto == proto && h->svc[i].port == port) {
+            if (!h->svc[i].app && app) {
+                h->svc[i].app = app;
+                h->dirty = true;
+            }
+            return;
+        }
+    }
+    if (h->n_svc >= ASSET_MAX_SERVICES) {
+        t->st.dropped_items++;
+        return;
+    }
+    h->svc[h->n_svc].proto = proto;
+    h->svc[h->n_svc].port = port;
+    h->svc[h->n_svc].app = app;
+    h->n_svc++;
+    h->dirty = true;
+}
+
+/* Names the application of a service already known (recognised after the handshake). */
+static void svc_set_app(struct host *h, uint8_t proto, uint16_t port, const char *app)
+{
+    for (uint8_t i = 0; i < h->n_svc; i++) {
+        if (h->svc[i].proto == proto && h->svc[i].port == port && !h->svc[i].app && app) {
+            h->svc[i].app = app;
+            h->dirty = true;
+        }
+    }
+}
+
+static void add_name(struct asset_tracker *t, struct host *h, char list[][ASSET_NAME_MAX],
+                     uint8_t *n, const char *name)
+{
+    char clean[ASSET_NAME_MAX];
+    size_t k = 0;
+
+    /* Wire text: keep printable ASCII only (decoders already escape most). */
+    for (size_t i = 0; name[i] && k + 1 < sizeof(clean); i++) {
+        unsigned char ch = (unsigned char)name[i];
+        clean[k++] = (char)(ch >= 0x20 && ch < 0x7f ? ch : '?');
+    }
+    clean[k] = '\0';
+    if (k == 0)
+        return;
+    for (uint8_t i = 0; i < *n; i++) {
+        if (strcmp(list[i], clean) == 0)
+            return;
+    }
+    if (*n >= ASSET_MAX_NAMES) {
+        t->st.dropped_items++;
+        return;
+    }
+    memcpy(list[*n], clean, k + 1);
+    (*n)++;
+    h->dirty = true;
+}
+
+/*
+ * NetBIOS name service (RFC 1002 4.2): a registration or refresh request, or a
+ * positive query response, names the sender.  The name is 32 bytes of "half-
+ * ASCII" after a length byte of 32; the 16th decoded byte is the suffix (0x00
+ * workstation, 0x20 server).  Group names (domains) carry the G flag in NB_FLAGS.
+ */
+static bool netbios_name(struct rd r, const struct addr *src, char *out, size_t cap)
+{
+    uint16_t id, flags, qd, an, ns, ar;
+    uint8_t len;
+    const uint8_t *enc;
+    char name[16];
+
+    if (!rd_be16(&r, &id) || !rd_be16(&r, &flags) || !rd_be16(&r, &qd) || !rd_be16(&r, &an) ||
+        !rd_be16(&r, &ns) || !rd_be16(&r, &ar))
+        return false;
+    unsigned opcode = (flags >> 11) & 0xf;
+    bool response = (flags & 0x8000) != 0;
+    unsigned rcode = flags & 0xf;
+    bool registration = !response && (opcode == 5 || opcode == 8 || opcode == 9) && qd == 1 &&
+                        ar == 1;
+    bool answer = response && opcode == 0 && rcode == 0 && an == 1 && qd == 0;
+    if (!registration && !answer)
+        return false;
+    if (!rd_u8(&r, &len) || len != 32 || !rd_bytes(&r, 32, &enc))
+        return false;
+    for (int i = 0; i < 16; i++) {
+        int hi = enc[2 * i] - 'A';
+        int lo = enc[2 * i + 1] - 'A';
+        if (hi < 0 || hi > 15 || lo < 0 || lo > 15)
+            return false;
+        name[i] = (char)(hi << 4 | lo);
+    }
+    uint8_t end;
+    uint16_t type, class, rdlen, nbflags;
+    uint32_t ttl;
+    if (!rd_u8(&r, &end) || end != 0 || !rd_be16(&r, &type) || !rd_be16(&r, &class))
+        return false;
+    if (registration) {
+        /* The additional record: a pointer (0xc00c) or the name again. */
+        uint8_t b0;
+        if (!rd_peek_u8(&r, 0, &b0))
+            return false;
+        if ((b0 & 0xc0) == 0xc0) {
+            if (!rd_skip(&r, 2))
+                return false;
+        } else if (!rd_skip(&r, 34)) {
+            return false;
+        }
+        if (!rd_be16(&r, &type) || !rd_be16(&r, &class))
+            return false;
+    }
+    if (type != 0x20 || !rd_be32(&r, &ttl) || !rd_be16(&r, &rdlen) || rdlen < 6 ||
+        !rd_be16(&r, &nbflags))
+        return false;
+    uint8_t ip[4];
+    if (!rd_copy(&r, ip, 4))
+        return false;
+    if (nbflags & 0x8000)
+        return false; /* group name */
+    if (src->family != 4 || memcmp(src->b, ip, 4) != 0)
+        return false; /* about someone else */
+    unsigned char suffix = (unsigned char)name[15];
+    if (suffix != 0x00 && suffix != 0x20)
+        return false;
+    int n = 15;
+    while (n > 0 && name[n - 1] == ' ')
+        n--;
+    if (n == 0)
+        return false;
+    size_t k = 0;
+    for (int i = 0; i < n && k + 1 < cap; i++) {
+        unsigned char ch = (unsigned char)name[i];
+        if (ch < 0x21 || ch > 0x7e)
+            return false;
+        out[k++] = (char)ch;
+    }
+    out[k] = '\0';
+    return true;
+}
+
+static void learn_dhcp(struct asset_tracker *t, const struct pkt *p)
+{
+    const struct pkt_dhcp *d = &p->dhcp;
+    uint8_t type = d->msg_type;
+
+    if (type == 1 || type == 3 || type == 4 || type == 7 || type == 8) {
+        if (!mac_is_unicast(d->chaddr))
+            return;
+        struct mac_ent *m = mac_get(t, d->chaddr, true);
+        bool changed = !m->device;
+        m->device = true;
+        if (d->hostname[0])
+            changed |= set_str(m->hostname, sizeof(m->hostname), d->hostname);
+        if (d->vendor_class[0])
+            changed |= set_str(m->vendor_class, sizeof(m->vendor_class), d->vendor_class);
+        if (changed)
+            m->dirty = true;
+        if ((type == 3 || type == 7 || type == 8) && addr_usable(&d->ciaddr))
+            link_bind(t, &d->ciaddr, p->vlan, d->chaddr);
+        if (m->host != NIL) {
+            struct host *h = &t->hosts[m->host];
+            if (m->hostname[0])
+                host_set_name(h, m->hostname, NAME_DHCP);
+            if (m->vendor_class[0])
+                host_set_vendor_class(h, m->vendor_class);
+        }
+        return;
+    }
+    if (type == 2 || type == 5 || type == 6) {
+        if (type == 5 && addr_usable(&d->yiaddr))
+            link_bind(t, &d->yiaddr, p->vlan, d->chaddr);
+        if (addr_usable(&p->src)) {
+            if (pkt_has(p, PKT_ETH) && d->server_id.family && addr_eq(&d->server_id, &p->src))
+                link_bind(t, &p->src, p->vlan, p->src_mac);
+            struct host *h = host_get(t, &p->src, p->vlan, is_home(t, &p->src) ||
+                                                              d->server_id.family != 0);
+            if (h)
+                add_service(t, h, 17, 67, "dhcp");
+        }
+    }
+}
+
+static void learn_link(struct asset_tracker *t, const struct pkt *p)
+{
+    if (pkt_has(p, PKT_ARP)) {
+        const struct pkt_arp *a = &p->arp;
+        if (addr_usable(&a->spa)) {
+            link_bind(t, &a->spa, p->vlan, a->sha);
+        } else if (mac_is_unicast(a->sha)) {
+            struct mac_ent *m = mac_get(t, a->sha, true); /* ARP probe (RFC 5227) */
+            if (!m->device)
+                m->dirty = true;
+            m->device = true;
+        }
+    }
+    if (pkt_has(p, PKT_ND) && p->nd.has_lladdr) {
+        if (p->nd.type == 136)
+            link_bind(t, &p->nd.target, p->vlan, p->nd.lladdr);
+        else if (p->nd.type >= 133 && p->nd.type <= 135)
+            link_bind(t, &p->src, p->vlan, p->nd.lladdr);
+    }
+    if (pkt_has(p, PKT_DHCP))
+        learn_dhcp(t, p);
+}
+
+static const char *service_app(const struct pkt *p, const struct flow *f)
+{
+    const char *app = asset_port_app(p->proto, p->sport);
+    if (!app && f && f->app != APP_UNKNOWN)
+        app = asset_flow_app(f->app);
+    return app;
+}
+
+static void learn_ip(struct asset_tracker *t, const struct pkt *p, const struct flow *f, int dir)
+{
+    if (!pkt_has(p, PKT_IP4) && !pkt_has(p, PKT_IP6))
+        return;
+    if (!addr_usable(&p->src))
+        return;
+    bool eth = pkt_has(p, PKT_ETH) && mac_is_unicast(p->src_mac);
+    if (eth)
+        mac_note_source(t, p->src_mac, &p->src);
+    struct host *h = host_get(t, &p->src, p->vlan, is_home(t, &p->src));
+    if (!h)
+        return;
+    h->last_usec = t->now_usec;
+    h->ttl = p->ttl;
+    if (eth && h->mac_src <= MAC_WEAK)
+        host_set_mac(t, h, p->src_mac, MAC_WEAK);
+
+    if (pkt_has(p, PKT_TCP)) {
+        uint8_t fl = p->tcp.flags;
+        if ((fl & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK)) {
+            add_service(t, h, 6, p->sport, service_app(p, f));
+            set_os(h, osfp_from_syn(p->ttl, &p->tcp));
+        } else if (fl & TCP_SYN) {
+            set_os(h, osfp_from_syn(p->ttl, &p->tcp));
+        } else {
+            set_os(h, osfp_from_ttl(p->ttl));
+        }
+        /* The application may be recognised after the handshake. */
+        if (f && dir == FLOW_RESP && f->app != APP_UNKNOWN)
+            svc_set_app(h, 6, p->sport, asset_flow_app(f->app));
+    } else if (pkt_has(p, PKT_UDP)) {
+        bool answer = false;
+        if (f && f->key.proto == 17)
+            answer = dir == FLOW_RESP;
+        else
+            answer = asset_port_app(17, p->sport) && p->dport >= 1024;
+        if (pkt_has(p, PKT_DNS) && p->dns.is_response && p->sport != p->dport)
+            answer = true;
+        if (!answer && !f && p->sport == 5353 && pkt_has(p, PKT_DNS) && p->dns.is_response)
+            answer = true;
+        if (answer && p->sport != 0)
+            add_service(t, h, 17, p->sport, service_app(p, f));
+        set_os(h, osfp_from_ttl(p->ttl));
+        if (p->sport == 137 || p->dport == 137) {
+            char name[PKT_SHORT_MAX];
+            if (netbios_name(p->payload, &p->src, name, sizeof(name)))
+                host_set_name(h, name, NAME_NETBIOS);
+        }
+    } else {
+        set_os(h, osfp_from_ttl(p->ttl));
+    }
+    if (pkt_has(p, PKT_TLS_HELLO) && p->tls.sni[0])
+        add_name(t, h, h->tls, &h->n_tls, p->tls.sni);
+    if (pkt_has(p, PKT_HTTP) && p->http.user_agent[0])
+        add_name(t, h, h->ua, &h->n_ua, p->http.user_agent);
+}
+
+/* ------------------------------------------------------------------ updates */
+
+static void format_mac(const uint8_t mac[6], char *out, size_t cap)
+{
+    snprintf(out, cap, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4],
+             mac[5]);
+}
+
+/* True if the MAC of h may be reported: bound by the link layer, or not a router's. */
+static bool host_mac_ok(struct asset_tracker *t, const struct host *h)
+{
+    if (h->mac_src == MAC_AUTH)
+        return true;
+    if (h->mac_src != MAC_WEAK)
+        return false;
+    if (addr_is_link_local6(&h->ip))
+        return true;
+    const struct mac_ent *m = mac_find(t, h->mac);
+    if (!m)
+        return true;
+    if (m->host != NIL && m->host != (uint32_t)(h - t->hosts) &&
+        t->hosts[m->host].mac_src == MAC_AUTH)
+        return false; /* another address owns it by ARP/DHCP: we are behind a router */
+    return h->ip.family == 4 ? !m->multi_v4 : !m->multi_v6;
+}
+
+static void send_update(struct asset_tracker *t, Ward__AssetUpdate *u)
+{
+    Ward__Message m;
+    ward__message__init(&m);
+    m.created_usec = clock_now_usec();
+    m.kind_case = WARD__MESSAGE__KIND_ASSET;
+    m.asset = u;
+    if (sink_send(t->out, &m) < 0)
+        t->st.send_errors++;
+    else
+        t->st.updates++;
+}
+
+static void emit_host(struct asset_tracker *t, struct host *h)
+{
+    Ward__AssetUpdate u;
+    Ward__Service svc[ASSET_MAX_SERVICES];
+    Ward__Service *svcp[ASSET_MAX_SERVICES];
+    char *tls[ASSET_MAX_NAMES];
+    char *ua[ASSET_MAX_NAMES];
+    char ip[ADDR_STR_LEN];
+    char mac[18] = "";
+    char vendor[OUI_NAME_MAX] = "";
+    char empty[1] = "";
+
+    ward__asset_update__init(&u);
+    addr_format(&h->ip, ip, sizeof(ip));
+    u.ip = ip;
+    if (host_mac_ok(t, h)) {
+        format_mac(h->mac, mac, sizeof(mac));
+        const char *v = oui_lookup(t->oui, h->mac);
+        if (v)
+            snprintf(vendor, sizeof(vendor), "%s", v);
+    }
+    u.mac = mac;
+    u.vendor = vendor;
+    u.hostname = h->hostname;
+    u.hostname_source = (char *)(uintptr_t)name_src_str[h->name_src];
+    for (uint8_t i = 0; i < h->n_svc; i++) {
+        ward__service__init(&svc[i]);
+        svc[i].proto = h->svc[i].proto;
+        svc[i].port = h->svc[i].port;
+        svc[i].app = h->svc[i].app ? (char *)(uintptr_t)h->svc[i].app : empty;
+        svcp[i] = &svc[i];
+    }
+    u.n_services = h->n_svc;
+    u.services = svcp;
+    u.os_guess = (char *)(uintptr_t)(h->os ? h->os : "unknown");
+    u.ttl = h->ttl;
+    for (uint8_t i = 0; i < h->n_tls; i++)
+        tls[i] = h->tls[i];
+    u.n_tls_names = h->n_tls;
+    u.tls_names = tls;
+    for (uint8_t i = 0; i < h->n_ua; i++)
+        ua[i] = h->ua[i];
+    u.n_user_agents = h->n_ua;
+    u.user_agents = ua;
+    u.first_usec = h->first_usec;
+    u.last_usec = h->last_usec;
+    u.vlan = h->vlan;
+    u.dhcp_vendor_class = h->vendor_class;
+    u.is_new = !h->announced;
+    send_update(t, &u);
+    h->announced = true;
+    h->dirty = false;
+    h->emit_usec = t->now_usec;
+    h->emit_last = h->last_usec;
+}
+
+static void emit_mac(struct asset_tracker *t, struct mac_ent *m)
+{
+    Ward__AssetUpdate u;
+    char mac[18];
+    char vendor[OUI_NAME_MAX] = "";
+    char empty[1] = "";
+
+    ward__asset_update__init(&u);
+    format_mac(m->mac, mac, sizeof(mac));
+    const char *v = oui_lookup(t->oui, m->mac);
+    if (v)
+        snprintf(vendor, sizeof(vendor), "%s", v);
+    u.ip = empty;
+    u.mac = mac;
+    u.vendor = vendor;
+    u.hostname = m->hostname;
+    u.hostname_source = (char *)(uintptr_t)(m->hostname[0] ? "dhcp" : "");
+    struct osfp_guess g = osfp_from_dhcp(m->vendor_class);
+    if (g.rank == OSFP_NONE)
+        g = osfp_from_hostname(m->hostname);
+    u.os_guess = (char *)(uintptr_t)g.family;
+    u.first_usec = m->first_usec;
+    u.last_usec = m->last_usec;
+    u.dhcp_vendor_class = m->vendor_class;
+    u.is_new = !m->announced;
+    send_update(t, &u);
+    m->announced = true;
+    m->dirty = false;
+}
+
+static void emit_due(struct asset_tracker *t, bool all)
+{
+    unsigned sent = 0;
+    /* Oldest first, so that a burst limit favours hosts waiting longest. */
+    for (uint32_t i = t->h_tail; i != NIL; i = t->hosts[i].prev) {
+        struct host *h = &t->hosts[i];
+        bool due;
+        if (all)
+            due = h->dirty || h->last_usec > h->emit_last;
+        else if (!h->announced)
+            due = t->now_usec >= h->first_usec + WARD_MIN(GRACE_USEC, t->o.interval_usec);
+        else if (h->dirty)
+            due = t->now_usec >= h->emit_usec + t->o.interval_usec;
+        else
+            due = h->last_usec > h->emit_last &&
+                  t->now_usec >= h->emit_usec + t->o.refresh_usec;
+        if (!due)
+            continue;
+        if (!all && sent >= ASSET_MAX_PER_TICK)
+            return;
+        emit_host(t, h);
+        sent++;
+    }
+    for (uint32_t i = t->m_tail; i != NIL; i = t->macs[i].prev) {
+        struct mac_ent *m = &t->macs[i];
+        if (!m->device || m->host != NIL || !m->dirty)
+            continue;
+        if (!all && (m->announced || t->now_usec < m->first_usec + t->o.interval_usec))
+            continue; /* give DHCP time to bind an address; later changes wait for the end */
+        if (!all && sent >= ASSET_MAX_PER_TICK)
+            return;
+        emit_mac(t, m);
+        sent++;
+    }
+}
+
+void asset_tracker_tick(struct asset_tracker *t, uint64_t now_usec)
+{
+    if (!t)
+        return;
+    if (now_usec > t->now_usec)
+        t->now_usec = now_usec;
+    t->next_tick_usec = t->now_usec + TICK_USEC;
+    emit_due(t, false);
+}
+
+void asset_tracker_flush(struct asset_tracker *t)
+{
+    if (!t)
+        return;
+    emit_due(t, true);
+}
+
+void asset_tracker_packet(struct asset_tracker *t, const struct pkt *p, const struct flow *f,
+                          int dir)
+{
+    if (!t)
+        return;
+    if (p->ts_usec > t->now_usec)
+        t->now_usec = p->ts_usec;
+    learn_link(t, p);
+    learn_ip(t, p, f, dir);
+    if (t->now_usec >= t->next_tick_usec)
+        asset_tracker_tick(t, t->now_usec);
+}

@@ -4,7 +4,9 @@
  * drills kept away from the real backend, the exec backend's calls, leak
  * reports, and the nft ruleset text.
  */
+#define _GNU_SOURCE
 #include <errno.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -344,6 +346,51 @@ static void test_contain_nft_ruleset(void **state)
     cidr_set_fini(&mgmt);
 }
 
+/*
+ * The nft backend for real, in a network namespace of this test's own (skipped
+ * when one cannot be made): the table, sets and elements appear and go.
+ */
+static void test_contain_nft_in_private_netns(void **state)
+{
+    (void)state;
+    struct cidr_set mgmt;
+    char bad[64];
+    char err[CONTAIN_ERR_LEN] = "";
+    void *b = NULL;
+    if (geteuid() != 0 || unshare(CLONE_NEWNET) != 0) {
+        skip();
+        return;
+    }
+    cidr_set_init(&mgmt);
+    assert_int_equal(cidr_set_add_list(&mgmt, "10.0.0.1, 2001:db8::/64", bad, sizeof(bad)), 0);
+    assert_int_equal(contain_nft_open("ward_test", &mgmt, false, &b), 0);
+    int rc = contain_nft_ops.setup(b, err, sizeof(err));
+    if (rc != 0 && strstr(err, "Operation not permitted")) {
+        contain_nft_ops.close(b);
+        cidr_set_fini(&mgmt);
+        skip();
+        return;
+    }
+    assert_string_equal(err, "");
+    assert_int_equal(rc, 0);
+    struct addr a = A("10.0.1.5");
+    struct addr six = A("2001:db8:1::5");
+    assert_int_equal(contain_nft_ops.isolate(b, &a, "", 60, err, sizeof(err)), 0);
+    assert_int_equal(contain_nft_ops.isolate(b, &six, "", 60, err, sizeof(err)), 0);
+    assert_int_equal(contain_nft_ops.isolate(b, &a, "", 90, err, sizeof(err)), 0); /* again */
+    assert_int_equal(system("nft list set inet ward_test isolated4 | grep -q '10.0.1.5 timeout 1m30s'"),
+                     0);
+    assert_int_equal(contain_nft_ops.release(b, &a, "", err, sizeof(err)), 0);
+    assert_int_equal(contain_nft_ops.release(b, &a, "", err, sizeof(err)), 0); /* again */
+    assert_int_equal(system("nft list set inet ward_test isolated4 | grep -q 10.0.1.5"), 256);
+    assert_int_equal(system("nft list set inet ward_test mgmt4 | grep -q 10.0.0.1"), 0);
+    /* setup() again starts from an empty table. */
+    assert_int_equal(contain_nft_ops.setup(b, err, sizeof(err)), 0);
+    assert_int_equal(system("nft list set inet ward_test isolated6 | grep -q 2001:db8:1::5"), 256);
+    contain_nft_ops.close(b);
+    cidr_set_fini(&mgmt);
+}
+
 static void test_contain_config_errors(void **state)
 {
     (void)state;
@@ -381,6 +428,7 @@ int main(void)
                                         rig_teardown),
         cmocka_unit_test_setup_teardown(test_contain_reports_leaks, rig_setup, rig_teardown),
         cmocka_unit_test(test_contain_nft_ruleset),
+        cmocka_unit_test(test_contain_nft_in_private_netns),
         cmocka_unit_test(test_contain_config_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

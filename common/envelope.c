@@ -44,29 +44,21 @@ static uint8_t *signing_input(uint32_t version, const char *sender, uint64_t fir
     return buf;
 }
 
-int envelope_seal(const Ward__Payload *payload, const char *sender, uint64_t first_seq,
-                  const struct keys_identity *id, uint8_t **out, size_t *out_len)
+int envelope_seal_body(const uint8_t *body, size_t body_len, const char *sender,
+                       uint64_t first_seq, const struct keys_identity *id, uint8_t **out,
+                       size_t *out_len)
 {
     *out = NULL;
     *out_len = 0;
     if (strlen(sender) > ENVELOPE_MAX_SENDER)
         return -EINVAL;
-    size_t body_len = ward__payload__get_packed_size(payload);
     if (body_len > ENVELOPE_MAX_BYTES - 256)
         return -ENOSPC;
-    uint8_t *body = malloc(body_len ? body_len : 1);
-    if (!body)
-        return -ENOMEM;
-    ward__payload__pack(payload, body);
-
-    int rc = 0;
     size_t in_len;
     uint8_t *in = signing_input(WARD__WIRE_VERSION__WIRE_VERSION, sender, first_seq, body,
                                 body_len, &in_len);
-    if (!in) {
-        rc = -ENOMEM;
-        goto out_body;
-    }
+    if (!in)
+        return -ENOMEM;
     uint8_t sig[KEYS_SIG_LEN];
     keys_sign(id, in, in_len, sig);
     free(in);
@@ -76,24 +68,35 @@ int envelope_seal(const Ward__Payload *payload, const char *sender, uint64_t fir
     env.version = WARD__WIRE_VERSION__WIRE_VERSION;
     env.sender = (char *)(uintptr_t)sender;
     env.first_seq = first_seq;
-    env.body.data = body;
+    env.body.data = (uint8_t *)(uintptr_t)body;
     env.body.len = body_len;
     env.signature.data = sig;
     env.signature.len = sizeof(sig);
     size_t n = ward__envelope__get_packed_size(&env);
-    if (n > ENVELOPE_MAX_BYTES) {
-        rc = -ENOSPC;
-        goto out_body;
-    }
+    if (n > ENVELOPE_MAX_BYTES)
+        return -ENOSPC;
     uint8_t *buf = malloc(n);
-    if (!buf) {
-        rc = -ENOMEM;
-        goto out_body;
-    }
+    if (!buf)
+        return -ENOMEM;
     ward__envelope__pack(&env, buf);
     *out = buf;
     *out_len = n;
-out_body:
+    return 0;
+}
+
+int envelope_seal(const Ward__Payload *payload, const char *sender, uint64_t first_seq,
+                  const struct keys_identity *id, uint8_t **out, size_t *out_len)
+{
+    *out = NULL;
+    *out_len = 0;
+    size_t body_len = ward__payload__get_packed_size(payload);
+    if (body_len > ENVELOPE_MAX_BYTES - 256)
+        return -ENOSPC;
+    uint8_t *body = malloc(body_len ? body_len : 1);
+    if (!body)
+        return -ENOMEM;
+    ward__payload__pack(payload, body);
+    int rc = envelope_seal_body(body, body_len, sender, first_seq, id, out, out_len);
     free(body);
     return rc;
 }

@@ -38,6 +38,14 @@ WARD_MUST_CHECK int envelope_seal(const Ward__Payload *payload, const char *send
                                   uint8_t **out, size_t *out_len);
 
 /*
+ * The same for a body that is already a serialized Payload (the uplink builds
+ * batches as bytes).  The body is copied into the envelope.
+ */
+WARD_MUST_CHECK int envelope_seal_body(const uint8_t *body, size_t body_len, const char *sender,
+                                       uint64_t first_seq, const struct keys_identity *id,
+                                       uint8_t **out, size_t *out_len);
+
+/*
  * Parses the outer envelope of buf.  On error returns a negative errno and sets
  * *why to a static string ("message larger than 8 MiB", "not a Ward envelope",
  * "unknown wire version"...).  *out is freed with envelope_free().

@@ -86,7 +86,7 @@ WARD_MUST_CHECK int spool_append(struct spool *sp, uint64_t first_seq, uint32_t 
  * newer and records the watermark.  A seq at or below the current one does
  * nothing.  0 or a negative errno (logged).
  */
-WARD_MUST_CHECK int spool_ack(struct spool *sp, uint64_t seq);
+int spool_ack(struct spool *sp, uint64_t seq);
 
 /* Sends start again from the oldest unacknowledged record (after a reconnect). */
 void spool_rewind(struct spool *sp);
@@ -101,7 +101,7 @@ WARD_MUST_CHECK int spool_next(struct spool *sp, uint8_t **env, size_t *len,
                                uint64_t *first_seq, uint32_t *count);
 
 /* fsync whatever the batch policy left pending.  0 or -EIO (logged). */
-WARD_MUST_CHECK int spool_sync(struct spool *sp);
+int spool_sync(struct spool *sp);
 
 struct spool_stats {
     uint64_t bytes;           /* on disk, all segments */

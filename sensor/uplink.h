@@ -120,7 +120,7 @@ void uplink_on_command(struct uplink *u, uplink_command_fn fn, void *arg);
 void uplink_service(struct uplink *u);
 
 /* Hands the open batch to the I/O thread now.  0 or a negative errno. */
-WARD_MUST_CHECK int uplink_flush(struct uplink *u);
+int uplink_flush(struct uplink *u);
 
 struct uplink_stats {
     uint64_t next_seq;        /* next sequence number to assign */

@@ -162,6 +162,16 @@ WARD_MUST_CHECK static inline bool rd_peek_u8(const struct rd *r, size_t off, ui
     return true;
 }
 
+/* Offset of the first byte equal to c in the unread bytes (not consumed); false if none. */
+WARD_MUST_CHECK static inline bool rd_find(const struct rd *r, uint8_t c, size_t *off)
+{
+    const uint8_t *hit = r->left ? (const uint8_t *)memchr(r->p, c, r->left) : NULL;
+    if (!hit)
+        return false;
+    *off = (size_t)(hit - r->p);
+    return true;
+}
+
 /* A reader over the same input starting at absolute offset off of base (DNS pointers). */
 WARD_MUST_CHECK static inline bool rd_at(struct rd base, size_t off, struct rd *out)
 {

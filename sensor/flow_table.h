@@ -74,6 +74,14 @@ struct flow {
     uint32_t syn_count;         /* SYNs from the originator (retries) */
     uint64_t det[4];            /* scratch for detectors (see detect.h owners) */
     char name[PKT_NAME_MAX];    /* SNI, HTTP Host or DNS name seen on this flow */
+    uint64_t close_usec;        /* packet time it reached FLOW_CLOSED, 0 while open */
+
+    /* Internal to flow_table.c. */
+    uint64_t hash;              /* bidirectional key hash */
+    uint32_t lru_prev;          /* LRU (open flows) or closing list */
+    uint32_t lru_next;
+    uint32_t slot;              /* index slot holding this flow */
+    uint8_t list;               /* which list the flow is on */
 };
 
 /* Called once for every flow that ends; the flow is valid only during the call. */
@@ -95,7 +103,18 @@ void flow_table_free(struct flow_table *ft);
  */
 struct flow *flow_table_update(struct flow_table *ft, const struct pkt *p, int *dir);
 
-/* Ends flows idle (or active) past their timeouts as of packet time now_usec. */
+/*
+ * A flow that reached FLOW_CLOSED (FIN both ways, or RST) stays findable for
+ * FLOW_TABLE_CLOSED_USEC of packet time so that the last ACK and retransmissions
+ * do not open a new flow; then it ends with reason FIN or RST.
+ */
+#define FLOW_TABLE_CLOSED_USEC 2000000
+#define FLOW_TABLE_DEFAULT_CAP 262144
+#define FLOW_TABLE_DEFAULT_IDLE_USEC 60000000ULL      /* 60 s */
+#define FLOW_TABLE_DEFAULT_ACTIVE_USEC 1800000000ULL  /* 30 min */
+
+/* Ends flows idle past their timeout, and closed ones, as of packet time now_usec.
+ * Active timeouts end on the flow's next packet (a new record starts). */
 void flow_table_expire(struct flow_table *ft, uint64_t now_usec);
 /* Ends every flow (end of file, shutdown). */
 void flow_table_flush(struct flow_table *ft);
@@ -103,5 +122,7 @@ void flow_table_flush(struct flow_table *ft);
 size_t flow_table_count(const struct flow_table *ft);
 uint64_t flow_table_evictions(const struct flow_table *ft);
 size_t flow_table_memory(const struct flow_table *ft);
+/* Flows created since flow_table_new(). */
+uint64_t flow_table_created(const struct flow_table *ft);
 
 #endif

@@ -68,6 +68,13 @@ enum pkt_anomaly {
     ANOM_HTTP_MALFORMED,
     ANOM_SMB_MALFORMED,
     ANOM_LINKTYPE_UNSUPPORTED,
+    ANOM_IP_BAD_VERSION,      /* IP version nibble does not match the ethertype */
+    ANOM_IP4_TRUNCATED,       /* fewer captured bytes than an IPv4 header */
+    ANOM_IP6_TRUNCATED,       /* fewer captured bytes than an IPv6 header */
+    ANOM_TCP_TRUNCATED,       /* TCP header cut short on the wire (not by snaplen) */
+    ANOM_UDP_TRUNCATED,       /* UDP header cut short on the wire */
+    ANOM_ND_MALFORMED,        /* ICMPv6 neighbour discovery option with length 0 or past end */
+    ANOM_LINK_TRUNCATED,      /* SLL/SLL2/loopback header cut short */
     ANOM_COUNT
 };
 
@@ -207,7 +214,8 @@ struct pkt {
     struct addr dst;         /* IP destination */
     uint8_t proto;           /* IP protocol (after IPv6 extension headers) */
     uint8_t ttl;             /* TTL / hop limit */
-    uint16_t ip_len;         /* IP total length */
+    uint16_t ip_len;         /* IP total length (IPv6: 40 + payload length) */
+    uint16_t l4_len;         /* transport header + data bytes on the wire, per the IP header */
     bool fragment;           /* a fragment (offset > 0 or MF); no L4 decode past the first */
     uint16_t sport;          /* TCP/UDP source port */
     uint16_t dport;          /* TCP/UDP destination port */

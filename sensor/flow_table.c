@@ -1,0 +1,583 @@
+/*
+ * flow_table -- see flow_table.h.
+ *
+ * Layout, chosen for the per-packet cost: a pool of struct flow allocated once
+ * (slots handed out in order the first time, so an unused pool costs no resident
+ * memory), and an open-addressing index of 64-bit slots, each holding the upper
+ * 32 bits of the flow's hash as a tag and the pool index + 1 (0 = empty).  The
+ * index is at least twice the pool, probed linearly, and deletions shift later
+ * entries back (no tombstones), so a lookup reads one or two index cache lines
+ * and, when the tag matches, the flow itself.
+ *
+ * Open flows sit on an LRU list ordered by their latest packet; idle expiry walks
+ * it from the tail and eviction takes the tail.  Closed flows (FIN both ways or
+ * RST) move to a FIFO "closing" list, still findable, and end after
+ * FLOW_TABLE_CLOSED_USEC; a full table reuses those first.
+ */
+#include "flow_table.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "hash.h"
+
+#define NIL UINT32_MAX
+
+enum { LIST_NONE = 0, LIST_OPEN, LIST_CLOSING };
+
+struct flow_list {
+    uint32_t head; /* newest */
+    uint32_t tail; /* oldest */
+};
+
+struct flow_table {
+    struct flow *pool;      /* cap flows */
+    uint64_t *index;        /* nslots: tag << 32 | (pool index + 1), 0 empty */
+    uint32_t mask;          /* nslots - 1 */
+    uint32_t cap;           /* pool size */
+    uint32_t used;          /* pool slots handed out so far */
+    uint32_t free_head;     /* freed pool slots, chained through lru_next */
+    size_t live;            /* flows in the table */
+    struct flow_list open;  /* LRU of open flows */
+    struct flow_list closing; /* FIFO of closed flows */
+    uint64_t idle_usec;     /* idle timeout */
+    uint64_t active_usec;   /* active timeout */
+    uint64_t seed;          /* hash key */
+    uint64_t evictions;     /* open flows ended because the table was full */
+    uint64_t created;       /* flows created */
+    flow_end_fn on_end;     /* end callback */
+    void *arg;              /* its argument */
+};
+
+struct flow_table *flow_table_new(size_t max_flows, uint64_t idle_usec, uint64_t active_usec,
+                                  flow_end_fn on_end, void *arg)
+{
+    if (max_flows == 0 || max_flows > (1u << 28))
+        return NULL;
+    if (max_flows < 2)
+        max_flows = 2;
+    struct flow_table *ft = calloc(1, sizeof(*ft));
+    if (!ft)
+        return NULL;
+    ft->cap = (uint32_t)max_flows;
+    uint32_t nslots = 16;
+    while (nslots < ft->cap * 2u)
+        nslots <<= 1;
+    ft->mask = nslots - 1;
+    ft->pool = calloc(ft->cap, sizeof(*ft->pool));
+    ft->index = calloc(nslots, sizeof(*ft->index));
+    if (!ft->pool || !ft->index) {
+        flow_table_free(ft);
+        return NULL;
+    }
+    ft->free_head = NIL;
+    ft->open.head = ft->open.tail = NIL;
+    ft->closing.head = ft->closing.tail = NIL;
+    ft->idle_usec = idle_usec ? idle_usec : FLOW_TABLE_DEFAULT_IDLE_USEC;
+    ft->active_usec = active_usec ? active_usec : FLOW_TABLE_DEFAULT_ACTIVE_USEC;
+    ft->seed = 0x243f6a8885a308d3ULL ^ ((uint64_t)max_flows << 17);
+    ft->on_end = on_end;
+    ft->arg = arg;
+    return ft;
+}
+
+void flow_table_free(struct flow_table *ft)
+{
+    if (!ft)
+        return;
+    free(ft->pool);
+    free(ft->index);
+    free(ft);
+}
+
+/* ------------------------------------------------------------------ keys */
+
+/* The lookup key of a packet, in the packet's own direction. */
+struct pkey {
+    const struct addr *src; /* packet source */
+    const struct addr *dst; /* packet destination */
+    uint16_t sport;         /* source port (ICMP: echo id) */
+    uint16_t dport;         /* destination port (ICMP: normalised type) */
+    uint8_t proto;          /* IP protocol */
+    bool ports_directional; /* TCP/UDP: ports swap with direction; ICMP: they do not */
+    uint16_t vlan;          /* outer VLAN */
+};
+
+static uint8_t icmp_type_norm(uint8_t proto, uint8_t type)
+{
+    /* A request and its reply belong to one flow. */
+    if (proto == 1 && (type == 0 || type == 13 || type == 14))
+        return type == 0 ? 8 : 13;
+    if (proto == 58 && type == 129)
+        return 128;
+    return type;
+}
+
+static void pkey_make(const struct pkt *p, struct pkey *k)
+{
+    k->src = &p->src;
+    k->dst = &p->dst;
+    k->proto = p->proto;
+    k->vlan = p->vlan;
+    k->ports_directional = true;
+    if (p->layers & (PKT_TCP | PKT_UDP)) {
+        k->sport = p->sport;
+        k->dport = p->dport;
+    } else if (p->layers & (PKT_ICMP | PKT_ICMP6)) {
+        uint8_t t = icmp_type_norm(p->proto, p->icmp.type);
+        bool echo = t == 8 || t == 128 || t == 13;
+        k->sport = echo ? p->icmp.id : 0;
+        k->dport = t;
+        k->ports_directional = false;
+    } else {
+        k->sport = k->dport = 0;
+    }
+}
+
+/* Symmetric hash: both directions of a flow hash alike. */
+static uint64_t pkey_hash(const struct flow_table *ft, const struct pkey *k)
+{
+    const struct addr *lo = k->src, *hi = k->dst;
+    uint16_t plo = k->sport, phi = k->dport;
+    int c = memcmp(k->src->b, k->dst->b, 16);
+    if (c > 0 || (c == 0 && k->sport > k->dport)) {
+        lo = k->dst;
+        hi = k->src;
+        if (k->ports_directional) {
+            plo = k->dport;
+            phi = k->sport;
+        }
+    }
+    uint64_t tail = (uint64_t)plo << 48 | (uint64_t)phi << 32 | (uint64_t)k->proto << 16 |
+                    (uint64_t)(k->vlan & 0xfff) << 4 | (uint64_t)(lo->family & 0xf);
+    uint64_t h;
+    if (lo->family == 4) {
+        uint32_t a, b;
+        memcpy(&a, lo->b, 4);
+        memcpy(&b, hi->b, 4);
+        h = hash_step(ft->seed, (uint64_t)a << 32 | b);
+    } else {
+        h = hash_step(ft->seed, hash_word(lo->b));
+        h = hash_step(h, hash_word(lo->b + 8));
+        h = hash_step(h, hash_word(hi->b));
+        h = hash_step(h, hash_word(hi->b + 8));
+    }
+    return hash_mix64(h ^ tail);
+}
+
+static bool addr_same(const struct addr *a, const struct addr *b)
+{
+    return memcmp(a, b, sizeof(*a)) == 0;
+}
+
+/* FLOW_ORIG / FLOW_RESP if f is k's flow, -1 otherwise. */
+static int key_match(const struct flow *f, const struct pkey *k)
+{
+    const struct flow_key *fk = &f->key;
+    if (fk->proto != k->proto || fk->vlan != k->vlan)
+        return -1;
+    if (fk->port_a == k->sport && fk->port_b == k->dport && addr_same(&fk->a, k->src) &&
+        addr_same(&fk->b, k->dst))
+        return FLOW_ORIG;
+    uint16_t ra = k->ports_directional ? k->dport : k->sport;
+    uint16_t rb = k->ports_directional ? k->sport : k->dport;
+    if (fk->port_a == ra && fk->port_b == rb && addr_same(&fk->a, k->dst) &&
+        addr_same(&fk->b, k->src))
+        return FLOW_RESP;
+    return -1;
+}
+
+/* ------------------------------------------------------------------ lists */
+
+static struct flow_list *list_of(struct flow_table *ft, const struct flow *f)
+{
+    return f->list == LIST_CLOSING ? &ft->closing : &ft->open;
+}
+
+static void list_unlink(struct flow_table *ft, uint32_t i)
+{
+    struct flow *f = &ft->pool[i];
+    struct flow_list *l = list_of(ft, f);
+    if (f->lru_prev != NIL)
+        ft->pool[f->lru_prev].lru_next = f->lru_next;
+    else
+        l->head = f->lru_next;
+    if (f->lru_next != NIL)
+        ft->pool[f->lru_next].lru_prev = f->lru_prev;
+    else
+        l->tail = f->lru_prev;
+    f->list = LIST_NONE;
+}
+
+static void list_push(struct flow_table *ft, uint32_t i, int which)
+{
+    struct flow *f = &ft->pool[i];
+    f->list = (uint8_t)which;
+    struct flow_list *l = list_of(ft, f);
+    f->lru_prev = NIL;
+    f->lru_next = l->head;
+    if (l->head != NIL)
+        ft->pool[l->head].lru_prev = i;
+    l->head = i;
+    if (l->tail == NIL)
+        l->tail = i;
+}
+
+/* ------------------------------------------------------------------ index */
+
+static void index_remove(struct flow_table *ft, uint32_t slot)
+{
+    /* Backward-shift deletion keeps every entry reachable from its home slot. */
+    uint32_t i = slot;
+    for (;;) {
+        ft->index[i] = 0;
+        uint32_t j = i;
+        for (;;) {
+            j = (j + 1) & ft->mask;
+            uint64_t e = ft->index[j];
+            if (e == 0)
+                return;
+            uint32_t idx = (uint32_t)e - 1;
+            uint32_t home = (uint32_t)ft->pool[idx].hash & ft->mask;
+            /* Move e back to i if its home is not cyclically within (i, j]. */
+            bool stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+            if (!stays) {
+                ft->index[i] = e;
+                ft->pool[idx].slot = i;
+                i = j;
+                break;
+            }
+        }
+    }
+}
+
+/* Ends flow i: callback, then unlink and free its slot. */
+static void end_flow(struct flow_table *ft, uint32_t i, enum flow_end_reason why)
+{
+    struct flow *f = &ft->pool[i];
+    if (f->end_reason == FLOW_END_NONE)
+        f->end_reason = (uint8_t)why;
+    if (ft->on_end)
+        ft->on_end(ft->arg, f);
+    list_unlink(ft, i);
+    index_remove(ft, f->slot);
+    f->lru_next = ft->free_head;
+    ft->free_head = i;
+    ft->live--;
+}
+
+static enum flow_end_reason closed_reason(const struct flow *f)
+{
+    return (f->flags[0] | f->flags[1]) & TCP_RST ? FLOW_END_RST : FLOW_END_FIN;
+}
+
+/* A free pool slot, ending a flow if the table is full. */
+static uint32_t alloc_slot(struct flow_table *ft)
+{
+    if (ft->free_head != NIL) {
+        uint32_t i = ft->free_head;
+        ft->free_head = ft->pool[i].lru_next;
+        return i;
+    }
+    if (ft->used < ft->cap)
+        return ft->used++;
+    if (ft->closing.tail != NIL) {
+        end_flow(ft, ft->closing.tail, closed_reason(&ft->pool[ft->closing.tail]));
+    } else {
+        ft->evictions++;
+        end_flow(ft, ft->open.tail, FLOW_END_EVICTED);
+    }
+    uint32_t i = ft->free_head;
+    ft->free_head = ft->pool[i].lru_next;
+    return i;
+}
+
+/* ------------------------------------------------------------------ classification */
+
+static uint8_t app_by_port(uint8_t proto, uint16_t port)
+{
+    switch (port) {
+    case 53:
+        return APP_DNS;
+    case 80:
+    case 8080:
+    case 8000:
+        return proto == 6 ? APP_HTTP : APP_UNKNOWN;
+    case 443:
+    case 8443:
+        return proto == 6 ? APP_TLS : APP_QUIC;
+    case 22:
+        return APP_SSH;
+    case 139:
+    case 445:
+        return APP_SMB;
+    case 3389:
+        return APP_RDP;
+    case 21:
+        return APP_FTP;
+    case 23:
+        return APP_TELNET;
+    case 67:
+    case 68:
+        return APP_DHCP;
+    case 123:
+        return APP_NTP;
+    case 88:
+        return APP_KERBEROS;
+    case 389:
+    case 636:
+        return APP_LDAP;
+    case 1433:
+        return APP_MSSQL;
+    case 3306:
+        return APP_MYSQL;
+    case 5432:
+        return APP_POSTGRES;
+    case 25:
+    case 587:
+        return APP_SMTP;
+    case 5353:
+        return APP_MDNS;
+    case 137:
+    case 138:
+        return APP_NETBIOS;
+    case 1900:
+        return APP_SSDP;
+    default:
+        return APP_UNKNOWN;
+    }
+}
+
+static void name_copy(struct flow *f, const char *s)
+{
+    if (f->name[0] || !s[0])
+        return;
+    size_t n = strnlen(s, sizeof(f->name) - 1);
+    memcpy(f->name, s, n);
+    f->name[n] = '\0';
+}
+
+static void classify(struct flow *f, const struct pkt *p)
+{
+    if (p->layers & PKT_TLS_HELLO) {
+        f->app = APP_TLS;
+        name_copy(f, p->tls.sni);
+    } else if (p->layers & PKT_HTTP) {
+        f->app = APP_HTTP;
+        name_copy(f, p->http.host);
+    } else if (p->layers & PKT_DNS) {
+        if (f->app != APP_MDNS)
+            f->app = APP_DNS;
+        name_copy(f, p->dns.qname);
+    } else if (p->layers & PKT_DHCP) {
+        f->app = APP_DHCP;
+    } else if (p->layers & PKT_SMB) {
+        f->app = APP_SMB;
+    }
+}
+
+/* ------------------------------------------------------------------ update */
+
+static void start_flow(struct flow *f, const struct pkey *k, const struct pkt *p)
+{
+    memset(f, 0, offsetof(struct flow, name));
+    f->name[0] = '\0';
+    f->close_usec = 0;
+    f->key.a = *k->src;
+    f->key.b = *k->dst;
+    f->key.port_a = k->sport;
+    f->key.port_b = k->dport;
+    f->key.proto = k->proto;
+    f->key.vlan = k->vlan;
+    f->first_usec = f->last_usec = p->ts_usec;
+    f->orig_ttl = p->ttl;
+    f->state = FLOW_NEW;
+    if (k->proto == 6 || k->proto == 17) {
+        f->app = app_by_port(k->proto, k->dport);
+        if (f->app == APP_UNKNOWN && k->sport < 1024)
+            f->app = app_by_port(k->proto, k->sport);
+    }
+    if (p->layers & PKT_TCP) {
+        uint8_t fl = p->tcp.flags;
+        if ((fl & (TCP_SYN | TCP_ACK)) != TCP_SYN)
+            f->midstream = true;
+    }
+}
+
+/* TCP state after packet p in direction dir. */
+static void tcp_track(struct flow *f, const struct pkt *p, int dir)
+{
+    uint8_t fl = p->tcp.flags;
+    if (fl & TCP_RST) {
+        f->state = FLOW_CLOSED;
+        return;
+    }
+    switch (f->state) {
+    case FLOW_NEW:
+        if ((fl & (TCP_SYN | TCP_ACK)) == TCP_SYN)
+            f->state = FLOW_SYN_SENT;
+        else
+            f->state = FLOW_ESTABLISHED; /* mid-stream pickup */
+        break;
+    case FLOW_SYN_SENT:
+        if (dir == FLOW_RESP && (fl & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK))
+            f->state = FLOW_SYN_RCVD;
+        break;
+    case FLOW_SYN_RCVD:
+        if (dir == FLOW_ORIG && (fl & TCP_ACK) && !(fl & TCP_SYN))
+            f->state = FLOW_ESTABLISHED;
+        break;
+    default:
+        break;
+    }
+    if (fl & TCP_FIN) {
+        if ((f->flags[0] & TCP_FIN) && (f->flags[1] & TCP_FIN))
+            f->state = FLOW_CLOSED;
+        else if (f->state != FLOW_CLOSED)
+            f->state = FLOW_CLOSING;
+    }
+}
+
+/* Inserts a new flow for k at index slot; returns its pool index. */
+static uint32_t insert(struct flow_table *ft, const struct pkey *k, const struct pkt *p,
+                       uint64_t h)
+{
+    uint32_t i = alloc_slot(ft);
+    /* Ending a flow may have shifted index entries: probe again for a free slot. */
+    uint32_t s = (uint32_t)h & ft->mask;
+    while (ft->index[s] != 0)
+        s = (s + 1) & ft->mask;
+    struct flow *f = &ft->pool[i];
+    start_flow(f, k, p);
+    f->hash = h;
+    f->slot = s;
+    ft->index[s] = (h >> 32) << 32 | (uint64_t)(i + 1);
+    list_push(ft, i, LIST_OPEN);
+    ft->live++;
+    ft->created++;
+    return i;
+}
+
+struct flow *flow_table_update(struct flow_table *ft, const struct pkt *p, int *dir)
+{
+    if (!(p->layers & (PKT_IP4 | PKT_IP6)))
+        return NULL;
+    struct pkey k;
+    pkey_make(p, &k);
+    uint64_t h = pkey_hash(ft, &k);
+    uint32_t tag = (uint32_t)(h >> 32);
+    uint32_t s = (uint32_t)h & ft->mask;
+    uint32_t i = NIL;
+    int d = FLOW_ORIG;
+    for (;;) {
+        uint64_t e = ft->index[s];
+        if (e == 0)
+            break;
+        if ((uint32_t)(e >> 32) == tag) {
+            uint32_t idx = (uint32_t)e - 1;
+            int m = key_match(&ft->pool[idx], &k);
+            if (m >= 0) {
+                i = idx;
+                d = m;
+                break;
+            }
+        }
+        s = (s + 1) & ft->mask;
+    }
+
+    if (i != NIL) {
+        struct flow *f = &ft->pool[i];
+        bool restart = false;
+        if (f->state == FLOW_CLOSED && (p->layers & PKT_TCP) &&
+            (p->tcp.flags & (TCP_SYN | TCP_ACK)) == TCP_SYN) {
+            end_flow(ft, i, closed_reason(f)); /* the 5-tuple is reused */
+            restart = true;
+        } else if (p->ts_usec >= f->first_usec + ft->active_usec) {
+            end_flow(ft, i, FLOW_END_ACTIVE);
+            restart = true;
+        }
+        if (restart) {
+            i = insert(ft, &k, p, h);
+            d = FLOW_ORIG;
+        } else if (f->list == LIST_OPEN && ft->open.head != i) {
+            list_unlink(ft, i);
+            list_push(ft, i, LIST_OPEN);
+        }
+    } else {
+        i = insert(ft, &k, p, h);
+    }
+
+    struct flow *f = &ft->pool[i];
+    if (p->ts_usec > f->last_usec)
+        f->last_usec = p->ts_usec;
+    f->pkts[d]++;
+    f->bytes[d] += p->ip_len;
+    f->payload[d] += p->payload_len;
+    if (d == FLOW_RESP && f->pkts[d] == 1)
+        f->resp_ttl = p->ttl;
+    if (p->layers & PKT_TCP) {
+        uint8_t fl = p->tcp.flags;
+        f->flags[d] |= fl;
+        if (d == FLOW_ORIG && (fl & (TCP_SYN | TCP_ACK)) == TCP_SYN)
+            f->syn_count++;
+        if (f->state != FLOW_CLOSED) {
+            tcp_track(f, p, d);
+            if (f->state == FLOW_CLOSED) {
+                f->close_usec = p->ts_usec;
+                list_unlink(ft, i);
+                list_push(ft, i, LIST_CLOSING);
+            }
+        }
+    } else if (f->state == FLOW_NEW && d == FLOW_RESP) {
+        f->state = FLOW_ESTABLISHED;
+    }
+    if (p->layers & (PKT_TLS_HELLO | PKT_HTTP | PKT_DNS | PKT_DHCP | PKT_SMB))
+        classify(f, p);
+    *dir = d;
+    return f;
+}
+
+void flow_table_expire(struct flow_table *ft, uint64_t now_usec)
+{
+    while (ft->closing.tail != NIL) {
+        struct flow *f = &ft->pool[ft->closing.tail];
+        if (f->close_usec + FLOW_TABLE_CLOSED_USEC > now_usec)
+            break;
+        end_flow(ft, ft->closing.tail, closed_reason(f));
+    }
+    while (ft->open.tail != NIL) {
+        struct flow *f = &ft->pool[ft->open.tail];
+        if (f->last_usec + ft->idle_usec > now_usec)
+            break;
+        end_flow(ft, ft->open.tail, FLOW_END_IDLE);
+    }
+}
+
+void flow_table_flush(struct flow_table *ft)
+{
+    while (ft->closing.tail != NIL)
+        end_flow(ft, ft->closing.tail, closed_reason(&ft->pool[ft->closing.tail]));
+    while (ft->open.tail != NIL)
+        end_flow(ft, ft->open.tail, FLOW_END_SHUTDOWN);
+}
+
+size_t flow_table_count(const struct flow_table *ft)
+{
+    return ft->live;
+}
+
+uint64_t flow_table_evictions(const struct flow_table *ft)
+{
+    return ft->evictions;
+}
+
+uint64_t flow_table_created(const struct flow_table *ft)
+{
+    return ft->created;
+}
+
+size_t flow_table_memory(const struct flow_table *ft)
+{
+    return sizeof(*ft) + (size_t)ft->cap * sizeof(*ft->pool) +
+           ((size_t)ft->mask + 1) * sizeof(*ft->index);
+}

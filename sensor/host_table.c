@@ -1,0 +1,325 @@
+/*
+ * host_table -- see host_table.h.
+ *
+ * Layout: a pool of struct host allocated once, a power-of-two bucket array of
+ * pool indexes (chained through host.hnext), and a doubly-linked LRU list through
+ * the pool (head = most recently seen).  Pool slots are handed out in order the
+ * first time, so pages of an unused pool are never touched; freed slots are not
+ * needed because a full table reuses its LRU tail in place.
+ */
+#include "host_table.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hash.h"
+
+#define NIL UINT32_MAX
+
+struct host_table {
+    struct host *pool;    /* cap entries */
+    uint32_t *buckets;    /* nbuckets chain heads */
+    uint32_t nbuckets;    /* power of two */
+    uint32_t cap;         /* pool size */
+    uint32_t used;        /* slots handed out (never decreases) */
+    uint32_t head;        /* most recently seen */
+    uint32_t tail;        /* least recently seen */
+    uint64_t window_usec; /* window length */
+    uint64_t seed;        /* hash key */
+    uint64_t evictions;   /* hosts evicted because the pool was full */
+};
+
+struct host_table *host_table_new(size_t max_hosts, uint64_t window_usec)
+{
+    if (max_hosts == 0 || max_hosts > (1u << 28) || window_usec == 0)
+        return NULL;
+    if (max_hosts < 2)
+        max_hosts = 2;
+    struct host_table *ht = calloc(1, sizeof(*ht));
+    if (!ht)
+        return NULL;
+    ht->cap = (uint32_t)max_hosts;
+    ht->nbuckets = 1;
+    while (ht->nbuckets < ht->cap * 2u)
+        ht->nbuckets <<= 1;
+    ht->pool = calloc(ht->cap, sizeof(*ht->pool));
+    ht->buckets = malloc(sizeof(*ht->buckets) * ht->nbuckets);
+    if (!ht->pool || !ht->buckets) {
+        host_table_free(ht);
+        return NULL;
+    }
+    memset(ht->buckets, 0xff, sizeof(*ht->buckets) * ht->nbuckets);
+    ht->head = ht->tail = NIL;
+    ht->window_usec = window_usec;
+    ht->seed = 0x5bd1e9955bd1e995ULL ^ (uint64_t)max_hosts;
+    return ht;
+}
+
+void host_table_free(struct host_table *ht)
+{
+    if (!ht)
+        return;
+    free(ht->pool);
+    free(ht->buckets);
+    free(ht);
+}
+
+static uint64_t addr_hash(const struct host_table *ht, const struct addr *a)
+{
+    uint64_t h = hash_step(ht->seed, hash_word(a->b));
+    if (a->family == 6)
+        h = hash_step(h, hash_word(a->b + 8));
+    return hash_mix64(h ^ a->family);
+}
+
+static uint32_t find(const struct host_table *ht, const struct addr *a, uint64_t h)
+{
+    for (uint32_t i = ht->buckets[h & (ht->nbuckets - 1)]; i != NIL; i = ht->pool[i].hnext) {
+        if (addr_eq(&ht->pool[i].addr, a))
+            return i;
+    }
+    return NIL;
+}
+
+static void lru_unlink(struct host_table *ht, uint32_t i)
+{
+    struct host *e = &ht->pool[i];
+    if (e->lru_prev != NIL)
+        ht->pool[e->lru_prev].lru_next = e->lru_next;
+    else
+        ht->head = e->lru_next;
+    if (e->lru_next != NIL)
+        ht->pool[e->lru_next].lru_prev = e->lru_prev;
+    else
+        ht->tail = e->lru_prev;
+}
+
+static void lru_push_head(struct host_table *ht, uint32_t i)
+{
+    struct host *e = &ht->pool[i];
+    e->lru_prev = NIL;
+    e->lru_next = ht->head;
+    if (ht->head != NIL)
+        ht->pool[ht->head].lru_prev = i;
+    ht->head = i;
+    if (ht->tail == NIL)
+        ht->tail = i;
+}
+
+static void bucket_remove(struct host_table *ht, uint32_t i)
+{
+    uint32_t *link = &ht->buckets[addr_hash(ht, &ht->pool[i].addr) & (ht->nbuckets - 1)];
+    while (*link != NIL) {
+        if (*link == i) {
+            *link = ht->pool[i].hnext;
+            return;
+        }
+        link = &ht->pool[*link].hnext;
+    }
+}
+
+static uint64_t window_of(const struct host_table *ht, uint64_t now)
+{
+    return now - now % ht->window_usec;
+}
+
+/* Rolls h's window forward to the one holding now (nothing if it is current). */
+static void roll(const struct host_table *ht, struct host *h, uint64_t now)
+{
+    uint64_t start = window_of(ht, now);
+    if (start <= h->win_start_usec)
+        return;
+    uint64_t gap = (start - h->win_start_usec) / ht->window_usec; /* windows ended */
+    h->prev_peers_out = gap == 1 ? host_sketch_estimate(&h->peers_out) : 0;
+    h->prev_ports_out = gap == 1 ? host_sketch_estimate(&h->ports_out) : 0;
+    h->prev_conn_fail = gap == 1 ? h->conn_fail : 0;
+    h->prev_bytes_out = gap == 1 ? h->bytes_out : 0;
+    double v = (double)h->bytes_out;
+    h->bytes_out_ewma = h->windows == 0 ? v : h->bytes_out_ewma + (v - h->bytes_out_ewma) / 8.0;
+    /* Silent windows in between count as zero. */
+    for (uint64_t k = 1; k < gap && k < 64; k++)
+        h->bytes_out_ewma -= h->bytes_out_ewma / 8.0;
+    h->windows += gap > UINT32_MAX - h->windows ? 0 : (uint32_t)gap;
+    memset(&h->peers_out, 0, sizeof(h->peers_out));
+    memset(&h->ports_out, 0, sizeof(h->ports_out));
+    memset(&h->peers_in, 0, sizeof(h->peers_in));
+    h->flows_out = h->flows_in = 0;
+    h->conn_ok = h->conn_fail = h->conn_fail_in = 0;
+    h->pkts_out = h->pkts_in = h->bytes_out = h->bytes_in = 0;
+    h->win_start_usec = start;
+}
+
+/* Finds or creates a's entry and marks it seen at now. */
+static struct host *touch(struct host_table *ht, const struct addr *a, uint64_t now)
+{
+    uint64_t hv = addr_hash(ht, a);
+    uint32_t i = find(ht, a, hv);
+    if (i != NIL) {
+        if (ht->head != i) {
+            lru_unlink(ht, i);
+            lru_push_head(ht, i);
+        }
+    } else {
+        if (ht->used < ht->cap) {
+            i = ht->used++;
+        } else {
+            i = ht->tail;
+            lru_unlink(ht, i);
+            bucket_remove(ht, i);
+            ht->evictions++;
+        }
+        struct host *e = &ht->pool[i];
+        memset(e, 0, sizeof(*e));
+        e->addr = *a;
+        e->first_usec = now;
+        e->win_start_usec = window_of(ht, now);
+        uint32_t b = (uint32_t)(hv & (ht->nbuckets - 1));
+        e->hnext = ht->buckets[b];
+        ht->buckets[b] = i;
+        lru_push_head(ht, i);
+    }
+    struct host *h = &ht->pool[i];
+    roll(ht, h, now);
+    if (now > h->last_usec)
+        h->last_usec = now;
+    return h;
+}
+
+bool host_sketch_add(struct host_sketch *s, uint64_t hash)
+{
+    uint32_t bit = (uint32_t)(hash_mix64(hash) % HOST_SKETCH_BITS);
+    uint64_t m = 1ULL << (bit % 64);
+    if (s->bits[bit / 64] & m)
+        return false;
+    s->bits[bit / 64] |= m;
+    s->set++;
+    return true;
+}
+
+uint32_t host_sketch_estimate(const struct host_sketch *s)
+{
+    if (s->set == 0)
+        return 0;
+    if (s->set >= HOST_SKETCH_BITS)
+        return HOST_DISTINCT_MAX;
+    double m = HOST_SKETCH_BITS;
+    double est = -m * log((m - s->set) / m);
+    if (est >= HOST_DISTINCT_MAX)
+        return HOST_DISTINCT_MAX;
+    return (uint32_t)(est + 0.5);
+}
+
+uint32_t host_peers_out(const struct host *h)
+{
+    return host_sketch_estimate(&h->peers_out);
+}
+
+uint32_t host_ports_out(const struct host *h)
+{
+    return host_sketch_estimate(&h->ports_out);
+}
+
+uint32_t host_peers_in(const struct host *h)
+{
+    return host_sketch_estimate(&h->peers_in);
+}
+
+static uint64_t addr_key(const struct addr *a)
+{
+    return hash_word(a->b) ^ hash_mix64(hash_word(a->b + 8) + a->family);
+}
+
+void host_table_packet(struct host_table *ht, const struct pkt *p, const struct flow *f, int dir)
+{
+    if (!(p->layers & (PKT_IP4 | PKT_IP6)))
+        return;
+    uint64_t now = p->ts_usec;
+    struct host *s = touch(ht, &p->src, now);
+    struct host *d = touch(ht, &p->dst, now);
+    if (s == d)
+        return; /* a packet to itself says nothing about peers */
+    s->pkts_out++;
+    s->bytes_out += p->ip_len;
+    d->pkts_in++;
+    d->bytes_in += p->ip_len;
+    if (!f)
+        return;
+    if (f->pkts[FLOW_ORIG] + f->pkts[FLOW_RESP] == 1) {
+        /* The first packet of a flow: s opened it to d. */
+        s->flows_out++;
+        d->flows_in++;
+        host_sketch_add(&s->peers_out, addr_key(&p->dst));
+        host_sketch_add(&s->ports_out, 0x9000000000000000ULL | p->dport);
+        host_sketch_add(&d->peers_in, addr_key(&p->src));
+        return;
+    }
+    if (dir != FLOW_RESP || !(p->layers & PKT_TCP) || f->pkts[FLOW_RESP] != 1 || f->midstream)
+        return;
+    /* The responder's first answer decides the attempt. */
+    uint8_t fl = p->tcp.flags;
+    if ((fl & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK)) {
+        d->conn_ok++;
+    } else if (fl & TCP_RST) {
+        d->conn_fail++;
+        s->conn_fail_in++;
+    }
+}
+
+void host_table_flow_end(struct host_table *ht, const struct flow *f)
+{
+    if (f->key.proto != 6 || f->midstream || f->pkts[FLOW_RESP] != 0 ||
+        !(f->flags[FLOW_ORIG] & TCP_SYN))
+        return;
+    uint64_t hv = addr_hash(ht, &f->key.a);
+    uint32_t i = find(ht, &f->key.a, hv);
+    if (i == NIL)
+        return;
+    struct host *h = &ht->pool[i];
+    /* Counted in the window of the attempt's last packet, if that is still current. */
+    if (window_of(ht, f->last_usec) == h->win_start_usec)
+        h->conn_fail++;
+}
+
+const struct host *host_table_peek(const struct host_table *ht, const struct addr *a)
+{
+    uint32_t i = find(ht, a, addr_hash(ht, a));
+    return i == NIL ? NULL : &ht->pool[i];
+}
+
+bool host_table_window_is_current(const struct host_table *ht, const struct host *h,
+                                  uint64_t now_usec)
+{
+    return window_of(ht, now_usec) == h->win_start_usec;
+}
+
+int host_table_each(const struct host_table *ht, host_visit_fn fn, void *arg)
+{
+    for (uint32_t i = ht->head; i != NIL; i = ht->pool[i].lru_next) {
+        int rc = fn(arg, &ht->pool[i]);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+size_t host_table_count(const struct host_table *ht)
+{
+    return ht->used;
+}
+
+uint64_t host_table_evictions(const struct host_table *ht)
+{
+    return ht->evictions;
+}
+
+size_t host_table_memory(const struct host_table *ht)
+{
+    return sizeof(*ht) + (size_t)ht->cap * sizeof(*ht->pool) +
+           (size_t)ht->nbuckets * sizeof(*ht->buckets);
+}
+
+uint64_t host_table_window_usec(const struct host_table *ht)
+{
+    return ht->window_usec;
+}

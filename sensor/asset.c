@@ -558,12 +558,16 @@ static void host_set_vendor_class(struct host *h, const char *vc)
     set_os(h, osfp_from_dhcp(vc));
 }
 
-/* Notes that mac sent a packet from address a (router detection). */
+/*
+ * Notes that mac sent a packet from address a (router detection).  Only inside
+ * IPv4 addresses count: a gateway sends for the whole Internet and for its own
+ * inside address, and that one address is its own.
+ */
 static struct mac_ent *mac_note_source(struct asset_tracker *t, const uint8_t mac[6],
                                        const struct addr *a)
 {
     struct mac_ent *m = mac_get(t, mac, true);
-    if (a->family == 4) {
+    if (a->family == 4 && is_home(t, a)) {
         if (m->v4.family == 0) {
             m->v4 = *a;
         } else if (!addr_eq(&m->v4, a) && !m->multi_v4) {
@@ -827,6 +831,25 @@ static void learn_link(struct asset_tracker *t, const struct pkt *p)
         learn_dhcp(t, p);
 }
 
+static bool mac_is_router(const struct mac_ent *m, const struct addr *a)
+{
+    return a->family == 4 ? m->multi_v4 : m->multi_v6;
+}
+
+/*
+ * True if mac, seen as the Ethernet source of h's packets, is worse evidence than
+ * the MAC h has: a router's MAC does not replace a MAC that sends only for h
+ * (a capture point that sees both the host's own frames and routed copies).
+ */
+static bool weak_mac_worse(struct asset_tracker *t, const struct host *h, const uint8_t mac[6])
+{
+    if (h->mac_src != MAC_WEAK || memcmp(h->mac, mac, 6) == 0)
+        return false;
+    const struct mac_ent *now = mac_find(t, mac);
+    const struct mac_ent *had = mac_find(t, h->mac);
+    return now && had && mac_is_router(now, &h->ip) && !mac_is_router(had, &h->ip);
+}
+
 static const char *service_app(const struct pkt *p, const struct flow *f)
 {
     const char *app = asset_port_app(p->proto, p->sport);
@@ -849,7 +872,10 @@ static void learn_ip(struct asset_tracker *t, const struct pkt *p, const struct 
         return;
     h->last_usec = t->now_usec;
     h->ttl = p->ttl;
-    if (eth && h->mac_src <= MAC_WEAK)
+    /* Multicast and link-scope traffic (mDNS, SSDP, LLMNR, ND) is sent with fixed
+       TTLs (1, 4, 255) whatever the OS: no guess from those. */
+    bool ttl_ok = !addr_is_multicast_or_broadcast(&p->dst) && p->proto != 58 && p->ttl > 4;
+    if (eth && h->mac_src <= MAC_WEAK && !weak_mac_worse(t, h, p->src_mac))
         host_set_mac(t, h, p->src_mac, MAC_WEAK);
 
     if (pkt_has(p, PKT_TCP)) {
@@ -859,7 +885,7 @@ static void learn_ip(struct asset_tracker *t, const struct pkt *p, const struct 
             set_os(h, osfp_from_syn(p->ttl, &p->tcp));
         } else if (fl & TCP_SYN) {
             set_os(h, osfp_from_syn(p->ttl, &p->tcp));
-        } else {
+        } else if (ttl_ok) {
             set_os(h, osfp_from_ttl(p->ttl));
         }
         /* The application may be recognised after the handshake. */
@@ -877,13 +903,14 @@ static void learn_ip(struct asset_tracker *t, const struct pkt *p, const struct 
             answer = true;
         if (answer && p->sport != 0)
             add_service(t, h, 17, p->sport, service_app(p, f));
-        set_os(h, osfp_from_ttl(p->ttl));
+        if (ttl_ok)
+            set_os(h, osfp_from_ttl(p->ttl));
         if (p->sport == 137 || p->dport == 137) {
             char name[PKT_SHORT_MAX];
             if (netbios_name(p->payload, &p->src, name, sizeof(name)))
                 host_set_name(h, name, NAME_NETBIOS);
         }
-    } else {
+    } else if (ttl_ok) {
         set_os(h, osfp_from_ttl(p->ttl));
     }
     if (pkt_has(p, PKT_TLS_HELLO) && p->tls.sni[0])

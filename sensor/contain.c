@@ -43,7 +43,7 @@ struct contain_entry {
 };
 
 struct contain {
-    struct contain_cfg cfg;                 /* settings (lists owned by the caller) */
+    struct contain_cfg cfg;                 /* settings (lists copied and owned here) */
     struct sink out;                        /* results and leak events */
     const struct contain_ops *ops;          /* NULL: record only */
     void *b;                                /* backend state */
@@ -278,6 +278,15 @@ int contain_open_with(const struct contain_cfg *cfg, const struct sink *out,
     }
     c->e = calloc(CONTAIN_MAX_HOSTS, sizeof(*c->e));
     c->cfg = *cfg;
+    /* The lists are copied: the caller may free its contain_cfg once this returns. */
+    cidr_set_init(&c->cfg.management);
+    cidr_set_init(&c->cfg.never);
+    for (size_t i = 0; i < cfg->management.count; i++)
+        if (cidr_set_add(&c->cfg.management, &cfg->management.items[i]) != 0)
+            c->e = (free(c->e), NULL);
+    for (size_t i = 0; i < cfg->never.count; i++)
+        if (cidr_set_add(&c->cfg.never, &cfg->never.items[i]) != 0)
+            c->e = (free(c->e), NULL);
     c->out = *out;
     c->ops = ops;
     c->b = b;
@@ -343,6 +352,7 @@ void contain_close(struct contain *c)
         return;
     if (c->ops)
         c->ops->close(c->b);
+    contain_config_fini(&c->cfg);
     free(c->e);
     free(c);
 }

@@ -76,8 +76,9 @@ void contain_config_fini(struct contain_cfg *cfg);
 struct contain;
 
 /*
- * Opens the backend named in cfg (copied; the strings are borrowed from the
- * config and must outlive it), prepares it, loads state_file and re-applies what
+ * Opens the backend named in cfg (copied, lists included, so the caller may
+ * contain_config_fini() it at once; the strings are borrowed from the config and
+ * must outlive the contain), prepares it, loads state_file and re-applies what
  * has not expired.  Results and leak events go to out.  Returns 0, or a negative
  * errno after logging why (the backend's own message).
  */

@@ -107,6 +107,33 @@ static uint32_t check32(const uint8_t *p, size_t n)
     return (uint32_t)h[0] << 24 | (uint32_t)h[1] << 16 | (uint32_t)h[2] << 8 | h[3];
 }
 
+static size_t record_len(size_t env_len)
+{
+    return REC_HDR_LEN + REC_NONCE_LEN + crypto_secretbox_MACBYTES + REC_INNER_LEN + env_len;
+}
+
+/* Writes the record for (first_seq, count, env) into rec (record_len(env_len) bytes). */
+static void record_build(const uint8_t key[32], uint64_t first_seq, uint32_t count,
+                         const uint8_t *env, size_t env_len, uint8_t *rec)
+{
+    size_t plain_len = REC_INNER_LEN + env_len;
+    size_t ct_len = crypto_secretbox_MACBYTES + plain_len;
+    put_be(rec, REC_MAGIC, 4);
+    put_be(rec + 4, ct_len, 4);
+    put_be(rec + 8, first_seq, 8);
+    put_be(rec + 16, count, 4);
+    put_be(rec + 20, check32(rec, 20), 4);
+    uint8_t *nonce = rec + REC_HDR_LEN;
+    randombytes_buf(nonce, REC_NONCE_LEN);
+    uint8_t *ct = nonce + REC_NONCE_LEN;
+    /* Plaintext is built in place after the MAC slot, then sealed in place. */
+    uint8_t *plain = ct + crypto_secretbox_MACBYTES;
+    put_be(plain, first_seq, 8);
+    put_be(plain + 8, count, 4);
+    memcpy(plain + REC_INNER_LEN, env, env_len);
+    crypto_secretbox_easy(ct, plain, plain_len, nonce, key);
+}
+
 /* ---------------------------------------------------------------- parsing */
 
 struct rec_hdr {
@@ -341,7 +368,12 @@ static uint64_t seg_drop_oldest(struct spool *sp)
 }
 
 struct scan {
-    struct seg *seg; /* being filled */
+    struct seg *seg;         /* being filled */
+    const uint8_t *key;      /* for rebuilding */
+    uint8_t *img;            /* rebuilt segment image, NULL when only scanning */
+    size_t img_len;          /* bytes in img */
+    size_t img_cap;          /* bytes allocated */
+    bool oom;                /* rebuilding ran out of memory */
 };
 
 static void scan_rec(void *arg, uint64_t first_seq, uint32_t count, const uint8_t *env,
@@ -350,6 +382,21 @@ static void scan_rec(void *arg, uint64_t first_seq, uint32_t count, const uint8_
     (void)env;
     (void)len;
     struct scan *s = arg;
+    if (s->img || s->img_cap) {
+        size_t n = record_len(len);
+        if (s->img_len + n > s->img_cap) {
+            size_t ncap = WARD_MAX(s->img_cap * 2, s->img_len + n);
+            uint8_t *ni = realloc(s->img, ncap);
+            if (!ni) {
+                s->oom = true;
+                return;
+            }
+            s->img = ni;
+            s->img_cap = ncap;
+        }
+        record_build(s->key, first_seq, count, env, len, s->img + s->img_len);
+        s->img_len += n;
+    }
     s->seg->records++;
     uint64_t last = first_seq + count - 1;
     if (last > s->seg->last_seq)
@@ -386,6 +433,30 @@ static int read_file(const char *path, uint8_t **out, size_t *len)
     *out = buf;
     *len = got;
     return 0;
+}
+
+/* Replaces path by img (write to a temporary name, fsync, rename). */
+static int rewrite(const struct spool *sp, const char *path, const uint8_t *img, size_t len)
+{
+    char tmp[4200];
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        int e = errno;
+        log_err("spool: cannot write %s: %s", tmp, strerror(e));
+        return -e;
+    }
+    int rc = write_all(fd, img, len);
+    if (rc == 0 && sp->policy != SPOOL_FSYNC_NEVER && fsync(fd) < 0)
+        rc = -errno;
+    close(fd);
+    if (rc == 0 && rename(tmp, path) < 0)
+        rc = -errno;
+    if (rc < 0) {
+        log_err("spool: cannot rewrite %s: %s", path, strerror(-rc));
+        unlink(tmp);
+    }
+    return rc;
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -443,14 +514,42 @@ static int recover(struct spool *sp, struct spool_recovery *rec)
             break;
         }
         struct seg s = {names[i], names[i] - 1, 0, 0};
-        struct scan sc = {&s};
+        struct scan sc = {&s, sp->key, NULL, 0, 0, false};
         uint64_t bad = spool_parse(sp->key, buf, len, scan_rec, &sc, &good);
-        free(buf);
         sp->corrupt += bad;
         if (rec)
             rec->corrupt += bad;
-        if (bad)
-            log_warn("spool: %s: %" PRIu64 " corrupt record(s) skipped", path, bad);
+        if (bad && s.records) {
+            /* Rewrite the segment with its intact records only, so reads stay simple. */
+            log_warn("spool: %s: %" PRIu64 " corrupt record(s) skipped; rewriting it", path,
+                     bad);
+            memset(&s, 0, sizeof(s));
+            s.first_seq = names[i];
+            s.last_seq = names[i] - 1;
+            sc.img_cap = FILE_MAGIC_LEN;
+            sc.img = malloc(FILE_MAGIC_LEN);
+            if (sc.img) {
+                memcpy(sc.img, FILE_MAGIC, FILE_MAGIC_LEN);
+                sc.img_len = FILE_MAGIC_LEN;
+                (void)spool_parse(sp->key, buf, len, scan_rec, &sc, &good);
+            }
+            free(buf);
+            if (!sc.img || sc.oom) {
+                free(sc.img);
+                rc = -ENOMEM;
+                break;
+            }
+            rc = rewrite(sp, path, sc.img, sc.img_len);
+            buf = sc.img;
+            len = good = sc.img_len;
+            if (rc < 0) {
+                free(buf);
+                break;
+            }
+        } else if (bad) {
+            log_warn("spool: %s: %" PRIu64 " corrupt record(s), nothing intact", path, bad);
+        }
+        free(buf);
         if (s.records == 0) {
             if (unlink(path) < 0)
                 log_warn("spool: cannot delete %s: %s", path, strerror(errno));
@@ -646,20 +745,7 @@ int spool_append(struct spool *sp, uint64_t first_seq, uint32_t count, const uin
     uint8_t *rec = malloc(rec_len);
     if (!rec)
         return -ENOMEM;
-    put_be(rec, REC_MAGIC, 4);
-    put_be(rec + 4, ct_len, 4);
-    put_be(rec + 8, first_seq, 8);
-    put_be(rec + 16, count, 4);
-    put_be(rec + 20, check32(rec, 20), 4);
-    uint8_t *nonce = rec + REC_HDR_LEN;
-    randombytes_buf(nonce, REC_NONCE_LEN);
-    uint8_t *ct = nonce + REC_NONCE_LEN;
-    /* Plaintext is built in place after the MAC slot, then sealed in place. */
-    uint8_t *plain = ct + crypto_secretbox_MACBYTES;
-    put_be(plain, first_seq, 8);
-    put_be(plain + 8, count, 4);
-    memcpy(plain + REC_INNER_LEN, env, env_len);
-    crypto_secretbox_easy(ct, plain, plain_len, nonce, sp->key);
+    record_build(sp->key, first_seq, count, env, env_len, rec);
 
     struct seg *s = &sp->segs[sp->nsegs - 1];
     int rc = write_all(sp->wfd, rec, rec_len);

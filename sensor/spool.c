@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -28,6 +29,7 @@
 #define REC_NONCE_LEN crypto_secretbox_NONCEBYTES
 #define REC_INNER_LEN (8 + 4) /* first_seq, count repeated inside the box */
 #define STATE_FILE "spool.state"
+#define LOCK_FILE "spool.lock"
 #define STATE_MAGIC 0x57535331u /* "WSS1" */
 #define STATE_LEN (4 + 8 + 8 + 4)
 #define KEY_CONTEXT "WARD-SPOOL-KEY-1"
@@ -50,6 +52,7 @@ struct spool {
     struct seg *segs;           /* oldest first */
     size_t nsegs;               /* segments in use */
     size_t segcap;              /* segments allocated */
+    int lockfd;                 /* spool.lock, held (flock) while open */
     int wfd;                    /* newest segment open for append, -1 if none */
     int rfd;                    /* segment the cursor reads, -1 if none */
     size_t rfd_seg;             /* index of the segment rfd has open */
@@ -604,6 +607,7 @@ int spool_open(const char *dir, const struct keys_identity *id, uint64_t max_byt
     sp->dir = strdup(dir);
     sp->wfd = -1;
     sp->rfd = -1;
+    sp->lockfd = -1;
     sp->max_bytes = max_bytes;
     sp->seg_bytes = WARD_MIN((uint64_t)SPOOL_SEGMENT_BYTES, max_bytes / 4);
     sp->policy = policy;
@@ -612,6 +616,17 @@ int spool_open(const char *dir, const struct keys_identity *id, uint64_t max_byt
     if (!sp->dir) {
         free(sp);
         return -ENOMEM;
+    }
+    /* Two processes on one spool would delete each other's segments. */
+    char lpath[4096];
+    snprintf(lpath, sizeof(lpath), "%s/%s", dir, LOCK_FILE);
+    sp->lockfd = open(lpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (sp->lockfd < 0 || flock(sp->lockfd, LOCK_EX | LOCK_NB) < 0) {
+        int e = errno;
+        log_err("spool: %s: %s", dir,
+                e == EWOULDBLOCK ? "in use by another process" : strerror(e));
+        spool_close(sp);
+        return e == EWOULDBLOCK ? -EBUSY : -e;
     }
     spool_key(id, sp->key);
     state_read(sp);
@@ -638,6 +653,8 @@ void spool_close(struct spool *sp)
     if (sp->state_dirty)
         (void)state_write(sp);
     close_rfd(sp);
+    if (sp->lockfd >= 0)
+        close(sp->lockfd);
     sodium_memzero(sp->key, sizeof(sp->key));
     free(sp->segs);
     free(sp->dir);

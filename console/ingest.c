@@ -454,7 +454,7 @@ static void on_sensor(struct ingest *i, zmq_msg_t *f)
     struct sensor_row row;
     int rc = store_sensors_by_name(i->c->store, uid, &row);
     if (rc < 0 || row.revoked) {
-        refuse(i, uid, rc == 0 ? "sensor revoked: connection dropped"
+        refuse(i, uid, rc == 0 ? "sensor revoked: refused, its route dropped"
                                : "sensor no longer enrolled");
         reply_ack(i, rid, rid_len, 0, WARD__ACK_STATUS__ACK_REVOKED, "sensor revoked");
         peer_drop(i, uid);

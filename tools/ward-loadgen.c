@@ -42,6 +42,7 @@ struct lg_opts {
     const char *sign_keys;   /* wrong-sign: the identity that signs */
     uint64_t seq;            /* replay / wrong-sign: first_seq */
     uint32_t msgs;           /* hostile batch size */
+    uint64_t linger_ms;      /* keep serving this long after everything is acknowledged */
 };
 
 static volatile sig_atomic_t stop;
@@ -58,7 +59,7 @@ static void usage(void)
             "usage: ward-loadgen --name NAME --keys DIR --console-key PUB --endpoint EP\n"
             "                    [--spool DIR] [--count N] [--rate R] [--batch N]\n"
             "                    [--batch-ms MS] [--fsync always|batch|never] [--spool-max BYTES]\n"
-            "                    [--close-ms MS] [--ack-timeout-ms MS] [--heartbeat SEC]\n"
+            "                    [--close-ms MS] [--ack-timeout-ms MS] [--heartbeat SEC] [--linger-ms MS]\n"
             "                    [--hostile MODE [--sign-keys DIR] [--seq N] [--msgs N]]\n");
 }
 
@@ -135,6 +136,7 @@ static int run_normal(const struct lg_opts *o)
     }
     (void)uplink_flush(u);
     uint64_t t1 = clock_mono_usec();
+    fprintf(stderr, "loadgen: produced all %" PRIu64 " events\n", o->count);
     /* Wait (bounded) until the console has acknowledged everything. */
     uint64_t deadline = t1 + o->up.close_ms * USEC_PER_MSEC;
     for (;;) {
@@ -145,6 +147,12 @@ static int run_normal(const struct lg_opts *o)
         sleep_usec(2000);
     }
     uint64_t t2 = clock_mono_usec();
+    /* Linger: heartbeats and late reports (SpoolDrop) still go out. */
+    for (uint64_t end = t2 + o->linger_ms * USEC_PER_MSEC; clock_mono_usec() < end && !stop;) {
+        uplink_service(u);
+        sleep_usec(2000);
+    }
+    uplink_stats(u, &s);
     printf("loadgen: %s: events %" PRIu64 "..%" PRIu64 " in %.3f s, all acked after %.3f s; "
            "next_seq=%" PRIu64 " acked_seq=%" PRIu64 " sent=%" PRIu64 " resent=%" PRIu64
            " spool_dropped=%" PRIu64 " rejected=%" PRIu64 " revoked=%s\n",
@@ -327,6 +335,7 @@ int main(int argc, char **argv)
         {"sign-keys", required_argument, NULL, 'S'},
         {"seq", required_argument, NULL, 'q'},
         {"msgs", required_argument, NULL, 'M'},
+        {"linger-ms", required_argument, NULL, 'L'},
         {"verbose", no_argument, NULL, 'v'},
         {NULL, 0, NULL, 0},
     };
@@ -357,6 +366,7 @@ int main(int argc, char **argv)
         case 'S': o.sign_keys = optarg; break;
         case 'q': o.seq = strtoull(optarg, NULL, 10); break;
         case 'M': o.msgs = (uint32_t)strtoul(optarg, NULL, 10); break;
+        case 'L': o.linger_ms = strtoull(optarg, NULL, 10); break;
         case 'v': verbose = true; break;
         default: usage(); return 2;
         }

@@ -1,0 +1,1478 @@
+/*
+ * incident -- see incident.h.  This file holds correlation, grading as scope
+ * grows, the deadline clocks' tick, the workflow and the control verbs; the SQL
+ * is in store_incidents.c, the rules in grade.c and sla.c, the report in
+ * report.c.  State: struct incidents in c->mod[MOD_INCIDENTS].
+ */
+#include "incident.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "addr.h"
+#include "audit.h"
+#include "clock.h"
+#include "event_json.h"
+#include "grade.h"
+#include "log.h"
+#include "report.h"
+#include "sla.h"
+#include "store.h"
+#include "store_incidents.h"
+
+#define INCIDENT_MAX_EVENT_HOSTS 34    /* src, dst and up to 32 lateral targets */
+#define INCIDENT_MAX_CANDIDATES 64     /* incidents one event may merge at once */
+#define INCIDENT_MAX_TICK 4096         /* open incidents whose clocks one tick checks */
+#define INCIDENT_SHOW_EVENTS 500       /* events `incident show` lists */
+#define INCIDENT_TEXT_MAX 4096         /* longest workflow field, note or reason */
+
+struct incidents {
+    struct grade_rules rules;   /* [grading] */
+    struct sla_config sla;      /* [deadlines], [notify] */
+    uint64_t window_usec;       /* [incidents] window: packet time joining events */
+    struct cidr_set home;       /* [incidents] home_net */
+    struct cidr_set no_join;    /* [incidents] ignore_hosts: shared infrastructure */
+    unsigned prefix4;           /* [incidents] segment_prefix4 */
+    unsigned prefix6;           /* [incidents] segment_prefix6 */
+    uint32_t ignore_kinds;      /* [incidents] ignore_kinds as a bit mask */
+};
+
+static incident_evidence_fn evidence_source; /* the evidence vault, when registered */
+
+void incident_set_evidence_source(incident_evidence_fn fn)
+{
+    evidence_source = fn;
+}
+
+static struct incidents *state_of(struct console *c)
+{
+    return c->mod[MOD_INCIDENTS];
+}
+
+/* ---------------------------------------------------------------- states and fields */
+
+static const char *const state_names[INCIDENT_STATE_COUNT] = {
+    "recorded", "analysing", "containing", "recovering", "review", "closed", "merged"};
+
+const char *incident_state_name(enum incident_state s)
+{
+    return (unsigned)s < INCIDENT_STATE_COUNT ? state_names[s] : "?";
+}
+
+int incident_state_parse(const char *s, enum incident_state *out)
+{
+    for (int i = 0; s && i < INCIDENT_STATE_COUNT; i++) {
+        if (strcmp(s, state_names[i]) == 0) {
+            *out = (enum incident_state)i;
+            return 0;
+        }
+    }
+    return -EINVAL;
+}
+
+/* What each step produces; leaving the step needs them (incident.h). */
+struct step_field {
+    enum incident_state step; /* the step that produces it */
+    const char *name;         /* --name on the command line, key in fields */
+    const char *label;        /* for people */
+};
+
+static const struct step_field step_fields[] = {
+    {INCIDENT_RECORDED, "systems", "affected systems"},
+    {INCIDENT_RECORDED, "told", "who was told"},
+    {INCIDENT_ANALYSING, "cause", "cause"},
+    {INCIDENT_ANALYSING, "scope", "scope"},
+    {INCIDENT_ANALYSING, "risk", "risk"},
+    {INCIDENT_CONTAINING, "action", "containment action"},
+    {INCIDENT_CONTAINING, "decision", "containment decision"},
+    {INCIDENT_RECOVERING, "restored", "what was restored"},
+    {INCIDENT_RECOVERING, "how", "how it was restored"},
+    {INCIDENT_REVIEW, "lessons", "lessons learned"},
+    {INCIDENT_REVIEW, "followups", "follow-ups"},
+    {INCIDENT_CLOSED, "signoff", "sign-off"},
+};
+
+static const struct step_field *field_find(const char *name)
+{
+    for (size_t i = 0; i < WARD_ARRAY_LEN(step_fields); i++) {
+        if (strcmp(step_fields[i].name, name) == 0)
+            return &step_fields[i];
+    }
+    return NULL;
+}
+
+static bool has_text(const json_t *fields, const char *name)
+{
+    const char *v = json_str(fields, name, "");
+    while (*v == ' ' || *v == '\t')
+        v++;
+    return *v != '\0';
+}
+
+static bool is_containment_action(const char *action)
+{
+    static const char *const names[] = {"isolate", "disconnect", "block", "stop_service",
+                                        "policy_change"};
+    if (strncmp(action, "contain", 7) == 0)
+        return true;
+    for (size_t i = 0; i < WARD_ARRAY_LEN(names); i++) {
+        if (strcmp(action, names[i]) == 0)
+            return true;
+    }
+    return false;
+}
+
+static int fail(char *err, size_t errcap, int rc, const char *fmt, ...) WARD_PRINTF(4, 5);
+
+static int fail(char *err, size_t errcap, int rc, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errcap, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- module start */
+
+static int load_config(struct incidents *m, struct config *cfg)
+{
+    int rc = grade_rules_load(&m->rules, cfg);
+    if (rc)
+        return rc;
+    rc = sla_config_load(&m->sla, cfg);
+    if (rc)
+        return rc;
+    m->window_usec = 3600 * USEC_PER_SEC;
+    m->prefix4 = 24;
+    m->prefix6 = 64;
+    m->ignore_kinds = 1u << WARD__EVENT_KIND__NEW_ASSET | 1u << WARD__EVENT_KIND__SENSOR_SILENT;
+    const char *home = "10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, fc00::/7";
+    if (!cfg)
+        goto lists;
+    uint64_t v;
+    if (config_get_duration(cfg, "incidents", "window", m->window_usec, &m->window_usec) < 0)
+        return -EINVAL;
+    if (config_get_u64(cfg, "incidents", "segment_prefix4", 24, &v) < 0)
+        return -EINVAL;
+    if (v < 8 || v > 32)
+        return config_fail(cfg, "incidents", "segment_prefix4", "%llu is not 8..32",
+                           (unsigned long long)v);
+    m->prefix4 = (unsigned)v;
+    if (config_get_u64(cfg, "incidents", "segment_prefix6", 64, &v) < 0)
+        return -EINVAL;
+    if (v < 16 || v > 128)
+        return config_fail(cfg, "incidents", "segment_prefix6", "%llu is not 16..128",
+                           (unsigned long long)v);
+    m->prefix6 = (unsigned)v;
+    if (config_has(cfg, "incidents", "ignore_kinds")) {
+        char list[512];
+        snprintf(list, sizeof(list), "%s",
+                 config_get_str(cfg, "incidents", "ignore_kinds", ""));
+        m->ignore_kinds = 0;
+        for (char *save = NULL, *tok = strtok_r(list, ", ", &save); tok;
+             tok = strtok_r(NULL, ", ", &save)) {
+            Ward__EventKind k = event_kind_parse(tok);
+            if (k == WARD__EVENT_KIND__EVENT_KIND_UNSPECIFIED || (unsigned)k >= 32)
+                return config_fail(cfg, "incidents", "ignore_kinds", "unknown event kind '%s'",
+                                   tok);
+            m->ignore_kinds |= 1u << (unsigned)k;
+        }
+    }
+    home = config_get_str(cfg, "incidents", "home_net", home);
+lists:;
+    char bad[64];
+    if (cidr_set_add_list(&m->home, home, bad, sizeof(bad)) < 0)
+        return cfg ? config_fail(cfg, "incidents", "home_net", "'%s' is not a CIDR", bad)
+                   : -EINVAL;
+    const char *nj = cfg ? config_get_str(cfg, "incidents", "ignore_hosts", "") : "";
+    if (cidr_set_add_list(&m->no_join, nj, bad, sizeof(bad)) < 0)
+        return config_fail(cfg, "incidents", "ignore_hosts", "'%s' is not a CIDR", bad);
+    return 0;
+}
+
+static void incident_mod_fini(struct console *c)
+{
+    struct incidents *m = state_of(c);
+    if (!m)
+        return;
+    grade_rules_fini(&m->rules);
+    cidr_set_fini(&m->home);
+    cidr_set_fini(&m->no_join);
+    free(m);
+    c->mod[MOD_INCIDENTS] = NULL;
+}
+
+static int incident_mod_init(struct console *c)
+{
+    struct incidents *m = calloc(1, sizeof(*m));
+    if (!m)
+        return -ENOMEM;
+    cidr_set_init(&m->home);
+    cidr_set_init(&m->no_join);
+    c->mod[MOD_INCIDENTS] = m;
+    int rc = load_config(m, c->cfg);
+    if (rc) {
+        log_err("incident: %s", c->cfg ? config_error(c->cfg) : "bad built-in settings");
+        goto out_fini;
+    }
+    /* The audit log is the incidents' timeline: make sure its tables exist. */
+    rc = audit_init_store(c->store);
+    if (rc == 0)
+        rc = store_incidents_create(c->store);
+    if (rc == 0)
+        return 0;
+out_fini:
+    incident_mod_fini(c);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- correlation */
+
+struct ev_host {
+    char addr[ADDR_STR_LEN]; /* normalised text */
+    bool acting;             /* the event's source */
+    bool internal;           /* inside home_net */
+    bool joins;              /* may join incidents (not shared infrastructure) */
+    char segment[64];        /* "10.1.2.0/24", "" when external */
+};
+
+static void segment_of(const struct incidents *m, const struct addr *a, char *out, size_t cap)
+{
+    struct addr net = *a;
+    unsigned bits = a->family == 4 ? m->prefix4 : m->prefix6;
+    unsigned total = a->family == 4 ? 32 : 128;
+    for (unsigned b = bits; b < total; b++)
+        net.b[b / 8] &= (uint8_t)~(0x80u >> (b % 8));
+    char txt[ADDR_STR_LEN];
+    snprintf(out, cap, "%s/%u", addr_format(&net, txt, sizeof(txt)), bits);
+}
+
+/* Adds addr to hosts (deduplicated); bad or empty addresses are skipped. */
+static void host_add(const struct incidents *m, struct ev_host *hosts, size_t *n,
+                     const char *addr, bool acting)
+{
+    struct addr a;
+    if (!addr || !*addr || addr_parse(addr, &a) < 0 || *n >= INCIDENT_MAX_EVENT_HOSTS)
+        return;
+    char txt[ADDR_STR_LEN];
+    addr_format(&a, txt, sizeof(txt));
+    for (size_t i = 0; i < *n; i++) {
+        if (strcmp(hosts[i].addr, txt) == 0) {
+            hosts[i].acting |= acting;
+            return;
+        }
+    }
+    struct ev_host *h = &hosts[(*n)++];
+    memset(h, 0, sizeof(*h));
+    snprintf(h->addr, sizeof(h->addr), "%s", txt);
+    h->acting = acting;
+    h->internal = cidr_set_contains(&m->home, &a);
+    h->joins = !cidr_set_contains(&m->no_join, &a);
+    if (h->internal)
+        segment_of(m, &a, h->segment, sizeof(h->segment));
+}
+
+/*
+ * The campaign key of a spreading technique: events with the same key join one
+ * incident even when they share no host.  "" when the event does not spread.
+ */
+static void campaign_key(const Ward__Event *ev, bool src_internal, char *out, size_t cap)
+{
+    const char *domain = ev->domain && *ev->domain ? ev->domain : NULL;
+    const char *dst = ev->dst && *ev->dst ? ev->dst : NULL;
+    out[0] = '\0';
+    switch (ev->kind) {
+    case WARD__EVENT_KIND__LATERAL:
+        snprintf(out, cap, "lateral");
+        break;
+    case WARD__EVENT_KIND__PORTSCAN:
+        if (src_internal)
+            snprintf(out, cap, "scan");
+        break;
+    case WARD__EVENT_KIND__IOC_HIT:
+        if (domain || dst)
+            snprintf(out, cap, "ioc:%s", domain ? domain : dst);
+        break;
+    case WARD__EVENT_KIND__BEACON:
+        if (dst)
+            snprintf(out, cap, "beacon:%s", dst);
+        break;
+    case WARD__EVENT_KIND__DNS_TUNNEL:
+        if (domain)
+            snprintf(out, cap, "tunnel:%s", domain);
+        break;
+    default:
+        break;
+    }
+}
+
+struct facts_walk {
+    struct console *c;         /* for the criticality source */
+    const struct incidents *m; /* rules */
+    struct grade_facts *f;     /* being filled */
+};
+
+static int facts_host(void *arg, const struct incident_host *h)
+{
+    struct facts_walk *w = arg;
+    int k = grade_criticality(&w->m->rules, w->c, h->addr);
+    if (k >= 1 && k <= 4) {
+        w->f->crit[k]++;
+        if (k == 1 && !w->f->core_host[0])
+            snprintf(w->f->core_host, sizeof(w->f->core_host), "%s", h->addr);
+    }
+    if (h->internal) {
+        w->f->hosts++;
+        if (h->acting)
+            w->f->sources++;
+    }
+    return 0;
+}
+
+static int incident_facts(struct console *c, const struct incidents *m,
+                          const struct incident_row *row, struct grade_facts *f)
+{
+    memset(f, 0, sizeof(*f));
+    int rc = store_incidents_kinds(c->store, row->id, &f->kinds);
+    if (rc)
+        return rc;
+    struct facts_walk w = {c, m, f};
+    rc = store_incidents_hosts_each(c->store, row->id, facts_host, &w);
+    if (rc)
+        return rc < 0 ? rc : -EIO;
+    json_t *techniques, *sensors, *segments;
+    uint64_t events;
+    rc = store_incidents_summary_json(c->store, row->id, &techniques, &sensors, &segments,
+                                      &events);
+    if (rc)
+        return rc;
+    f->segments = (unsigned)json_array_size(segments);
+    json_decref(techniques);
+    json_decref(sensors);
+    json_decref(segments);
+    f->spreading = (f->kinds & (1u << WARD__EVENT_KIND__LATERAL)) ||
+                   (row->campaign && f->sources >= 2);
+    return 0;
+}
+
+static json_t *level_json(int from, int to, const char *reason)
+{
+    return json_pack("{s:s, s:s, s:s}", "from", from ? grade_level_name(from) : "none", "to",
+                     grade_level_name(to), "reason", reason);
+}
+
+/*
+ * Grades row again.  On creation the computed level is taken as it is; later
+ * Ward only raises: when the computed level is more serious than any it computed
+ * before (the scope grew) and than the level in force.
+ */
+static int regrade(struct console *c, struct incidents *m, struct incident_row *row,
+                   bool creating)
+{
+    struct grade_facts f;
+    int rc = incident_facts(c, m, row, &f);
+    if (rc)
+        return rc;
+    struct grade_result g;
+    grade_compute(&m->rules, &f, &g);
+    if (creating) {
+        row->level = row->auto_level = g.level;
+        snprintf(row->level_reason, sizeof(row->level_reason), "%s", g.reason);
+        snprintf(row->level_by, sizeof(row->level_by), "ward");
+        return 0;
+    }
+    if (g.level >= row->auto_level)
+        return 0;
+    row->auto_level = g.level;
+    if (g.level >= row->level)
+        return 0;
+    json_t *d = level_json(row->level, g.level, g.reason);
+    rc = audit_append(c->store, console_ward_actor(), "incident.grade", "incident", row->id, d,
+                      NULL);
+    json_decref(d);
+    if (rc)
+        return rc;
+    log_info("incident %" PRId64 ": Ward raised the level from %s to %s: %s", row->id,
+             grade_level_name(row->level), grade_level_name(g.level), g.reason);
+    row->level = g.level;
+    snprintf(row->level_reason, sizeof(row->level_reason), "%s", g.reason);
+    snprintf(row->level_by, sizeof(row->level_by), "ward");
+    return 0;
+}
+
+static void make_title(struct incident_row *row, const Ward__Event *ev, const struct grade_facts *f)
+{
+    const char *kind = event_kind_name(ev->kind);
+    if (row->campaign && f) {
+        snprintf(row->title, sizeof(row->title), "Campaign (%s) across %u internal hosts in %u "
+                 "segment%s", row->campaign_key, f->hosts, f->segments,
+                 f->segments == 1 ? "" : "s");
+    } else if (ev->src && *ev->src) {
+        snprintf(row->title, sizeof(row->title), "%s from %s%s%s", kind, ev->src,
+                 ev->dst && *ev->dst ? " to " : "", ev->dst ? ev->dst : "");
+    } else {
+        snprintf(row->title, sizeof(row->title), "%s against %s", kind,
+                 ev->dst && *ev->dst ? ev->dst : "unknown host");
+    }
+}
+
+/* Folds incident from into into (both open), carrying over what into lacks. */
+static int merge_into(struct console *c, struct incident_row *into, int64_t from_id)
+{
+    struct incident_row from;
+    int rc = store_incidents_get(c->store, from_id, &from);
+    if (rc)
+        return rc;
+    rc = store_incidents_merge(c->store, from_id, into->id);
+    if (rc)
+        goto out;
+    if (from.detected_usec && from.detected_usec < into->detected_usec)
+        into->detected_usec = from.detected_usec;
+    if (from.first_usec && from.first_usec < into->first_usec)
+        into->first_usec = from.first_usec;
+    if (from.last_usec > into->last_usec)
+        into->last_usec = from.last_usec;
+    if (from.level < into->level) {
+        into->level = from.level;
+        snprintf(into->level_reason, sizeof(into->level_reason), "%s", from.level_reason);
+        snprintf(into->level_by, sizeof(into->level_by), "%s", from.level_by);
+    }
+    if (from.auto_level < into->auto_level)
+        into->auto_level = from.auto_level;
+    for (int k = 0; k < SLA_CLOCK_COUNT; k++) {
+        if (from.met_usec[k] && !into->met_usec[k]) {
+            into->met_usec[k] = from.met_usec[k];
+            snprintf(into->met_by[k], sizeof(into->met_by[k]), "%s", from.met_by[k]);
+        }
+    }
+    if (!into->acked_usec && from.acked_usec) {
+        into->acked_usec = from.acked_usec;
+        snprintf(into->acked_by, sizeof(into->acked_by), "%s", from.acked_by);
+    }
+    if (!into->assignee[0])
+        snprintf(into->assignee, sizeof(into->assignee), "%s", from.assignee);
+    into->containment += from.containment;
+    json_object_update_missing(into->fields, from.fields);
+    from.state = INCIDENT_MERGED;
+    from.merged_into = into->id;
+    from.updated_usec = clock_now_usec();
+    rc = store_incidents_update(c->store, &from);
+    if (rc)
+        goto out;
+    json_t *d = json_pack("{s:I}", "into", (json_int_t)into->id);
+    rc = audit_append(c->store, console_ward_actor(), "incident.merge", "incident", from_id, d,
+                      NULL);
+    json_decref(d);
+    if (rc)
+        goto out;
+    d = json_pack("{s:I, s:s}", "merged", (json_int_t)from_id, "title", from.title);
+    rc = audit_append(c->store, console_ward_actor(), "incident.merge", "incident", into->id, d,
+                      NULL);
+    json_decref(d);
+out:
+    store_incidents_row_fini(&from);
+    return rc;
+}
+
+static int on_event(struct console *c, struct incidents *m, const struct msg_origin *o,
+                    const Ward__Event *ev)
+{
+    if ((unsigned)ev->kind < 32 && (m->ignore_kinds & (1u << (unsigned)ev->kind)))
+        return 0;
+    if (!ev->uid || !*ev->uid)
+        return 0;
+    const char *sensor = o && o->sensor ? o->sensor : "";
+    uint64_t now = clock_now_usec();
+    uint64_t first = ev->first_usec ? ev->first_usec : now;
+    uint64_t last = ev->last_usec >= first ? ev->last_usec : first;
+
+    struct ev_host hosts[INCIDENT_MAX_EVENT_HOSTS];
+    size_t nhosts = 0;
+    host_add(m, hosts, &nhosts, ev->src, true);
+    host_add(m, hosts, &nhosts, ev->dst, false);
+    if (ev->kind == WARD__EVENT_KIND__LATERAL) {
+        for (size_t i = 0; i < ev->n_targets; i++)
+            host_add(m, hosts, &nhosts, ev->targets[i], false);
+    }
+    bool src_internal = nhosts > 0 && hosts[0].acting && hosts[0].internal;
+    char key[128];
+    campaign_key(ev, src_internal, key, sizeof(key));
+
+    json_t *evj = event_json(ev, sensor);
+    char *evtext = evj ? json_dumps(evj, JSON_COMPACT) : NULL;
+    json_decref(evj);
+    if (!evtext)
+        return -ENOMEM;
+
+    struct incident_row row;
+    memset(&row, 0, sizeof(row));
+    bool creating = false, new_event = false;
+    int64_t owner = 0;
+    int rc = store_incidents_event_owner(c->store, sensor, ev->uid, &owner);
+    if (rc == 0) {
+        rc = store_incidents_get(c->store, owner, &row);
+    } else if (rc == -ENOENT) {
+        new_event = true;
+        const char *join[INCIDENT_MAX_EVENT_HOSTS];
+        size_t njoin = 0;
+        for (size_t i = 0; i < nhosts; i++) {
+            if (hosts[i].joins)
+                join[njoin++] = hosts[i].addr;
+        }
+        int64_t ids[INCIDENT_MAX_CANDIDATES];
+        size_t n = 0;
+        uint64_t since = first > m->window_usec ? first - m->window_usec : 0;
+        rc = store_incidents_candidates(c->store, join, njoin, key, since, ids,
+                                        WARD_ARRAY_LEN(ids), &n);
+        if (rc == 0 && n == 0) {
+            creating = true;
+            row.state = INCIDENT_RECORDED;
+            row.level = row.auto_level = GRADE_LEVEL_MAX;
+            row.first_usec = first;
+            row.last_usec = last;
+            row.detected_usec = now;
+            row.updated_usec = now;
+            snprintf(row.campaign_key, sizeof(row.campaign_key), "%s", key);
+            make_title(&row, ev, NULL);
+            row.fields = json_object();
+            rc = row.fields ? store_incidents_insert(c->store, &row) : -ENOMEM;
+        } else if (rc == 0) {
+            rc = store_incidents_get(c->store, ids[0], &row);
+            for (size_t i = 1; rc == 0 && i < n; i++)
+                rc = merge_into(c, &row, ids[i]);
+        }
+    }
+    if (rc)
+        goto out;
+
+    struct incident_event ie = {
+        .sensor = sensor,
+        .uid = ev->uid,
+        .kind = event_kind_name(ev->kind),
+        .src = ev->src,
+        .dst = ev->dst,
+        .first_usec = first,
+        .last_usec = last,
+        .severity = ev->severity,
+        .summary = ev->summary,
+        .json = evtext,
+        .received_usec = now,
+    };
+    rc = store_incidents_link_event(c->store, row.id, &ie);
+    for (size_t i = 0; rc == 0 && i < nhosts; i++) {
+        struct incident_host h = {
+            .addr = hosts[i].addr,
+            .internal = hosts[i].internal,
+            .acting = hosts[i].acting,
+            .targeted = !hosts[i].acting,
+            .segment = hosts[i].segment,
+            .sensor = sensor,
+            .criticality = grade_criticality(&m->rules, c, hosts[i].addr),
+            .ts_usec = last,
+        };
+        rc = store_incidents_add_host(c->store, row.id, &h);
+    }
+    if (rc == 0 && key[0])
+        rc = store_incidents_add_key(c->store, row.id, key);
+    if (rc)
+        goto out;
+    if (first < row.first_usec)
+        row.first_usec = first;
+    if (last > row.last_usec)
+        row.last_usec = last;
+    row.updated_usec = now;
+    if (!row.campaign_key[0] && key[0])
+        snprintf(row.campaign_key, sizeof(row.campaign_key), "%s", key);
+
+    struct grade_facts f;
+    rc = incident_facts(c, m, &row, &f);
+    if (rc)
+        goto out;
+    if (!row.campaign && key[0] && f.sources >= 2) {
+        row.campaign = true;
+        rc = audit_append(c->store, console_ward_actor(), "incident.campaign", "incident",
+                          row.id, NULL, NULL);
+        if (rc)
+            goto out;
+    }
+    if (row.campaign)
+        make_title(&row, ev, &f);
+
+    if (creating) {
+        rc = regrade(c, m, &row, true);
+        json_t *d = rc ? NULL : json_pack("{s:s, s:s, s:s, s:s}", "title", row.title, "level",
+                                          grade_level_name(row.level), "reason",
+                                          row.level_reason, "first_event", ev->uid);
+        if (rc == 0)
+            rc = audit_append(c->store, console_ward_actor(), "incident.open", "incident",
+                              row.id, d, NULL);
+        json_decref(d);
+        if (rc == 0)
+            log_info("incident %" PRId64 " opened: %s (level %s)", row.id, row.title,
+                     grade_level_name(row.level));
+    } else {
+        rc = regrade(c, m, &row, false);
+    }
+    if (rc == 0 && new_event) {
+        json_t *d = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "sensor", sensor, "uid",
+                              ev->uid, "kind", event_kind_name(ev->kind), "src",
+                              ev->src ? ev->src : "", "dst", ev->dst ? ev->dst : "", "summary",
+                              ev->summary ? ev->summary : "");
+        rc = d ? audit_append(c->store, console_ward_actor(), "incident.event", "incident",
+                              row.id, d, NULL)
+               : -ENOMEM;
+        json_decref(d);
+    }
+    if (rc == 0)
+        rc = store_incidents_update(c->store, &row);
+out:
+    store_incidents_row_fini(&row);
+    free(evtext);
+    return rc;
+}
+
+static int incident_mod_message(struct console *c, const struct msg_origin *o,
+                                const Ward__Message *msg)
+{
+    struct incidents *m = state_of(c);
+    if (!m || msg->kind_case != WARD__MESSAGE__KIND_EVENT || !msg->event)
+        return 0;
+    return on_event(c, m, o, msg->event);
+}
+
+/* ---------------------------------------------------------------- JSON views */
+
+static void set_time_or_null(json_t *o, const char *key, uint64_t usec)
+{
+    if (usec)
+        json_set_time(o, key, usec);
+    else
+        json_object_set_new(o, key, json_null());
+}
+
+static json_t *clocks_json(const struct incidents *m, const struct incident_row *row,
+                           uint64_t now)
+{
+    json_t *arr = json_array();
+    for (int k = 0; arr && k < SLA_CLOCK_COUNT; k++) {
+        struct sla_status s;
+        sla_evaluate(&m->sla, row->level, (enum sla_clock)k, row->detected_usec,
+                     row->met_usec[k], row->closed_usec ? row->closed_usec : now,
+                     row->state == INCIDENT_CLOSED || row->state == INCIDENT_MERGED, &s);
+        char text[48], setting[32];
+        json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:I}", "clock",
+                              sla_clock_name((enum sla_clock)k), "state",
+                              sla_state_name(s.state), "text", sla_format(&s, text, sizeof(text)),
+                              "allowed",
+                              sla_format_setting(m->sla.deadline_usec[row->level][k], setting,
+                                                 sizeof(setting)),
+                              "left_sec", (json_int_t)(s.left_usec / (int64_t)USEC_PER_SEC));
+        if (!o)
+            break;
+        set_time_or_null(o, "deadline", s.deadline_usec);
+        set_time_or_null(o, "met", row->met_usec[k]);
+        json_object_set_new(o, "met_by", json_string(row->met_by[k]));
+        json_array_append_new(arr, o);
+    }
+    return arr;
+}
+
+static json_t *brief_json(struct console *c, const struct incident_row *row, uint64_t now)
+{
+    const struct incidents *m = state_of(c);
+    json_t *o = json_pack("{s:I, s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:b, s:s, s:s, s:s}", "id",
+                          (json_int_t)row->id, "title", row->title, "state",
+                          incident_state_name(row->state), "level_num", row->level, "level",
+                          grade_level_name(row->level), "level_zh",
+                          grade_level_name_zh(row->level), "level_reason", row->level_reason,
+                          "level_by", row->level_by, "campaign", row->campaign, "campaign_key",
+                          row->campaign_key, "assignee", row->assignee, "acked_by",
+                          row->acked_by);
+    if (!o)
+        return NULL;
+    set_time_or_null(o, "first", row->first_usec);
+    set_time_or_null(o, "last", row->last_usec);
+    set_time_or_null(o, "detected", row->detected_usec);
+    set_time_or_null(o, "updated", row->updated_usec);
+    set_time_or_null(o, "acked", row->acked_usec);
+    set_time_or_null(o, "closed", row->closed_usec);
+    json_set_u64(o, "detected_usec", row->detected_usec);
+    json_object_set_new(o, "merged_into", json_integer(row->merged_into));
+    json_object_set_new(o, "containment_actions", json_integer(row->containment));
+    json_object_set_new(o, "clocks", clocks_json(m, row, now));
+    struct grade_facts f;
+    if (incident_facts(c, m, row, &f) == 0) {
+        json_object_set_new(o, "hosts_count", json_integer(f.hosts));
+        json_object_set_new(o, "segments_count", json_integer(f.segments));
+    }
+    return o;
+}
+
+/* Evidence: the vault's items when a source is registered, else the events' hashes. */
+static json_t *evidence_json(struct console *c, int64_t id, const json_t *events)
+{
+    json_t *items = NULL;
+    if (evidence_source && evidence_source(c, id, &items) == 0 && json_is_array(items))
+        return items;
+    json_decref(items);
+    items = json_array();
+    size_t i;
+    const json_t *e;
+    json_array_foreach(events, i, e) {
+        const json_t *ev = json_object_get(e, "event");
+        const json_t *hashes = json_object_get(ev, "evidence");
+        size_t j;
+        const json_t *h;
+        json_array_foreach(hashes, j, h) {
+            if (!json_is_string(h))
+                continue;
+            json_array_append_new(items,
+                                  json_pack("{s:s, s:s, s:s}", "sha256", json_string_value(h),
+                                            "sensor", json_str(e, "sensor", ""), "event",
+                                            json_str(e, "uid", "")));
+        }
+    }
+    return items;
+}
+
+int incident_show(struct console *c, int64_t id, json_t **out)
+{
+    struct incident_row row;
+    int rc = store_incidents_get(c->store, id, &row);
+    if (rc)
+        return rc;
+    json_t *o = brief_json(c, &row, clock_now_usec());
+    json_t *hosts = NULL, *events = NULL, *techniques = NULL, *sensors = NULL,
+           *segments = NULL, *timeline = NULL;
+    uint64_t nevents = 0;
+    rc = o ? 0 : -ENOMEM;
+    if (rc == 0)
+        rc = store_incidents_hosts_json(c->store, id, &hosts);
+    if (rc == 0)
+        rc = store_incidents_events_json(c->store, id, INCIDENT_SHOW_EVENTS, &events);
+    if (rc == 0)
+        rc = store_incidents_summary_json(c->store, id, &techniques, &sensors, &segments,
+                                          &nevents);
+    if (rc == 0) {
+        struct audit_query q = {.object = "incident", .object_id = id, .limit = 100000};
+        rc = audit_query(c->store, &q, &timeline);
+    }
+    if (rc == 0) {
+        json_object_set(o, "fields", row.fields);
+        json_object_set_new(o, "evidence", evidence_json(c, id, events));
+        json_object_set_new(o, "hosts", hosts);
+        json_object_set_new(o, "events", events);
+        json_object_set_new(o, "events_total", json_integer((json_int_t)nevents));
+        json_object_set_new(o, "techniques", techniques);
+        json_object_set_new(o, "sensors", sensors);
+        json_object_set_new(o, "segments", segments);
+        json_object_set_new(o, "timeline", timeline);
+        *out = o;
+    } else {
+        json_decref(o);
+        json_decref(hosts);
+        json_decref(events);
+        json_decref(timeline);
+    }
+    store_incidents_row_fini(&row);
+    return rc;
+}
+
+int incident_exists(struct console *c, int64_t incident)
+{
+    struct incident_row row;
+    int rc = store_incidents_get(c->store, incident, &row);
+    store_incidents_row_fini(&row);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- deadline clocks */
+
+/* The notice the notifier reads: what is due, and the incident. */
+static json_t *notice_json(struct console *c, const struct incident_row *row,
+                           enum sla_clock clock, enum sla_stage stage,
+                           const struct sla_status *s, uint64_t now)
+{
+    json_t *inc = brief_json(c, row, now);
+    json_t *hosts = NULL;
+    if (inc && store_incidents_hosts_json(c->store, row->id, &hosts) == 0)
+        json_object_set_new(inc, "hosts", hosts);
+    json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:o*}", "type", "deadline", "clock",
+                          sla_clock_name(clock), "stage", sla_stage_name(stage), "incident_id",
+                          (json_int_t)row->id, "incident", inc);
+    if (!o)
+        return NULL;
+    json_set_time(o, "deadline", s->deadline_usec);
+    json_set_time(o, "now", now);
+    json_object_set_new(o, "left_sec", json_integer(s->left_usec / (int64_t)USEC_PER_SEC));
+    return o;
+}
+
+static int send_notice(struct console *c, struct incidents *m, const struct incident_row *row,
+                       enum sla_clock clock, enum sla_stage stage, const struct sla_status *s,
+                       uint64_t now)
+{
+    json_t *payload = notice_json(c, row, clock, stage, s, now);
+    if (!payload)
+        return -ENOMEM;
+    int status = -1;
+    int rc = sla_notify_run(&m->sla, payload, &status);
+    json_decref(payload);
+    json_t *d = json_pack("{s:s, s:s, s:s}", "clock", sla_clock_name(clock), "stage",
+                          sla_stage_name(stage), "command",
+                          m->sla.notify_cmd[0] ? m->sla.notify_cmd : "none");
+    if (!d)
+        return -ENOMEM;
+    json_set_time(d, "deadline", s->deadline_usec);
+    if (rc == 0)
+        json_object_set_new(d, "exit_status", json_integer(status));
+    else
+        json_object_set_new(d, "error", json_string(rc == -ENOENT ? "no notifier configured"
+                                                                  : strerror(-rc)));
+    if (rc == -ENOENT)
+        log_warn("incident %" PRId64 ": %s deadline %s, and no [notify] command is set",
+                 row->id, sla_clock_name(clock),
+                 stage == SLA_STAGE_OVERDUE ? "passed" : "is close");
+    bool own_tx = !store_in_tx(c->store);
+    int trc = own_tx ? store_begin(c->store) : 0;
+    if (trc == 0)
+        trc = store_incidents_notice_mark(c->store, row->id, sla_clock_name(clock),
+                                          sla_stage_name(stage), now, rc == 0 ? status : rc);
+    if (trc == 0)
+        trc = audit_append(c->store, console_ward_actor(), "incident.escalate", "incident",
+                           row->id, d, NULL);
+    if (own_tx) {
+        if (trc == 0)
+            trc = store_commit(c->store);
+        else if (store_in_tx(c->store))
+            store_rollback(c->store);
+    }
+    json_decref(d);
+    return trc;
+}
+
+static int check_clocks(struct console *c, struct incidents *m, const struct incident_row *row,
+                        uint64_t now)
+{
+    for (int k = 0; k < SLA_CLOCK_COUNT; k++) {
+        if (row->met_usec[k])
+            continue;
+        struct sla_status s;
+        sla_evaluate(&m->sla, row->level, (enum sla_clock)k, row->detected_usec, 0, now, false,
+                     &s);
+        if (s.state != SLA_STATE_WARNING && s.state != SLA_STATE_OVERDUE)
+            continue;
+        const char *clock = sla_clock_name((enum sla_clock)k);
+        bool warned, overdue;
+        int rc = store_incidents_notice_sent(c->store, row->id, clock, "warning", &warned);
+        if (rc == 0)
+            rc = store_incidents_notice_sent(c->store, row->id, clock, "overdue", &overdue);
+        if (rc)
+            return rc;
+        if (s.state == SLA_STATE_WARNING && !warned) {
+            rc = send_notice(c, m, row, (enum sla_clock)k, SLA_STAGE_WARNING, &s, now);
+        } else if (s.state == SLA_STATE_OVERDUE && !overdue) {
+            /* A warning that never went out is stale now: the overdue notice says it all. */
+            if (!warned)
+                rc = store_incidents_notice_mark(c->store, row->id, clock, "warning", now, -1);
+            if (rc == 0)
+                rc = send_notice(c, m, row, (enum sla_clock)k, SLA_STAGE_OVERDUE, &s, now);
+        }
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+struct id_list {
+    int64_t ids[INCIDENT_MAX_TICK]; /* open incidents */
+    size_t n;                       /* how many */
+};
+
+static int collect_id(void *arg, const struct incident_row *row)
+{
+    struct id_list *l = arg;
+    if (l->n >= WARD_ARRAY_LEN(l->ids))
+        return 1;
+    l->ids[l->n++] = row->id;
+    return 0;
+}
+
+static void incident_mod_tick(struct console *c, uint64_t now_usec)
+{
+    struct incidents *m = state_of(c);
+    if (!m)
+        return;
+    struct id_list *l = calloc(1, sizeof(*l));
+    if (!l)
+        return;
+    if (store_incidents_each(c->store, true, 0, collect_id, l) < 0)
+        goto out;
+    for (size_t i = 0; i < l->n; i++) {
+        struct incident_row row;
+        if (store_incidents_get(c->store, l->ids[i], &row) == 0)
+            (void)!check_clocks(c, m, &row, now_usec);
+        store_incidents_row_fini(&row);
+    }
+out:
+    free(l);
+}
+
+/* ---------------------------------------------------------------- actions */
+
+int incident_record_action(struct console *c, int64_t incident, const struct actor *who,
+                           const char *action, const json_t *details)
+{
+    if (!action || !*action || strlen(action) > 48)
+        return -EINVAL;
+    struct incident_row row;
+    int rc = store_incidents_get(c->store, incident, &row);
+    if (rc) {
+        store_incidents_row_fini(&row);
+        return rc;
+    }
+    json_t *d = json_is_object(details) ? json_deep_copy(details) : json_object();
+    if (!d) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    json_object_set_new(d, "action", json_string(action));
+    rc = audit_append(c->store, who, "incident.action", "incident", incident, d, NULL);
+    json_decref(d);
+    if (rc == 0 && is_containment_action(action)) {
+        row.containment++;
+        row.updated_usec = clock_now_usec();
+        rc = store_incidents_update(c->store, &row);
+    }
+out:
+    store_incidents_row_fini(&row);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- control verbs */
+
+static int arg_id(const struct ctl_req *req, int64_t *id, char *err, size_t errcap)
+{
+    const json_t *v = json_object_get(req->args, "id");
+    if (!json_is_integer(v) || json_integer_value(v) <= 0)
+        return fail(err, errcap, -EINVAL, "an incident id (a positive number) is needed");
+    *id = json_integer_value(v);
+    return 0;
+}
+
+static int arg_text(const struct ctl_req *req, const char *key, const char *what, bool required,
+                    const char **out, char *err, size_t errcap)
+{
+    const json_t *v = json_object_get(req->args, key);
+    *out = NULL;
+    if (!v || json_is_null(v)) {
+        if (required)
+            return fail(err, errcap, -EINVAL, "%s is needed", what);
+        return 0;
+    }
+    if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v))
+        return fail(err, errcap, -EINVAL, "%s must be text", what);
+    if (json_string_length(v) > INCIDENT_TEXT_MAX)
+        return fail(err, errcap, -EINVAL, "%s is longer than %d bytes", what, INCIDENT_TEXT_MAX);
+    const char *s = json_string_value(v);
+    while (*s == ' ')
+        s++;
+    if (required && !*s)
+        return fail(err, errcap, -EINVAL, "%s is needed", what);
+    *out = json_string_value(v);
+    return 0;
+}
+
+/* Loads an incident a person wants to change: it must exist and not be merged. */
+static int load_for_change(struct console *c, int64_t id, struct incident_row *row, char *err,
+                           size_t errcap)
+{
+    int rc = store_incidents_get(c->store, id, row);
+    if (rc == -ENOENT)
+        return fail(err, errcap, rc, "no incident %" PRId64, id);
+    if (rc)
+        return fail(err, errcap, rc, "incident %" PRId64 ": %s", id, strerror(-rc));
+    if (row->state == INCIDENT_MERGED)
+        return fail(err, errcap, -EINVAL, "incident %" PRId64 " was merged into incident %" PRId64
+                    "; act on that one", id, row->merged_into);
+    return 0;
+}
+
+/* Writes row and its audit row in one transaction (unless the caller has one). */
+static int commit_change(struct console *c, struct incident_row *row, const struct actor *who,
+                         const char *action, const json_t *details, char *err, size_t errcap)
+{
+    bool own_tx = !store_in_tx(c->store);
+    int rc = own_tx ? store_begin(c->store) : 0;
+    row->updated_usec = clock_now_usec();
+    if (rc == 0)
+        rc = store_incidents_update(c->store, row);
+    if (rc == 0)
+        rc = audit_append(c->store, who, action, "incident", row->id, details, NULL);
+    if (own_tx) {
+        if (rc == 0)
+            rc = store_commit(c->store);
+        else if (store_in_tx(c->store))
+            store_rollback(c->store);
+    }
+    if (rc)
+        fail(err, errcap, rc, "incident %" PRId64 ": cannot record %s: %s", row->id, action,
+             strerror(-rc));
+    return rc;
+}
+
+static bool is_open(const struct incident_row *row)
+{
+    return row->state != INCIDENT_CLOSED && row->state != INCIDENT_MERGED;
+}
+
+/* Marks a clock met by who, if it was not; true if this call met it. */
+static bool meet(struct incident_row *row, enum sla_clock k, const struct actor *who,
+                 uint64_t now)
+{
+    if (row->met_usec[k])
+        return false;
+    row->met_usec[k] = now;
+    snprintf(row->met_by[k], sizeof(row->met_by[k]), "%s", who->name);
+    return true;
+}
+
+struct list_walk {
+    struct console *c; /* for brief_json */
+    json_t *arr;       /* the reply */
+    uint64_t now;      /* one time for every row */
+};
+
+static int list_one(void *arg, const struct incident_row *row)
+{
+    struct list_walk *w = arg;
+    json_t *o = brief_json(w->c, row, w->now);
+    return o && json_array_append_new(w->arr, o) == 0 ? 0 : -ENOMEM;
+}
+
+static int cmd_list(struct console *c, const struct ctl_req *req, json_t **reply, char *err,
+                    size_t errcap)
+{
+    int level = 0;
+    const char *lv = json_str(req->args, "level", NULL);
+    if (lv && grade_level_parse(lv, &level) < 0)
+        return fail(err, errcap, -EINVAL, "level '%s' is not I, II, III or IV", lv);
+    bool open_only = json_is_true(json_object_get(req->args, "open"));
+    struct list_walk w = {c, json_array(), clock_now_usec()};
+    if (!w.arr)
+        return -ENOMEM;
+    int rc = store_incidents_each(c->store, open_only, level, list_one, &w);
+    if (rc) {
+        json_decref(w.arr);
+        return fail(err, errcap, rc < 0 ? rc : -EIO, "incidents: %s", strerror(rc < 0 ? -rc : EIO));
+    }
+    *reply = w.arr;
+    return 0;
+}
+
+static int cmd_show(struct console *c, const struct ctl_req *req, json_t **reply, char *err,
+                    size_t errcap)
+{
+    int64_t id;
+    int rc = arg_id(req, &id, err, errcap);
+    if (rc)
+        return rc;
+    rc = incident_show(c, id, reply);
+    if (rc == -ENOENT)
+        return fail(err, errcap, rc, "no incident %" PRId64, id);
+    if (rc)
+        return fail(err, errcap, rc, "incident %" PRId64 ": %s", id, strerror(-rc));
+    return 0;
+}
+
+static int cmd_ack(struct console *c, const struct ctl_req *req, json_t **reply, char *err,
+                   size_t errcap)
+{
+    int64_t id;
+    struct incident_row row;
+    memset(&row, 0, sizeof(row));
+    int rc = arg_id(req, &id, err, errcap);
+    if (rc == 0)
+        rc = load_for_change(c, id, &row, err, errcap);
+    if (rc == 0 && row.acked_usec) {
+        char t[40];
+        rc = fail(err, errcap, -EALREADY, "incident %" PRId64 " was acknowledged by %s at %s",
+                  id, row.acked_by, clock_format_iso(row.acked_usec, t, sizeof(t)));
+    }
+    if (rc == 0 && !is_open(&row))
+        rc = fail(err, errcap, -EINVAL, "incident %" PRId64 " is closed", id);
+    if (rc == 0) {
+        uint64_t now = clock_now_usec();
+        row.acked_usec = now;
+        snprintf(row.acked_by, sizeof(row.acked_by), "%s", req->actor->name);
+        if (!row.assignee[0])
+            snprintf(row.assignee, sizeof(row.assignee), "%s", req->actor->name);
+        bool met = meet(&row, SLA_DIRECTOR, req->actor, now);
+        json_t *d = json_pack("{s:b}", "director_clock_met", met);
+        rc = commit_change(c, &row, req->actor, "incident.ack", d, err, errcap);
+        json_decref(d);
+    }
+    if (rc == 0)
+        rc = incident_show(c, id, reply);
+    store_incidents_row_fini(&row);
+    return rc;
+}
+
+static int cmd_notify(struct console *c, const struct ctl_req *req, json_t **reply, char *err,
+                      size_t errcap)
+{
+    int64_t id;
+    const char *to = NULL, *note = NULL;
+    struct incident_row row;
+    memset(&row, 0, sizeof(row));
+    enum sla_clock k = SLA_DIRECTOR;
+    int rc = arg_id(req, &id, err, errcap);
+    if (rc == 0)
+        rc = arg_text(req, "to", "--to director|leadership", true, &to, err, errcap);
+    if (rc == 0 && (sla_clock_parse(to, &k) < 0 || k == SLA_HANDLING))
+        rc = fail(err, errcap, -EINVAL, "--to must be director or leadership, not '%s'", to);
+    if (rc == 0)
+        rc = arg_text(req, "note", "the note", false, &note, err, errcap);
+    if (rc == 0)
+        rc = load_for_change(c, id, &row, err, errcap);
+    if (rc == 0) {
+        bool met = meet(&row, k, req->actor, clock_now_usec());
+        json_t *d = json_pack("{s:s, s:b, s:s}", "to", to, "clock_met", met, "note",
+                              note ? note : "");
+        rc = commit_change(c, &row, req->actor, "incident.notify", d, err, errcap);
+        json_decref(d);
+    }
+    if (rc == 0)
+        rc = incident_show(c, id, reply);
+    store_incidents_row_fini(&row);
+    return rc;
+}
+
+static int cmd_assign(struct console *c, const struct ctl_req *req, json_t **reply, char *err,
+                      size_t errcap)
+{
+    int64_t id;
+    const char *user = NULL;
+    struct incident_row row;
+    memset(&row, 0, sizeof(row));
+    int rc = arg_id(req, &id, err, errcap);
+    if (rc == 0)
+        rc = arg_text(req, "user", "a user name", true, &user, err, errcap);
+    if (rc == 0 && strlen(user) >= sizeof(row.assignee))
+        rc = fail(err, errcap, -EINVAL, "user name longer than %zu bytes",
+                  sizeof(row.assignee) - 1);
+    if (rc == 0)
+        rc = load_for_change(c, id, &row, err, errcap);
+    if (rc == 0) {
+        json_t *d = json_pack("{s:s, s:s}", "from", row.assignee, "to", user);
+        snprintf(row.assignee, sizeof(row.assignee), "%s", user);
+        rc = commit_change(c, &row, req->actor, "incident.assign", d, err, errcap);
+        json_decref(d);
+    }
+    if (rc == 0)
+        rc = incident_show(c, id, reply);
+    store_incidents_row_fini(&row);
+    return rc;
+}
+
+static int cmd_grade(struct console *c, const struct ctl_req *req, json_t **reply, char *err,
+                     size_t errcap)
+{
+    int64_t id;
+    const char *lv = NULL, *reason = NULL;
+    int level = 0;
+    struct incident_row row;
+    memset(&row, 0, sizeof(row));
+    int rc = arg_id(req, &id, err, errcap);
+    if (rc == 0)
+        rc = arg_text(req, "level", "a level (I, II, III or IV)", true, &lv, err, errcap);
+    if (rc == 0 && grade_level_parse(lv, &level) < 0)
+        rc = fail(err, errcap, -EINVAL, "level '%s' is not I, II, III or IV", lv);
+    if (rc == 0)
+        rc = arg_text(req, "reason", "--reason TEXT (why the level changes)", true, &reason,
+                      err, errcap);
+    if (rc == 0)
+        rc = load_for_change(c, id, &row, err, errcap);
+    if (rc == 0 && row.level == level)
+        rc = fail(err, errcap, -EALREADY, "incident %" PRId64 " is level %s already", id,
+                  grade_level_name(level));
+    if (rc == 0) {
+        json_t *d = level_json(row.level, level, reason);
+        row.level = level;
+        snprintf(row.level_reason, sizeof(row.level_reason), "%s", reason);
+        snprintf(row.level_by, sizeof(row.level_by), "%s", req->actor->name);
+        rc = commit_change(c, &row, req->actor, "incident.grade", d, err, errcap);
+        json_decref(d);
+    }
+    if (rc == 0)
+        rc = incident_show(c, id, reply);
+    store_incidents_row_fini(&row);
+    return rc;
+}
+
+static int cmd_note(struct console *c, const struct ctl_req *req, json_t **reply, char *err,
+                    size_t errcap)
+{
+    int64_t id;
+    const char *text = NULL;
+    struct incident_row row;
+    memset(&row, 0, sizeof(row));
+    int rc = arg_id(req, &id, err, errcap);
+    if (rc == 0)
+        rc = arg_text(req, "text", "the note's text", true, &text, err, errcap);
+    if (rc == 0)
+        rc = load_for_change(c, id, &row, err, errcap);
+    if (rc == 0) {
+        json_t *d = json_pack("{s:s}", "text", text);
+        rc = commit_change(c, &row, req->actor, "incident.note", d, err, errcap);
+        json_decref(d);
+    }
+    if (rc == 0)
+        rc = incident_show(c, id, reply);
+    store_incidents_row_fini(&row);
+    return rc;
+}
+
+/* Lists the fields of step that are missing from fields into out; false if none. */
+static bool missing_fields(enum incident_state step, const json_t *fields, char *out, size_t cap)
+{
+    size_t n = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < WARD_ARRAY_LEN(step_fields); i++) {
+        const struct step_field *f = &step_fields[i];
+        if (f->step != step || has_text(fields, f->name))
+            continue;
+        int w = snprintf(out + n, cap - n, "%s--%s (%s)", n ? ", " : "", f->name, f->label);
+        if (w > 0 && (size_t)w < cap - n)
+            n += (size_t)w;
+    }
+    return n > 0;
+}
+
+static int cmd_advance(struct console *c, const struct ctl_req *req, json_t **reply, char *err,
+                       size_t errcap)
+{
+    int64_t id;
+    const char *to_name = NULL;
+    enum incident_state to = INCIDENT_RECORDED;
+    struct incident_row row;
+    memset(&row, 0, sizeof(row));
+    json_t *merged = NULL;
+    int rc = arg_id(req, &id, err, errcap);
+    if (rc == 0)
+        rc = arg_text(req, "state", "the state to go to", true, &to_name, err, errcap);
+    if (rc == 0 && (incident_state_parse(to_name, &to) < 0 || to == INCIDENT_MERGED ||
+                    to == INCIDENT_RECORDED))
+        rc = fail(err, errcap, -EINVAL, "'%s' is not a state to advance to (analysing, "
+                  "containing, recovering, review, closed)", to_name);
+    const json_t *given = json_object_get(req->args, "fields");
+    if (rc == 0 && given && !json_is_object(given))
+        rc = fail(err, errcap, -EINVAL, "fields must be an object of --name value pairs");
+    const char *key;
+    const json_t *val;
+    if (rc == 0) {
+        json_object_foreach((json_t *)(uintptr_t)given, key, val) {
+            if (!field_find(key)) {
+                rc = fail(err, errcap, -EINVAL, "unknown field --%s (fields: systems, told, "
+                          "cause, scope, risk, action, decision, restored, how, lessons, "
+                          "followups, signoff)", key);
+                break;
+            }
+            if (!json_is_string(val) || json_string_length(val) > INCIDENT_TEXT_MAX) {
+                rc = fail(err, errcap, -EINVAL, "field --%s must be text of at most %d bytes",
+                          key, INCIDENT_TEXT_MAX);
+                break;
+            }
+        }
+    }
+    if (rc == 0)
+        rc = load_for_change(c, id, &row, err, errcap);
+    if (rc == 0 && row.state == INCIDENT_CLOSED)
+        rc = fail(err, errcap, -EINVAL, "incident %" PRId64 " is closed; reopen it first",
+                  id);
+    if (rc == 0 && to != row.state + 1)
+        rc = fail(err, errcap, -EINVAL, "incident %" PRId64 " cannot go to %s from %s: the "
+                  "next step is %s", id, incident_state_name(to),
+                  incident_state_name(row.state), incident_state_name(row.state + 1));
+    if (rc)
+        goto out;
+
+    /* What the incident would hold: the recorded fields, updated by the given ones. */
+    merged = json_deep_copy(row.fields);
+    if (!merged) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    json_object_foreach((json_t *)(uintptr_t)given, key, val) {
+        if (strcmp(key, "action") == 0)
+            continue; /* an action is an event in the timeline, not a field */
+        json_object_set(merged, key, (json_t *)(uintptr_t)val);
+    }
+    bool new_action = given && has_text(given, "action");
+    char missing[512];
+    if (row.state == INCIDENT_CONTAINING) {
+        if (!row.containment && !new_action && !has_text(merged, "decision"))
+            rc = fail(err, errcap, -EINVAL, "incident %" PRId64 " cannot go to %s: no "
+                      "containment action or decision recorded (isolate a host, or give "
+                      "--action TEXT or --decision TEXT)", id, incident_state_name(to));
+    } else if (missing_fields(row.state, merged, missing, sizeof(missing))) {
+        rc = fail(err, errcap, -EINVAL, "incident %" PRId64 " cannot go to %s: missing %s", id,
+                  incident_state_name(to), missing);
+    }
+    if (rc == 0 && to == INCIDENT_CLOSED &&
+        missing_fields(INCIDENT_CLOSED, merged, missing, sizeof(missing)))
+        rc = fail(err, errcap, -EINVAL, "incident %" PRId64 " cannot go to closed: missing %s",
+                  id, missing);
+    if (rc)
+        goto out;
+
+    bool own_tx = !store_in_tx(c->store);
+    rc = own_tx ? store_begin(c->store) : 0;
+    if (rc == 0 && new_action) {
+        json_t *d = json_pack("{s:s}", "description", json_str(given, "action", ""));
+        rc = audit_append(c->store, req->actor, "incident.action", "incident", id, d, NULL);
+        json_decref(d);
+        if (rc == 0) {
+            json_t *a = json_object_get(merged, "actions");
+            if (!json_is_array(a)) {
+                a = json_array();
+                json_object_set_new(merged, "actions", a);
+            }
+            json_array_append_new(a, json_string(json_str(given, "action", "")));
+            row.containment++;
+        }
+    }
+    uint64_t now = clock_now_usec();
+    enum incident_state from = row.state;
+    bool met = false;
+    if (rc == 0) {
+        json_decref(row.fields);
+        row.fields = json_incref(merged);
+        row.state = to;
+        if (to >= INCIDENT_CONTAINING)
+            met = meet(&row, SLA_HANDLING, req->actor, now);
+        if (to == INCIDENT_CLOSED)
+            row.closed_usec = now;
+        json_t *d = json_pack("{s:s, s:s, s:O, s:b}", "from", incident_state_name(from), "to",
+                              incident_state_name(to), "fields",
+                              given ? (json_t *)(uintptr_t)given : json_object(),
+                              "handling_clock_met", met);
+        rc = commit_change(c, &row, req->actor, "incident.advance", d, err, errcap);
+        json_decref(d);
+    }
+    if (own_tx) {
+        if (rc == 0)
+            rc = store_commit(c->store);
+        else if (store_in_tx(c->store))
+            store_rollback(c->store);
+    }
+    if (rc == 0) {
+        log_info("incident %" PRId64 ": %s moved it from %s to %s", id, req->actor->name,
+                 incident_state_name(from), incident_state_name(to));
+        rc = incident_show(c, id, reply);
+    } else if (!err[0]) {
+        fail(err, errcap, rc, "incident %" PRId64 ": %s", id, strerror(-rc));
+    }
+out:
+    json_decref(merged);
+    store_incidents_row_fini(&row);
+    return rc;
+}
+
+static int cmd_reopen(struct console *c, const struct ctl_req *req, json_t **reply, char *err,
+                      size_t errcap)
+{
+    int64_t id;
+    const char *reason = NULL, *to_name = NULL;
+    enum incident_state to = INCIDENT_ANALYSING;
+    struct incident_row row;
+    memset(&row, 0, sizeof(row));
+    int rc = arg_id(req, &id, err, errcap);
+    if (rc == 0)
+        rc = arg_text(req, "reason", "--reason TEXT (why it is reopened)", true, &reason, err,
+                      errcap);
+    if (rc == 0)
+        rc = arg_text(req, "state", "the state to reopen in", false, &to_name, err, errcap);
+    if (rc == 0 && to_name &&
+        (incident_state_parse(to_name, &to) < 0 || to >= INCIDENT_CLOSED))
+        rc = fail(err, errcap, -EINVAL, "'%s' is not a state to reopen in (recorded ... "
+                  "review)", to_name);
+    if (rc == 0)
+        rc = load_for_change(c, id, &row, err, errcap);
+    if (rc == 0 && row.state != INCIDENT_CLOSED)
+        rc = fail(err, errcap, -EINVAL, "incident %" PRId64 " is not closed (it is %s)", id,
+                  incident_state_name(row.state));
+    if (rc == 0) {
+        json_t *d = json_pack("{s:s, s:s}", "reason", reason, "to", incident_state_name(to));
+        row.state = to;
+        row.closed_usec = 0;
+        json_object_del(row.fields, "signoff");
+        rc = commit_change(c, &row, req->actor, "incident.reopen", d, err, errcap);
+        json_decref(d);
+    }
+    if (rc == 0)
+        rc = incident_show(c, id, reply);
+    store_incidents_row_fini(&row);
+    return rc;
+}
+
+static int cmd_report(struct console *c, const struct ctl_req *req, json_t **reply, char *err,
+                      size_t errcap)
+{
+    int64_t id;
+    const char *fmt_name = json_str(req->args, "format", "md");
+    enum report_format fmt;
+    int rc = arg_id(req, &id, err, errcap);
+    if (rc)
+        return rc;
+    if (report_format_parse(fmt_name, &fmt) < 0)
+        return fail(err, errcap, -EINVAL, "format '%s' is not md or html", fmt_name);
+    json_t *show = NULL;
+    rc = incident_show(c, id, &show);
+    if (rc == -ENOENT)
+        return fail(err, errcap, rc, "no incident %" PRId64, id);
+    if (rc)
+        return fail(err, errcap, rc, "incident %" PRId64 ": %s", id, strerror(-rc));
+    char *text = NULL;
+    rc = report_render(show, fmt, clock_now_usec(), &text);
+    json_decref(show);
+    if (rc)
+        return fail(err, errcap, rc, "report for incident %" PRId64 ": %s", id, strerror(-rc));
+    *reply = json_pack("{s:I, s:s, s:s}", "id", (json_int_t)id, "format", fmt_name, "text", text);
+    free(text);
+    if (!*reply)
+        return fail(err, errcap, -ENOMEM, "report too large or not UTF-8");
+    json_t *d = json_pack("{s:s}", "format", fmt_name);
+    if (audit_append(c->store, req->actor, "incident.report", "incident", id, d, NULL) < 0)
+        log_warn("incident %" PRId64 ": could not record the report in the audit log", id);
+    json_decref(d);
+    return 0;
+}
+
+static const struct ctl_cmd incident_cmds[] = {
+    {"incidents", ROLE_VIEWER, cmd_list},
+    {"incident.show", ROLE_VIEWER, cmd_show},
+    {"incident.ack", ROLE_OPERATOR, cmd_ack},
+    {"incident.notify", ROLE_OPERATOR, cmd_notify},
+    {"incident.assign", ROLE_OPERATOR, cmd_assign},
+    {"incident.grade", ROLE_OPERATOR, cmd_grade},
+    {"incident.advance", ROLE_OPERATOR, cmd_advance},
+    {"incident.note", ROLE_OPERATOR, cmd_note},
+    {"incident.reopen", ROLE_OPERATOR, cmd_reopen},
+    {"report", ROLE_VIEWER, cmd_report},
+    {NULL, ROLE_NONE, NULL},
+};
+
+const struct console_module incident_module = {
+    .name = "incidents",
+    .init = incident_mod_init,
+    .fini = incident_mod_fini,
+    .on_message = incident_mod_message,
+    .on_tick = incident_mod_tick,
+    .commands = incident_cmds,
+};

@@ -1,0 +1,150 @@
+/*
+ * store_incidents -- the SQL of incidents (incident.h has the meaning): the
+ * incidents, their hosts, their events (a copy of the latest revision of each,
+ * so an incident reads the same whatever the events table keeps) and the
+ * notices the deadline clocks have sent.  Part of the store family (store.h).
+ * Console thread only.
+ */
+#ifndef WARD_STORE_INCIDENTS_H
+#define WARD_STORE_INCIDENTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "incident.h"
+#include "json.h"
+#include "sla.h"
+#include "store.h"
+#include "ward.h"
+
+#define STORE_INCIDENT_NAME_MAX 64 /* user names */
+
+struct incident_row {
+    int64_t id;                    /* from 1 */
+    char title[200];               /* "portscan from 10.1.2.3" */
+    enum incident_state state;     /* workflow step */
+    int level;                     /* 1..4 (I..IV) in force */
+    int auto_level;                /* most serious level Ward has computed */
+    char level_reason[512];        /* why the level in force is what it is */
+    char level_by[STORE_INCIDENT_NAME_MAX]; /* "ward" or the person who set it */
+    bool campaign;                 /* several internal hosts share a spreading technique */
+    char campaign_key[128];        /* its first campaign key ("lateral", "scan"); "" if none */
+    uint64_t first_usec;           /* packet time of the first event */
+    uint64_t last_usec;            /* packet time of the latest event */
+    uint64_t detected_usec;        /* console time of first detection: clocks start */
+    uint64_t updated_usec;         /* console time of the last change */
+    char assignee[STORE_INCIDENT_NAME_MAX]; /* who handles it; "" if nobody */
+    uint64_t acked_usec;           /* when acknowledged, 0 if not */
+    char acked_by[STORE_INCIDENT_NAME_MAX]; /* who acknowledged */
+    uint64_t met_usec[SLA_CLOCK_COUNT]; /* when each clock was met, 0 if not */
+    char met_by[SLA_CLOCK_COUNT][STORE_INCIDENT_NAME_MAX]; /* by whom */
+    uint64_t closed_usec;          /* when closed, 0 if open */
+    int64_t merged_into;           /* the incident this one was merged into, 0 if none */
+    unsigned containment;          /* containment actions recorded */
+    json_t *fields;                /* workflow fields (an object), owned */
+};
+
+/* Frees what a row owns (fields); the row may be reused after. */
+void store_incidents_row_fini(struct incident_row *row);
+
+WARD_MUST_CHECK int store_incidents_create(struct store *st);
+
+/* Inserts row (its id is ignored) and sets row->id. */
+WARD_MUST_CHECK int store_incidents_insert(struct store *st, struct incident_row *row);
+/* Reads incident id into row (row_fini it after).  -ENOENT if none. */
+WARD_MUST_CHECK int store_incidents_get(struct store *st, int64_t id, struct incident_row *row);
+/* Writes every column of row back. */
+WARD_MUST_CHECK int store_incidents_update(struct store *st, const struct incident_row *row);
+
+/*
+ * Ids of the open incidents (not closed, not merged) active at or after
+ * since_usec that involve one of hosts or hold campaign_key (NULL or "" for
+ * none; store_incidents_add_key()), ascending, at most cap, count in *n.
+ */
+WARD_MUST_CHECK int store_incidents_candidates(struct store *st, const char *const *hosts,
+                                               size_t nhosts, const char *campaign_key,
+                                               uint64_t since_usec, int64_t *ids, size_t cap,
+                                               size_t *n);
+
+struct incident_host {
+    const char *addr;      /* textual address */
+    bool internal;         /* inside home_net */
+    bool acting;           /* seen as an event source */
+    bool targeted;         /* seen as a target */
+    const char *segment;   /* "10.1.2.0/24", "" when external */
+    const char *sensor;    /* the sensor that last saw it */
+    int criticality;       /* 1..4 */
+    uint64_t ts_usec;      /* packet time it was seen */
+};
+
+/* Adds the host to the incident or widens what is known of it. */
+WARD_MUST_CHECK int store_incidents_add_host(struct store *st, int64_t incident,
+                                             const struct incident_host *h);
+/* Calls fn for each host of the incident (by address). */
+typedef int (*store_incidents_host_fn)(void *arg, const struct incident_host *h);
+int store_incidents_hosts_each(struct store *st, int64_t incident, store_incidents_host_fn fn,
+                               void *arg);
+
+/* The incident that holds event (sensor, uid); -ENOENT if none. */
+WARD_MUST_CHECK int store_incidents_event_owner(struct store *st, const char *sensor,
+                                                const char *uid, int64_t *incident);
+
+struct incident_event {
+    const char *sensor;    /* sensor name */
+    const char *uid;       /* event uid */
+    const char *kind;      /* "portscan" */
+    const char *src;       /* acting host */
+    const char *dst;       /* target */
+    uint64_t first_usec;   /* packet times */
+    uint64_t last_usec;
+    unsigned severity;     /* 0..100 */
+    const char *summary;   /* one line */
+    const char *json;      /* the whole event (event_json.h) */
+    uint64_t received_usec;/* console time */
+};
+
+/* Links the event to the incident (or refreshes its copy). */
+WARD_MUST_CHECK int store_incidents_link_event(struct store *st, int64_t incident,
+                                               const struct incident_event *e);
+/*
+ * Adds a campaign key ("lateral", "scan", "ioc:evil.example") to the incident:
+ * a later event with the same key joins it (store_incidents_candidates()).
+ */
+WARD_MUST_CHECK int store_incidents_add_key(struct store *st, int64_t incident, const char *key);
+/* Distinct event kinds of the incident as a bit mask (1 << Ward__EventKind). */
+WARD_MUST_CHECK int store_incidents_kinds(struct store *st, int64_t incident, uint32_t *mask);
+
+/* Moves the events, hosts and campaign keys of from into into. */
+WARD_MUST_CHECK int store_incidents_merge(struct store *st, int64_t from, int64_t into);
+
+/*
+ * JSON views of one incident: hosts [{addr, internal, acting, targeted, segment,
+ * sensor, criticality, first, last}], events (newest first, at most limit)
+ * [{sensor, uid, kind, src, dst, first, last, severity, summary, event}],
+ * techniques [{kind, events}], sensors ["edge-1"], segments ["10.1.2.0/24"].
+ */
+WARD_MUST_CHECK int store_incidents_hosts_json(struct store *st, int64_t incident, json_t **out);
+WARD_MUST_CHECK int store_incidents_events_json(struct store *st, int64_t incident,
+                                                uint64_t limit, json_t **out);
+WARD_MUST_CHECK int store_incidents_summary_json(struct store *st, int64_t incident,
+                                                 json_t **techniques, json_t **sensors,
+                                                 json_t **segments, uint64_t *events);
+
+/*
+ * Calls fn for each incident by id; only open ones (not closed, not merged) when
+ * open_only; only level when level != 0.  The row is valid during the call.
+ */
+typedef int (*store_incidents_fn)(void *arg, const struct incident_row *row);
+int store_incidents_each(struct store *st, bool open_only, int level, store_incidents_fn fn,
+                         void *arg);
+
+/* Deadline notices: whether (incident, clock, stage) was sent; recording one. */
+WARD_MUST_CHECK int store_incidents_notice_sent(struct store *st, int64_t incident,
+                                                const char *clock, const char *stage,
+                                                bool *sent);
+WARD_MUST_CHECK int store_incidents_notice_mark(struct store *st, int64_t incident,
+                                                const char *clock, const char *stage,
+                                                uint64_t now_usec, int status);
+
+#endif

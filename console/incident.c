@@ -29,6 +29,8 @@
 #define INCIDENT_MAX_TICK 4096         /* open incidents whose clocks one tick checks */
 #define INCIDENT_SHOW_EVENTS 500       /* events `incident show` lists */
 #define INCIDENT_TEXT_MAX 4096         /* longest workflow field, note or reason */
+#define INCIDENT_SHOW_TIMELINE 5000    /* timeline rows `incident show` returns */
+#define INCIDENT_REPORT_TIMELINE 100000 /* timeline rows a report holds */
 
 struct incidents {
     struct grade_rules rules;   /* [grading] */
@@ -311,38 +313,64 @@ static void campaign_key(const Ward__Event *ev, bool src_internal, char *out, si
     }
 }
 
-struct facts_walk {
+/* The grading facts of an incident, from its counters (kept up to date by on_event). */
+static void incident_facts(const struct incident_row *row, struct grade_facts *f)
+{
+    memset(f, 0, sizeof(*f));
+    f->kinds = row->kinds;
+    f->hosts = row->n_hosts;
+    f->sources = row->n_sources;
+    f->segments = row->n_segments;
+    for (int k = 1; k <= 4; k++)
+        f->crit[k] = row->crit[k];
+    snprintf(f->core_host, sizeof(f->core_host), "%s", row->core_host);
+    f->spreading = (f->kinds & (1u << WARD__EVENT_KIND__LATERAL)) ||
+                   (row->campaign && f->sources >= 2);
+}
+
+/* Counts a host into the incident's counters. */
+static void count_host(struct incident_row *row, const char *addr, bool internal, int crit,
+                       const struct incident_host_delta *d)
+{
+    if (d->new_host) {
+        if (crit >= 1 && crit <= 4)
+            row->crit[crit]++;
+        if (crit == 1 && !row->core_host[0])
+            snprintf(row->core_host, sizeof(row->core_host), "%s", addr);
+        if (internal)
+            row->n_hosts++;
+    }
+    if (internal && d->new_source)
+        row->n_sources++;
+    if (d->new_segment)
+        row->n_segments++;
+}
+
+struct recount_walk {
     struct console *c;         /* for the criticality source */
     const struct incidents *m; /* rules */
-    struct grade_facts *f;     /* being filled */
+    struct incident_row *row;  /* counters being rebuilt */
 };
 
-static int facts_host(void *arg, const struct incident_host *h)
+static int recount_host(void *arg, const struct incident_host *h)
 {
-    struct facts_walk *w = arg;
-    int k = grade_criticality(&w->m->rules, w->c, h->addr);
-    if (k >= 1 && k <= 4) {
-        w->f->crit[k]++;
-        if (k == 1 && !w->f->core_host[0])
-            snprintf(w->f->core_host, sizeof(w->f->core_host), "%s", h->addr);
-    }
-    if (h->internal) {
-        w->f->hosts++;
-        if (h->acting)
-            w->f->sources++;
-    }
+    struct recount_walk *w = arg;
+    struct incident_host_delta d = {.new_host = true, .new_source = h->acting};
+    count_host(w->row, h->addr, h->internal, grade_criticality(&w->m->rules, w->c, h->addr), &d);
     return 0;
 }
 
-static int incident_facts(struct console *c, const struct incidents *m,
-                          const struct incident_row *row, struct grade_facts *f)
+/* Rebuilds the counters from the tables (after a merge). */
+static int recount(struct console *c, const struct incidents *m, struct incident_row *row)
 {
-    memset(f, 0, sizeof(*f));
-    int rc = store_incidents_kinds(c->store, row->id, &f->kinds);
+    row->n_hosts = row->n_sources = row->n_segments = 0;
+    memset(row->crit, 0, sizeof(row->crit));
+    row->core_host[0] = '\0';
+    int rc = store_incidents_kinds(c->store, row->id, &row->kinds);
     if (rc)
         return rc;
-    struct facts_walk w = {c, m, f};
-    rc = store_incidents_hosts_each(c->store, row->id, facts_host, &w);
+    struct recount_walk w = {c, m, row};
+    rc = store_incidents_hosts_each(c->store, row->id, recount_host, &w);
     if (rc)
         return rc < 0 ? rc : -EIO;
     json_t *techniques, *sensors, *segments;
@@ -351,12 +379,10 @@ static int incident_facts(struct console *c, const struct incidents *m,
                                       &events);
     if (rc)
         return rc;
-    f->segments = (unsigned)json_array_size(segments);
+    row->n_segments = (unsigned)json_array_size(segments);
     json_decref(techniques);
     json_decref(sensors);
     json_decref(segments);
-    f->spreading = (f->kinds & (1u << WARD__EVENT_KIND__LATERAL)) ||
-                   (row->campaign && f->sources >= 2);
     return 0;
 }
 
@@ -375,11 +401,10 @@ static int regrade(struct console *c, struct incidents *m, struct incident_row *
                    bool creating)
 {
     struct grade_facts f;
-    int rc = incident_facts(c, m, row, &f);
-    if (rc)
-        return rc;
+    incident_facts(row, &f);
     struct grade_result g;
     grade_compute(&m->rules, &f, &g);
+    int rc;
     if (creating) {
         row->level = row->auto_level = g.level;
         snprintf(row->level_reason, sizeof(row->level_reason), "%s", g.reason);
@@ -405,13 +430,13 @@ static int regrade(struct console *c, struct incidents *m, struct incident_row *
     return 0;
 }
 
-static void make_title(struct incident_row *row, const Ward__Event *ev, const struct grade_facts *f)
+static void make_title(struct incident_row *row, const Ward__Event *ev)
 {
     const char *kind = event_kind_name(ev->kind);
-    if (row->campaign && f) {
+    if (row->campaign) {
         snprintf(row->title, sizeof(row->title), "Campaign (%s) across %u internal hosts in %u "
-                 "segment%s", row->campaign_key, f->hosts, f->segments,
-                 f->segments == 1 ? "" : "s");
+                 "segment%s", row->campaign_key, row->n_hosts, row->n_segments,
+                 row->n_segments == 1 ? "" : "s");
     } else if (ev->src && *ev->src) {
         snprintf(row->title, sizeof(row->title), "%s from %s%s%s", kind, ev->src,
                  ev->dst && *ev->dst ? " to " : "", ev->dst ? ev->dst : "");
@@ -538,13 +563,15 @@ static int on_event(struct console *c, struct incidents *m, const struct msg_ori
             row.detected_usec = now;
             row.updated_usec = now;
             snprintf(row.campaign_key, sizeof(row.campaign_key), "%s", key);
-            make_title(&row, ev, NULL);
+            make_title(&row, ev);
             row.fields = json_object();
             rc = row.fields ? store_incidents_insert(c->store, &row) : -ENOMEM;
         } else if (rc == 0) {
             rc = store_incidents_get(c->store, ids[0], &row);
             for (size_t i = 1; rc == 0 && i < n; i++)
                 rc = merge_into(c, &row, ids[i]);
+            if (rc == 0 && n > 1)
+                rc = recount(c, m, &row);
         }
     }
     if (rc)
@@ -564,7 +591,10 @@ static int on_event(struct console *c, struct incidents *m, const struct msg_ori
         .received_usec = now,
     };
     rc = store_incidents_link_event(c->store, row.id, &ie);
+    if ((unsigned)ev->kind < 32)
+        row.kinds |= 1u << (unsigned)ev->kind;
     for (size_t i = 0; rc == 0 && i < nhosts; i++) {
+        struct incident_host_delta delta;
         struct incident_host h = {
             .addr = hosts[i].addr,
             .internal = hosts[i].internal,
@@ -575,7 +605,9 @@ static int on_event(struct console *c, struct incidents *m, const struct msg_ori
             .criticality = grade_criticality(&m->rules, c, hosts[i].addr),
             .ts_usec = last,
         };
-        rc = store_incidents_add_host(c->store, row.id, &h);
+        rc = store_incidents_add_host(c->store, row.id, &h, &delta);
+        if (rc == 0)
+            count_host(&row, h.addr, h.internal, h.criticality, &delta);
     }
     if (rc == 0 && key[0])
         rc = store_incidents_add_key(c->store, row.id, key);
@@ -589,11 +621,7 @@ static int on_event(struct console *c, struct incidents *m, const struct msg_ori
     if (!row.campaign_key[0] && key[0])
         snprintf(row.campaign_key, sizeof(row.campaign_key), "%s", key);
 
-    struct grade_facts f;
-    rc = incident_facts(c, m, &row, &f);
-    if (rc)
-        goto out;
-    if (!row.campaign && key[0] && f.sources >= 2) {
+    if (!row.campaign && key[0] && row.n_sources >= 2) {
         row.campaign = true;
         rc = audit_append(c->store, console_ward_actor(), "incident.campaign", "incident",
                           row.id, NULL, NULL);
@@ -601,7 +629,7 @@ static int on_event(struct console *c, struct incidents *m, const struct msg_ori
             goto out;
     }
     if (row.campaign)
-        make_title(&row, ev, &f);
+        make_title(&row, ev);
 
     if (creating) {
         rc = regrade(c, m, &row, true);
@@ -705,11 +733,8 @@ static json_t *brief_json(struct console *c, const struct incident_row *row, uin
     json_object_set_new(o, "merged_into", json_integer(row->merged_into));
     json_object_set_new(o, "containment_actions", json_integer(row->containment));
     json_object_set_new(o, "clocks", clocks_json(m, row, now));
-    struct grade_facts f;
-    if (incident_facts(c, m, row, &f) == 0) {
-        json_object_set_new(o, "hosts_count", json_integer(f.hosts));
-        json_object_set_new(o, "segments_count", json_integer(f.segments));
-    }
+    json_object_set_new(o, "hosts_count", json_integer(row->n_hosts));
+    json_object_set_new(o, "segments_count", json_integer(row->n_segments));
     return o;
 }
 
@@ -740,7 +765,8 @@ static json_t *evidence_json(struct console *c, int64_t id, const json_t *events
     return items;
 }
 
-int incident_show(struct console *c, int64_t id, json_t **out)
+/* The incident as JSON with at most timeline_limit rows of its timeline. */
+static int show_json(struct console *c, int64_t id, uint64_t timeline_limit, json_t **out)
 {
     struct incident_row row;
     int rc = store_incidents_get(c->store, id, &row);
@@ -759,8 +785,14 @@ int incident_show(struct console *c, int64_t id, json_t **out)
         rc = store_incidents_summary_json(c->store, id, &techniques, &sensors, &segments,
                                           &nevents);
     if (rc == 0) {
-        struct audit_query q = {.object = "incident", .object_id = id, .limit = 100000};
+        struct audit_query q = {.object = "incident", .object_id = id,
+                                .limit = timeline_limit + 1};
         rc = audit_query(c->store, &q, &timeline);
+        bool cut = rc == 0 && json_array_size(timeline) > timeline_limit;
+        if (cut)
+            json_array_remove(timeline, json_array_size(timeline) - 1);
+        if (rc == 0)
+            json_object_set_new(o, "timeline_truncated", json_boolean(cut));
     }
     if (rc == 0) {
         json_object_set(o, "fields", row.fields);
@@ -781,6 +813,11 @@ int incident_show(struct console *c, int64_t id, json_t **out)
     }
     store_incidents_row_fini(&row);
     return rc;
+}
+
+int incident_show(struct console *c, int64_t id, json_t **out)
+{
+    return show_json(c, id, INCIDENT_SHOW_TIMELINE, out);
 }
 
 int incident_exists(struct console *c, int64_t incident)
@@ -1433,7 +1470,7 @@ static int cmd_report(struct console *c, const struct ctl_req *req, json_t **rep
     if (report_format_parse(fmt_name, &fmt) < 0)
         return fail(err, errcap, -EINVAL, "format '%s' is not md or html", fmt_name);
     json_t *show = NULL;
-    rc = incident_show(c, id, &show);
+    rc = show_json(c, id, INCIDENT_REPORT_TIMELINE, &show);
     if (rc == -ENOENT)
         return fail(err, errcap, rc, "no incident %" PRId64, id);
     if (rc)

@@ -79,8 +79,10 @@ WARD_MUST_CHECK int incident_exists(struct console *c, int64_t incident);
 
 /*
  * The whole incident as JSON (what `wardctl incident show --json` prints and the
- * report is written from): fields, hosts, segments, sensors, techniques, events,
- * clocks, timeline and evidence.  *out is a new reference.  -ENOENT if none.
+ * report is written from): fields, hosts, segments, sensors, techniques, events
+ * (the first 500), clocks, timeline (the first 5000 rows; timeline_truncated
+ * says when there are more) and evidence.  *out is a new reference.  -ENOENT if
+ * none.
  */
 WARD_MUST_CHECK int incident_show(struct console *c, int64_t incident, json_t **out);
 

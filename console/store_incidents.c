@@ -39,7 +39,16 @@ static const char schema_sql[] =
     " closed_usec INTEGER NOT NULL,"
     " merged_into INTEGER NOT NULL,"
     " containment INTEGER NOT NULL,"
-    " fields TEXT NOT NULL);"
+    " fields TEXT NOT NULL,"
+    " kinds INTEGER NOT NULL,"
+    " n_hosts INTEGER NOT NULL,"
+    " n_sources INTEGER NOT NULL,"
+    " n_segments INTEGER NOT NULL,"
+    " crit1 INTEGER NOT NULL,"
+    " crit2 INTEGER NOT NULL,"
+    " crit3 INTEGER NOT NULL,"
+    " crit4 INTEGER NOT NULL,"
+    " core_host TEXT NOT NULL);"
     "CREATE INDEX IF NOT EXISTS incidents_campaign ON incidents(campaign_key, state);"
     "CREATE TABLE IF NOT EXISTS incident_hosts ("
     " incident INTEGER NOT NULL,"
@@ -54,6 +63,7 @@ static const char schema_sql[] =
     " last_usec INTEGER NOT NULL,"
     " PRIMARY KEY (incident, addr));"
     "CREATE INDEX IF NOT EXISTS incident_hosts_addr ON incident_hosts(addr);"
+    "CREATE INDEX IF NOT EXISTS incident_hosts_segment ON incident_hosts(incident, segment);"
     "CREATE TABLE IF NOT EXISTS incident_events ("
     " sensor TEXT NOT NULL,"
     " uid TEXT NOT NULL,"
@@ -119,7 +129,8 @@ static void copy(char *dst, size_t cap, const char *src)
     "title, state, level, auto_level, level_reason, level_by, campaign, campaign_key,"    \
     " first_usec, last_usec, detected_usec, updated_usec, assignee, acked_usec, acked_by," \
     " director_usec, director_by, leadership_usec, leadership_by, handling_usec,"          \
-    " handling_by, closed_usec, merged_into, containment, fields"
+    " handling_by, closed_usec, merged_into, containment, fields, kinds, n_hosts,"         \
+    " n_sources, n_segments, crit1, crit2, crit3, crit4, core_host"
 
 /* Binds the row's columns from index 1 (ROW_COLS order); returns -ENOMEM for fields. */
 static int bind_row(sqlite3_stmt *s, const struct incident_row *r, char **fields_text)
@@ -152,6 +163,13 @@ static int bind_row(sqlite3_stmt *s, const struct incident_row *r, char **fields
     sqlite3_bind_int64(s, i++, r->merged_into);
     sqlite3_bind_int(s, i++, (int)r->containment);
     sqlite3_bind_text(s, i++, *fields_text, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, i++, r->kinds);
+    sqlite3_bind_int(s, i++, (int)r->n_hosts);
+    sqlite3_bind_int(s, i++, (int)r->n_sources);
+    sqlite3_bind_int(s, i++, (int)r->n_segments);
+    for (int k = 1; k <= 4; k++)
+        sqlite3_bind_int(s, i++, (int)r->crit[k]);
+    sqlite3_bind_text(s, i++, r->core_host, -1, SQLITE_STATIC);
     return i;
 }
 
@@ -186,6 +204,13 @@ static int read_row(sqlite3_stmt *s, struct incident_row *r)
     int c = sqlite3_column_int(s, i++);
     r->containment = c < 0 ? 0 : (unsigned)c;
     r->fields = json_loads(txt(s, i++), 0, NULL);
+    r->kinds = (uint32_t)sqlite3_column_int64(s, i++);
+    r->n_hosts = (unsigned)sqlite3_column_int(s, i++);
+    r->n_sources = (unsigned)sqlite3_column_int(s, i++);
+    r->n_segments = (unsigned)sqlite3_column_int(s, i++);
+    for (int k = 1; k <= 4; k++)
+        r->crit[k] = (unsigned)sqlite3_column_int(s, i++);
+    copy(r->core_host, sizeof(r->core_host), txt(s, i++));
     if (!json_is_object(r->fields)) {
         json_decref(r->fields);
         r->fields = json_object();
@@ -196,7 +221,7 @@ static int read_row(sqlite3_stmt *s, struct incident_row *r)
 int store_incidents_insert(struct store *st, struct incident_row *row)
 {
     static const char sql[] = "INSERT INTO incidents(" ROW_COLS ") VALUES (?,?,?,?,?,?,?,?,?,?,"
-                              "?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+                              "?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
     sqlite3_stmt *s = store_prepare(st, sql);
     if (!s)
         return -EIO;
@@ -220,14 +245,15 @@ int store_incidents_update(struct store *st, const struct incident_row *row)
         " detected_usec=?11, updated_usec=?12, assignee=?13, acked_usec=?14, acked_by=?15,"
         " director_usec=?16, director_by=?17, leadership_usec=?18, leadership_by=?19,"
         " handling_usec=?20, handling_by=?21, closed_usec=?22, merged_into=?23,"
-        " containment=?24, fields=?25 WHERE id=?26";
+        " containment=?24, fields=?25, kinds=?26, n_hosts=?27, n_sources=?28, n_segments=?29,"
+        " crit1=?30, crit2=?31, crit3=?32, crit4=?33, core_host=?34 WHERE id=?35";
     sqlite3_stmt *s = store_prepare(st, sql);
     if (!s)
         return -EIO;
     char *ft = NULL;
     int rc = bind_row(s, row, &ft);
     if (rc > 0) {
-        sqlite3_bind_int64(s, 26, row->id);
+        sqlite3_bind_int64(s, 35, row->id);
         rc = sqlite3_step(s) == SQLITE_DONE ? 0 : store_fail(st, "incidents: updating");
         if (rc == 0 && sqlite3_changes(store_db(st)) == 0)
             rc = -ENOENT;
@@ -301,15 +327,49 @@ int store_incidents_candidates(struct store *st, const char *const *hosts, size_
     return 0;
 }
 
-int store_incidents_add_host(struct store *st, int64_t incident, const struct incident_host *h)
+int store_incidents_add_host(struct store *st, int64_t incident, const struct incident_host *h,
+                             struct incident_host_delta *delta)
 {
+    static const char find_sql[] =
+        "SELECT acting FROM incident_hosts WHERE incident = ?1 AND addr = ?2";
+    static const char segment_sql[] = "SELECT 1 FROM incident_hosts WHERE incident = ?1"
+                                      " AND segment = ?2 AND internal LIMIT 1";
     static const char sql[] =
         "INSERT INTO incident_hosts(incident, addr, internal, acting, targeted, segment, sensor,"
         " criticality, first_usec, last_usec) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)"
         " ON CONFLICT(incident, addr) DO UPDATE SET acting = max(acting, ?4),"
         " targeted = max(targeted, ?5), sensor = ?7, criticality = min(criticality, ?8),"
         " first_usec = min(first_usec, ?9), last_usec = max(last_usec, ?9)";
-    sqlite3_stmt *s = store_prepare(st, sql);
+    memset(delta, 0, sizeof(*delta));
+    sqlite3_stmt *s = store_prepare(st, find_sql);
+    if (!s)
+        return -EIO;
+    sqlite3_bind_int64(s, 1, incident);
+    sqlite3_bind_text(s, 2, h->addr, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    bool exists = rc == SQLITE_ROW;
+    bool was_acting = exists && sqlite3_column_int(s, 0) != 0;
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return store_fail(st, "incidents: finding a host");
+    if (!exists && h->internal && h->segment && *h->segment) {
+        s = store_prepare(st, segment_sql);
+        if (!s)
+            return -EIO;
+        sqlite3_bind_int64(s, 1, incident);
+        sqlite3_bind_text(s, 2, h->segment, -1, SQLITE_STATIC);
+        rc = sqlite3_step(s);
+        delta->new_segment = rc == SQLITE_DONE;
+        sqlite3_reset(s);
+        sqlite3_clear_bindings(s);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+            return store_fail(st, "incidents: finding a segment");
+    }
+    delta->new_host = !exists;
+    delta->new_source = h->acting && !was_acting;
+
+    s = store_prepare(st, sql);
     if (!s)
         return -EIO;
     sqlite3_bind_int64(s, 1, incident);
@@ -321,7 +381,7 @@ int store_incidents_add_host(struct store *st, int64_t incident, const struct in
     sqlite3_bind_text(s, 7, h->sensor ? h->sensor : "", -1, SQLITE_STATIC);
     sqlite3_bind_int(s, 8, h->criticality);
     sqlite3_bind_int64(s, 9, i64(h->ts_usec));
-    int rc = sqlite3_step(s) == SQLITE_DONE ? 0 : store_fail(st, "incidents: adding a host");
+    rc = sqlite3_step(s) == SQLITE_DONE ? 0 : store_fail(st, "incidents: adding a host");
     sqlite3_reset(s);
     sqlite3_clear_bindings(s);
     return rc;

@@ -43,6 +43,12 @@ struct incident_row {
     int64_t merged_into;           /* the incident this one was merged into, 0 if none */
     unsigned containment;          /* containment actions recorded */
     json_t *fields;                /* workflow fields (an object), owned */
+    uint32_t kinds;                /* techniques seen: bit (1 << Ward__EventKind) */
+    unsigned n_hosts;              /* distinct internal hosts */
+    unsigned n_sources;            /* distinct internal hosts seen acting */
+    unsigned n_segments;           /* distinct internal segments */
+    unsigned crit[5];              /* crit[k]: hosts of criticality k (1..4) */
+    char core_host[46];            /* the first criticality-1 host, "" if none */
 };
 
 /* Frees what a row owns (fields); the row may be reused after. */
@@ -78,9 +84,17 @@ struct incident_host {
     uint64_t ts_usec;      /* packet time it was seen */
 };
 
-/* Adds the host to the incident or widens what is known of it. */
+/* What adding a host changed, so the incident's counters move without a recount. */
+struct incident_host_delta {
+    bool new_host;     /* the incident did not hold it */
+    bool new_source;   /* it had not been seen acting before */
+    bool new_segment;  /* its (internal) segment is new to the incident */
+};
+
+/* Adds the host to the incident or widens what is known of it; says what changed. */
 WARD_MUST_CHECK int store_incidents_add_host(struct store *st, int64_t incident,
-                                             const struct incident_host *h);
+                                             const struct incident_host *h,
+                                             struct incident_host_delta *delta);
 /* Calls fn for each host of the incident (by address). */
 typedef int (*store_incidents_host_fn)(void *arg, const struct incident_host *h);
 int store_incidents_hosts_each(struct store *st, int64_t incident, store_incidents_host_fn fn,

@@ -58,18 +58,14 @@ enum decode_rc decode_dns_name(struct rd msg, struct rd *r, char *out, size_t ca
     for (;;) {
         size_t label_at = rd_offset(&msg, &cur);
         uint8_t len;
-        if (!rd_u8(&cur, &len)) {
-            pkt_anomaly(p, ANOM_DNS_MALFORMED);
-            return DECODE_TRUNCATED;
-        }
+        if (!rd_u8(&cur, &len))
+            return decode_short(p, ANOM_DNS_MALFORMED);
         if (len == 0)
             break;
         if ((len & 0xc0) == 0xc0) {
             uint8_t lo;
-            if (!rd_u8(&cur, &lo)) {
-                pkt_anomaly(p, ANOM_DNS_MALFORMED);
-                return DECODE_TRUNCATED;
-            }
+            if (!rd_u8(&cur, &lo))
+                return decode_short(p, ANOM_DNS_MALFORMED);
             size_t target = (size_t)(len & 0x3f) << 8 | lo;
             if (target >= label_at || ++jumps > DECODE_DNS_MAX_JUMPS) {
                 pkt_anomaly(p, ANOM_DNS_POINTER_LOOP);
@@ -90,10 +86,12 @@ enum decode_rc decode_dns_name(struct rd msg, struct rd *r, char *out, size_t ca
             return DECODE_MALFORMED;
         }
         const uint8_t *bytes;
-        if (++nlabels > DECODE_DNS_MAX_LABELS || !rd_bytes(&cur, len, &bytes)) {
+        if (++nlabels > DECODE_DNS_MAX_LABELS) {
             pkt_anomaly(p, ANOM_DNS_MALFORMED);
-            return nlabels > DECODE_DNS_MAX_LABELS ? DECODE_MALFORMED : DECODE_TRUNCATED;
+            return DECODE_MALFORMED;
         }
+        if (!rd_bytes(&cur, len, &bytes))
+            return decode_short(p, ANOM_DNS_MALFORMED);
         if (len > maxlen)
             maxlen = len;
         if (nlabels > 1 && o + 1 < cap)
@@ -123,8 +121,7 @@ enum decode_rc decode_dns(struct rd *r, struct pkt *p)
     uint16_t id, flags, qd, an, ns, ar;
     if (!rd_be16(r, &id) || !rd_be16(r, &flags) || !rd_be16(r, &qd) || !rd_be16(r, &an) ||
         !rd_be16(r, &ns) || !rd_be16(r, &ar)) {
-        pkt_anomaly(p, ANOM_DNS_MALFORMED);
-        return DECODE_TRUNCATED;
+        return decode_short(p, ANOM_DNS_MALFORMED);
     }
     (void)ns;
     (void)ar;
@@ -156,8 +153,7 @@ enum decode_rc decode_dns(struct rd *r, struct pkt *p)
         if (rc != DECODE_OK)
             return rc;
         if (!rd_be16(r, &type) || !rd_be16(r, &class)) {
-            pkt_anomaly(p, ANOM_DNS_MALFORMED);
-            return DECODE_TRUNCATED;
+            return decode_short(p, ANOM_DNS_MALFORMED);
         }
         if (i == 0) {
             d->qtype = type;
@@ -179,8 +175,7 @@ enum decode_rc decode_dns(struct rd *r, struct pkt *p)
             return rc;
         if (!rd_be16(r, &type) || !rd_be16(r, &class) || !rd_be32(r, &ttl) ||
             !rd_be16(r, &rdlen) || !rd_sub(r, rdlen, &rdata)) {
-            pkt_anomaly(p, ANOM_DNS_MALFORMED);
-            return DECODE_TRUNCATED;
+            return decode_short(p, ANOM_DNS_MALFORMED);
         }
         if (d->n_answers >= PKT_DNS_MAX_ANSWERS)
             continue;

@@ -10,6 +10,7 @@
 
 int fuzz_envelope_one(const uint8_t *data, size_t size);
 int fuzz_config_one(const uint8_t *data, size_t size);
+int fuzz_decode_one(const uint8_t *data, size_t size);
 
 static const struct {
     const char *name;                        /* corpus folder */
@@ -17,6 +18,7 @@ static const struct {
 } fuzz_targets[] = {
     {"envelope", fuzz_envelope_one},
     {"config", fuzz_config_one},
+    {"decode", fuzz_decode_one},
 };
 
 #endif

@@ -116,12 +116,19 @@ enum decode_rc decode_tcp(struct rd *r, struct pkt *p)
     t->opt_count = 0;
     t->opt_order[0] = '\0';
     struct rd opts;
-    if (!rd_sub(r, hlen - 20, &opts))
-        return decode_short(p, ANOM_TCP_TRUNCATED);
+    bool cut = false; /* options cut by the snap length */
+    if (!rd_sub(r, hlen - 20, &opts)) {
+        if (!decode_snapped(p))
+            return decode_short(p, ANOM_TCP_TRUNCATED);
+        /* The snap length cut the options: keep the header, read what options there are. */
+        if (!rd_sub(r, rd_left(r), &opts))
+            return DECODE_TRUNCATED;
+        cut = true;
+    }
     p->sport = sport;
     p->dport = dport;
     p->layers |= PKT_TCP;
-    if (hlen > 20 && !parse_options(opts, t))
+    if (hlen > 20 && !parse_options(opts, t) && !cut)
         pkt_anomaly(p, ANOM_TCP_BAD_OPTIONS); /* kept: the header itself is sound */
     uint8_t f6 = flags & 0x3f;
     if ((f6 & (TCP_SYN | TCP_FIN)) == (TCP_SYN | TCP_FIN) || f6 == 0 ||

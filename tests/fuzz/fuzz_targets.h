@@ -11,6 +11,7 @@
 int fuzz_envelope_one(const uint8_t *data, size_t size);
 int fuzz_config_one(const uint8_t *data, size_t size);
 int fuzz_decode_one(const uint8_t *data, size_t size);
+int fuzz_spool_one(const uint8_t *data, size_t size);
 
 static const struct {
     const char *name;                        /* corpus folder */
@@ -19,6 +20,7 @@ static const struct {
     {"envelope", fuzz_envelope_one},
     {"config", fuzz_config_one},
     {"decode", fuzz_decode_one},
+    {"spool", fuzz_spool_one},
 };
 
 #endif

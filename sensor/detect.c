@@ -19,7 +19,9 @@
 #include "log.h"
 
 static const struct detector *const detectors[] = {
-    &detect_portscan,
+    &detect_portscan,   &detect_bruteforce, &detect_beacon,    &detect_dns_tunnel,
+    &detect_exfil,      &detect_flood,      &detect_lateral,   &detect_arp_spoof,
+    &detect_ioc,
 };
 
 #define DETECT_COUNT WARD_ARRAY_LEN(detectors)

@@ -57,8 +57,22 @@ struct detector {
     int (*reload)(void *state);
 };
 
+/*
+ * Owners of struct flow's det[] scratch words (zero when a flow is created):
+ * det[0] beacon (last client packet time), det[1] lateral (SMB/RPC facts of the
+ * flow), det[2] and det[3] exfil (payload already counted, per direction).
+ */
+
 /* The detectors (detect_<name>.c), listed in detect.c's table. */
 extern const struct detector detect_portscan;
+extern const struct detector detect_bruteforce;
+extern const struct detector detect_beacon;
+extern const struct detector detect_dns_tunnel;
+extern const struct detector detect_exfil;
+extern const struct detector detect_flood;
+extern const struct detector detect_lateral;
+extern const struct detector detect_arp_spoof;
+extern const struct detector detect_ioc;
 
 /*
  * Hands a finding to the event table unless its source is allowlisted.  Detectors

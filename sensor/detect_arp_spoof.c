@@ -1,0 +1,379 @@
+/*
+ * detect_arp_spoof -- ARP cache poisoning: an address whose hardware address
+ * changes, one hardware address claiming several addresses (the gateway's among
+ * them), and gratuitous-ARP storms.
+ *
+ * Every ARP request and reply states "spa is at sha".  The detector keeps the
+ * latest binding per address and the addresses each MAC has claimed recently:
+ *
+ *  - rebind: an address bound to one MAC is claimed by another while the old
+ *    binding is still fresh (seen within `rebind_window`): DHCP reuse after a
+ *    lease expires is slower than that, poisoning is not.
+ *  - multi_ip: one MAC claims `max_ips_per_mac` + 1 or more addresses within
+ *    `rebind_window`; the classic "gateway is at me" announcement.  Addresses in
+ *    `gateways` (or, when empty, the address whose MAC carries traffic to the
+ *    outside) raise severity.  Routers doing proxy ARP belong in `ignore_macs`.
+ *  - storm: `storm_count` gratuitous ARPs (announcements and unsolicited
+ *    replies) from one MAC within 10 seconds.
+ *
+ * The attacker is reported by MAC (src_mac) and, when it has claimed an address
+ * nobody else had, by that address.  State: fixed-size keymaps, LRU eviction.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "detect.h"
+#include "event.h"
+#include "keymap.h"
+
+#define AS_SECTION "detect.arp_spoof"
+#define AS_CLAIMS 8           /* addresses remembered per MAC */
+#define AS_MAX_IGNORE 32      /* ignored MACs */
+#define AS_STORM_USEC (10 * USEC_PER_SEC)
+
+struct as_binding {
+    uint8_t mac[6];        /* current MAC */
+    uint8_t old_mac[6];    /* the MAC before the latest change */
+    uint64_t first_usec;   /* binding first seen */
+    uint64_t last_usec;    /* binding last confirmed */
+    uint32_t changes;      /* changes seen */
+};
+
+struct as_mac_key {
+    uint8_t mac[6]; /* hardware address */
+    uint8_t pad[2]; /* zero */
+};
+
+struct as_mac {
+    struct addr claims[AS_CLAIMS];   /* addresses claimed */
+    uint64_t claim_usec[AS_CLAIMS];  /* when each was last claimed */
+    uint8_t n_claims;                /* entries in claims */
+    struct addr own;                 /* its own address, best guess */
+    bool own_sure;                   /* own came from an ordinary broadcast request */
+    uint64_t storm_start;            /* start of the gratuitous-ARP count */
+    uint32_t gratuitous;             /* gratuitous ARPs since storm_start */
+    uint32_t rebinds;                /* addresses it took from another MAC */
+    struct addr victim_ip;           /* the latest address it took */
+    uint8_t victim_mac[6];           /* and whose it was */
+    uint64_t first_usec;             /* first suspicious claim */
+    uint64_t last_usec;              /* latest suspicious claim */
+    bool gateway;                    /* claimed a gateway address */
+    bool reported;                   /* an event is out */
+    bool dirty;                      /* changed since the report */
+    char subtype[12];                /* what made it fire */
+};
+
+struct arp_spoof {
+    struct keymap *bindings;              /* addr -> as_binding */
+    struct keymap *macs;                  /* as_mac_key -> as_mac */
+    struct cidr_set gateways;             /* configured gateway addresses */
+    uint8_t gw_mac[6];                    /* learned: MAC that carries outbound traffic */
+    bool has_gw_mac;                      /* gw_mac valid */
+    uint8_t ignore[AS_MAX_IGNORE][6];     /* MACs never reported */
+    size_t n_ignore;                      /* entries in ignore */
+    uint64_t rebind_window;               /* freshness of a binding */
+    uint64_t max_ips;                     /* addresses one MAC may claim */
+    uint64_t storm_count;                 /* gratuitous ARPs per 10 s */
+    bool any_dirty;                       /* some reported MAC changed */
+};
+
+static bool parse_mac(const char *s, size_t n, uint8_t out[6])
+{
+    char buf[24];
+    unsigned v[6];
+    if (n >= sizeof(buf))
+        return false;
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    if (sscanf(buf, "%2x:%2x:%2x:%2x:%2x:%2x", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5]) != 6)
+        return false;
+    for (int i = 0; i < 6; i++)
+        out[i] = (uint8_t)v[i];
+    return true;
+}
+
+static int as_init(struct config *cfg, void **state)
+{
+    struct arp_spoof *as = calloc(1, sizeof(*as));
+    char bad[64] = "";
+    int rc;
+    *state = as;
+    if (!as)
+        return -ENOMEM;
+    cidr_set_init(&as->gateways);
+    if (cidr_set_add_list(&as->gateways, config_get_str(cfg, AS_SECTION, "gateways", ""), bad,
+                          sizeof(bad)) < 0)
+        return config_fail(cfg, AS_SECTION, "gateways", "'%s' is not an address or CIDR", bad);
+    const char *p = config_get_str(cfg, AS_SECTION, "ignore_macs", "");
+    while (*p) {
+        while (*p == ',' || *p == ' ')
+            p++;
+        if (!*p)
+            break;
+        const char *s = p;
+        while (*p && *p != ',' && *p != ' ')
+            p++;
+        if (as->n_ignore >= AS_MAX_IGNORE || !parse_mac(s, (size_t)(p - s), as->ignore[as->n_ignore]))
+            return config_fail(cfg, AS_SECTION, "ignore_macs",
+                               "expected up to %d MACs like 00:11:22:33:44:55", AS_MAX_IGNORE);
+        as->n_ignore++;
+    }
+    if ((rc = config_get_duration(cfg, AS_SECTION, "rebind_window", 10 * 60 * USEC_PER_SEC,
+                                  &as->rebind_window)) < 0 ||
+        (rc = config_get_u64(cfg, AS_SECTION, "max_ips_per_mac", 1, &as->max_ips)) < 0 ||
+        (rc = config_get_u64(cfg, AS_SECTION, "storm_count", 50, &as->storm_count)) < 0)
+        return rc;
+    if (as->max_ips < 1 || as->max_ips >= AS_CLAIMS)
+        return config_fail(cfg, AS_SECTION, "max_ips_per_mac", "must be between 1 and %d",
+                           AS_CLAIMS - 1);
+    as->bindings = keymap_new(8192, sizeof(struct addr), sizeof(struct as_binding));
+    as->macs = keymap_new(8192, sizeof(struct as_mac_key), sizeof(struct as_mac));
+    return as->bindings && as->macs ? 0 : -ENOMEM;
+}
+
+static void as_fini(void *state)
+{
+    struct arp_spoof *as = state;
+    if (!as)
+        return;
+    keymap_free(as->bindings);
+    keymap_free(as->macs);
+    cidr_set_fini(&as->gateways);
+    free(as);
+}
+
+static size_t as_memory(const void *state)
+{
+    const struct arp_spoof *as = state;
+    return sizeof(*as) + keymap_memory(as->bindings) + keymap_memory(as->macs);
+}
+
+static bool mac_zero(const uint8_t m[6])
+{
+    static const uint8_t z[6];
+    return memcmp(m, z, 6) == 0;
+}
+
+static bool mac_ignored(const struct arp_spoof *as, const uint8_t m[6])
+{
+    if (mac_zero(m) || (m[0] & 1)) /* unset, or multicast/broadcast */
+        return true;
+    for (size_t i = 0; i < as->n_ignore; i++) {
+        if (memcmp(as->ignore[i], m, 6) == 0)
+            return true;
+    }
+    return false;
+}
+
+static void format_mac(const uint8_t m[6], char *out, size_t cap)
+{
+    snprintf(out, cap, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+}
+
+/* True if a looks like a gateway: configured, or bound to the outbound MAC. */
+static bool is_gateway(const struct arp_spoof *as, const struct addr *a, const uint8_t *old_mac)
+{
+    if (as->gateways.count)
+        return cidr_set_contains(&as->gateways, a);
+    return as->has_gw_mac && old_mac && memcmp(old_mac, as->gw_mac, 6) == 0;
+}
+
+static void report(struct arp_spoof *as, struct detect_ctx *ctx, const struct as_mac_key *k,
+                   struct as_mac *m)
+{
+    struct event_report r;
+    char mac[24], ip[ADDR_STR_LEN], victim[ADDR_STR_LEN], vmac[24], own[ADDR_STR_LEN];
+    event_report_init(&r, WARD__EVENT_KIND__ARP_SPOOF, m->subtype, EVENT_KEY_MAC);
+    memcpy(r.src_mac, k->mac, 6);
+    r.has_mac = true;
+    /* The attacker's own address: the first one it claimed that it did not take. */
+    if (m->own.family)
+        r.src = m->own;
+    r.dst = m->victim_ip;
+    for (size_t i = 0; i < m->n_claims; i++)
+        event_report_target(&r, &m->claims[i]);
+    r.first_usec = m->first_usec;
+    r.last_usec = m->last_usec;
+    r.count = m->n_claims;
+    format_mac(k->mac, mac, sizeof(mac));
+    format_mac(m->victim_mac, vmac, sizeof(vmac));
+    addr_format(&m->victim_ip, victim, sizeof(victim));
+    if (m->own.family)
+        addr_format(&m->own, own, sizeof(own));
+    else
+        snprintf(own, sizeof(own), "?");
+    if (strcmp(m->subtype, "storm") == 0) {
+        event_report_summary(&r, "%s (%s) sent %u gratuitous ARPs in 10 s", mac, own,
+                             m->gratuitous);
+    } else if (m->rebinds) {
+        event_report_summary(&r, "%s (%s) claimed %s%s, bound to %s until now; it claims %u "
+                                 "addresses",
+                             mac, own, victim, m->gateway ? " (the gateway)" : "", vmac,
+                             m->n_claims);
+    } else {
+        ip[0] = '\0';
+        size_t n = 0;
+        for (size_t i = 0; i < m->n_claims && n + ADDR_STR_LEN + 2 < sizeof(ip); i++) {
+            char a[ADDR_STR_LEN];
+            addr_format(&m->claims[i], a, sizeof(a));
+            n += (size_t)snprintf(ip + n, sizeof(ip) - n, "%s%s", n ? "," : "", a);
+        }
+        event_report_summary(&r, "%s claims %u addresses (%s)%s", mac, m->n_claims, ip,
+                             m->gateway ? ", the gateway's among them" : "");
+    }
+    event_report_figure(&r, "claimed_addresses", m->n_claims);
+    event_report_figure(&r, "rebinds", m->rebinds);
+    event_report_figure(&r, "gratuitous", m->gratuitous);
+    event_report_figure(&r, "gateway", m->gateway ? 1 : 0);
+    r.severity = m->gateway ? 85 : 70;
+    r.confidence = m->rebinds ? 90 : 75;
+    detect_report(ctx, &r);
+    m->reported = true;
+    m->dirty = false;
+    (void)as;
+}
+
+static void flag(struct arp_spoof *as, struct detect_ctx *ctx, const struct as_mac_key *k,
+                 struct as_mac *m, const char *subtype)
+{
+    if (!m->first_usec)
+        m->first_usec = ctx->now_usec;
+    m->last_usec = ctx->now_usec;
+    if (!m->reported || strcmp(m->subtype, "storm") == 0)
+        snprintf(m->subtype, sizeof(m->subtype), "%s", subtype);
+    if (m->reported) {
+        m->dirty = true;
+        as->any_dirty = true;
+        return;
+    }
+    report(as, ctx, k, m);
+}
+
+static void on_arp(struct arp_spoof *as, struct detect_ctx *ctx, const struct pkt *p)
+{
+    const struct pkt_arp *a = &p->arp;
+    if (a->spa.family != 4 || addr_v4_host(&a->spa) == 0 || mac_ignored(as, a->sha))
+        return;
+    struct as_mac_key k;
+    memset(&k, 0, sizeof(k));
+    memcpy(k.mac, a->sha, 6);
+    bool created;
+    struct as_mac *m = keymap_get(as->macs, &k, ctx->now_usec, true, &created);
+
+    /* Gratuitous: an announcement (spa == tpa) or a reply nobody asked for (broadcast). */
+    bool gratuitous = addr_eq(&a->spa, &a->tpa) ||
+                      (a->op == 2 && p->dst_mac[0] == 0xff && p->dst_mac[1] == 0xff);
+    if (gratuitous) {
+        if (ctx->now_usec > m->storm_start + AS_STORM_USEC) {
+            m->storm_start = ctx->now_usec;
+            m->gratuitous = 0;
+        }
+        if (++m->gratuitous >= detect_scaled(ctx, (double)as->storm_count))
+            flag(as, ctx, &k, m, "storm");
+    }
+
+    /* Binding of spa. */
+    bool bcreated;
+    struct as_binding *b = keymap_get(as->bindings, &a->spa, ctx->now_usec, true, &bcreated);
+    bool took = false;
+    if (bcreated) {
+        memcpy(b->mac, a->sha, 6);
+        b->first_usec = ctx->now_usec;
+    } else if (memcmp(b->mac, a->sha, 6) != 0) {
+        bool fresh = ctx->now_usec <= b->last_usec + as->rebind_window;
+        memcpy(b->old_mac, b->mac, 6);
+        memcpy(b->mac, a->sha, 6);
+        b->changes++;
+        b->first_usec = ctx->now_usec;
+        if (fresh) {
+            took = true;
+            m->rebinds++;
+            m->victim_ip = a->spa;
+            memcpy(m->victim_mac, b->old_mac, 6);
+            if (is_gateway(as, &a->spa, b->old_mac))
+                m->gateway = true;
+        }
+    }
+    b->last_usec = ctx->now_usec;
+
+    /* Claims of this MAC. */
+    size_t i;
+    for (i = 0; i < m->n_claims; i++) {
+        if (addr_eq(&m->claims[i], &a->spa))
+            break;
+    }
+    if (i == m->n_claims) {
+        if (m->n_claims < AS_CLAIMS) {
+            m->n_claims++;
+        } else { /* forget the stalest claim */
+            i = 0;
+            for (size_t j = 1; j < AS_CLAIMS; j++) {
+                if (m->claim_usec[j] < m->claim_usec[i])
+                    i = j;
+            }
+        }
+        m->claims[i] = a->spa;
+    }
+    /* Its own address: what it asks from in ordinary broadcast requests. */
+    bool ordinary = a->op == 1 && p->dst_mac[0] == 0xff && !addr_eq(&a->spa, &a->tpa);
+    if (!took && (!m->own.family || (ordinary && !m->own_sure))) {
+        m->own = a->spa;
+        m->own_sure = ordinary;
+    }
+    m->claim_usec[i] = ctx->now_usec;
+    unsigned recent = 0;
+    for (size_t j = 0; j < m->n_claims; j++) {
+        if (m->claim_usec[j] + as->rebind_window >= ctx->now_usec)
+            recent++;
+        if (as->gateways.count && cidr_set_contains(&as->gateways, &m->claims[j]))
+            m->gateway = true;
+    }
+    if (took)
+        flag(as, ctx, &k, m, "rebind");
+    else if (recent > as->max_ips)
+        flag(as, ctx, &k, m, "multi_ip");
+}
+
+static void as_packet(void *state, struct detect_ctx *ctx, const struct pkt *p, struct flow *f,
+                      int dir)
+{
+    struct arp_spoof *as = state;
+    if (p->layers & PKT_ARP) {
+        on_arp(as, ctx, p);
+        return;
+    }
+    /* Learn the gateway's MAC from the first packet of outbound flows. */
+    if (f && dir == FLOW_ORIG && f->pkts[FLOW_ORIG] == 1 && (p->layers & PKT_ETH) &&
+        !as->has_gw_mac && !detect_is_home(ctx, &p->dst) && detect_is_home(ctx, &p->src) &&
+        !(p->dst_mac[0] & 1)) {
+        memcpy(as->gw_mac, p->dst_mac, 6);
+        as->has_gw_mac = true;
+    }
+}
+
+static void as_tick(void *state, struct detect_ctx *ctx, uint64_t now_usec)
+{
+    struct arp_spoof *as = state;
+    (void)now_usec;
+    if (!as->any_dirty)
+        return;
+    as->any_dirty = false;
+    for (size_t i = 0; i < keymap_slots(as->macs); i++) {
+        const void *key;
+        struct as_mac *m = keymap_at(as->macs, i, &key, NULL);
+        if (m && m->dirty)
+            report(as, ctx, key, m);
+    }
+}
+
+const struct detector detect_arp_spoof = {
+    .name = "arp_spoof",
+    .init = as_init,
+    .fini = as_fini,
+    .on_packet = as_packet,
+    .on_tick = as_tick,
+    .memory = as_memory,
+};

@@ -143,18 +143,17 @@ static bool decode_smb2(struct rd msg, struct pkt_smb *smb, struct dcerpc_info *
             smb->mid = (uint16_t)msg_id;
         }
         if (!resp && cmd == SMB2_TREE_CONNECT) {
-            struct rd body = msg, path;
+            struct rd body = msg, at, path;
             uint16_t sz, rsv, off, len;
             if (rd_skip(&body, 64) && rd_le16(&body, &sz) && rd_le16(&body, &rsv) &&
-                rd_le16(&body, &off) && rd_le16(&body, &len) && rd_at(msg, off, &path) &&
-                rd_sub(&path, WARD_MIN((size_t)len, rd_left(&path)), &path))
+                rd_le16(&body, &off) && rd_le16(&body, &len) && rd_at(msg, off, &at) &&
+                rd_sub(&at, WARD_MIN((size_t)len, rd_left(&at)), &path))
                 copy_name(path, true, smb->tree, sizeof(smb->tree));
         } else if (!resp && cmd == SMB2_CREATE) {
-            struct rd body = msg, name;
+            struct rd body = msg, at, name;
             uint16_t off, len;
             if (rd_skip(&body, 64 + 44) && rd_le16(&body, &off) && rd_le16(&body, &len) &&
-                rd_at(msg, off, &name) &&
-                rd_sub(&name, WARD_MIN((size_t)len, rd_left(&name)), &name))
+                rd_at(msg, off, &at) && rd_sub(&at, WARD_MIN((size_t)len, rd_left(&at)), &name))
                 copy_name(name, true, smb->pipe, sizeof(smb->pipe));
         } else if (!resp && (cmd == SMB2_WRITE || cmd == SMB2_IOCTL) && !rpc->present) {
             smb2_payload_rpc(msg, cmd, rpc);
@@ -259,7 +258,8 @@ bool decode_smb(struct rd r, struct pkt_smb *smb, struct dcerpc_info *rpc)
         uint32_t len = hdr & 0x1ffffu;
         if (len < 32)
             return false;
-        if (rd_left(&r) > len && !rd_sub(&r, len, &r))
+        struct rd whole = r;
+        if (rd_left(&whole) > len && !rd_sub(&whole, len, &r))
             return false;
     }
     uint8_t b0;

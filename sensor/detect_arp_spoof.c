@@ -185,7 +185,7 @@ static void report(struct arp_spoof *as, struct detect_ctx *ctx, const struct as
                    struct as_mac *m)
 {
     struct event_report r;
-    char mac[24], ip[ADDR_STR_LEN], victim[ADDR_STR_LEN], vmac[24], own[ADDR_STR_LEN];
+    char mac[24], ip[160], victim[ADDR_STR_LEN], vmac[24], own[ADDR_STR_LEN];
     event_report_init(&r, WARD__EVENT_KIND__ARP_SPOOF, m->subtype, EVENT_KEY_MAC);
     memcpy(r.src_mac, k->mac, 6);
     r.has_mac = true;

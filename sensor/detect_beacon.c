@@ -358,6 +358,13 @@ static void burst(struct beacon *bc, struct detect_ctx *ctx, const struct flow *
     }
     if (polled >= bc->poller_min)
         return;
+    /* Password guessing is periodic too; the bruteforce event already explains it. */
+    struct event_report bf;
+    event_report_init(&bf, WARD__EVENT_KIND__BRUTEFORCE, "", EVENT_KEY_SRC | EVENT_KEY_DST);
+    bf.src = k.client;
+    bf.dst = k.server;
+    if (detect_is_reported(ctx, &bf))
+        return;
     if (!bp->reported || bp->n_starts % 16 == 0)
         report(bc, ctx, &k, bp, &st);
 }

@@ -181,8 +181,7 @@ static struct bf_pair *pair_get(struct bruteforce *bf, struct detect_ctx *ctx,
     k->port = port;
     k->kind = (uint8_t)kind;
     struct bf_pair *bp = keymap_get(bf->pairs, k, ctx->now_usec, true, &created);
-    if (created)
-        bp->first_usec = ctx->now_usec;
+    (void)created;
     return bp;
 }
 
@@ -251,16 +250,19 @@ static void report(struct bruteforce *bf, struct detect_ctx *ctx, const struct b
 
 /* Records one attempt (or failure) and checks the threshold. */
 static void count(struct bruteforce *bf, struct detect_ctx *ctx, const struct bf_key *k,
-                  struct bf_pair *bp, double client_bytes)
+                  struct bf_pair *bp, double client_bytes, uint64_t when)
 {
-    bp->ring[bp->head] = ctx->now_usec;
+    bp->ring[bp->head] = when;
     bp->head = (bp->head + 1) % BF_RING;
     bp->attempts++;
-    bp->last_usec = ctx->now_usec;
+    if (when > bp->last_usec)
+        bp->last_usec = when;
+    if (!bp->first_usec || when < bp->first_usec)
+        bp->first_usec = when;
     bp->sum_bytes += client_bytes;
     bp->sum_sq += client_bytes * client_bytes;
     uint64_t oldest;
-    unsigned recent = in_window(bf, bp, ctx->now_usec, &oldest);
+    unsigned recent = in_window(bf, bp, when, &oldest);
     uint64_t need_raw = k->kind == BF_SESSIONS ? bf->min_attempts : bf->min_failures;
     double need = detect_scaled(ctx, (double)need_raw);
     if (need < 2 && k->kind == BF_SESSIONS)
@@ -366,7 +368,7 @@ static void on_kerberos(struct bruteforce *bf, struct detect_ctx *ctx, const str
         return;
     struct bf_pair *bp = pair_get(bf, ctx, &p->dst, &p->src, 88, BF_KERBEROS, &k);
     bp->proto = p->proto;
-    count(bf, ctx, &k, bp, 0);
+    count(bf, ctx, &k, bp, 0, ctx->now_usec);
 }
 
 static void on_smb(struct bruteforce *bf, struct detect_ctx *ctx, const struct pkt *p)
@@ -384,7 +386,7 @@ static void on_smb(struct bruteforce *bf, struct detect_ctx *ctx, const struct p
     struct bf_key k;
     struct bf_pair *bp = pair_get(bf, ctx, &p->dst, &p->src, p->sport, BF_SMB, &k);
     bp->proto = 6;
-    count(bf, ctx, &k, bp, 0);
+    count(bf, ctx, &k, bp, 0, ctx->now_usec);
 }
 
 static void bf_packet(void *state, struct detect_ctx *ctx, const struct pkt *p, struct flow *f,
@@ -432,7 +434,7 @@ static void bf_flow_end(void *state, struct detect_ctx *ctx, const struct flow *
         return;
     struct bf_pair *bp = pair_get(bf, ctx, &f->key.a, &f->key.b, f->key.port_b, BF_SESSIONS, &k);
     bp->proto = 6;
-    count(bf, ctx, &k, bp, (double)f->payload[FLOW_ORIG]);
+    count(bf, ctx, &k, bp, (double)f->payload[FLOW_ORIG], f->last_usec);
 }
 
 static void bf_tick(void *state, struct detect_ctx *ctx, uint64_t now_usec)

@@ -50,6 +50,8 @@ struct fl_victim {
     uint64_t major_hits;             /* packets from it */
     uint16_t ports[8];               /* sample of target ports */
     uint8_t n_ports;                 /* entries in ports */
+    uint64_t tracked;                /* packets counted exactly (after the first second) */
+    uint64_t first_sources;          /* source changes in the first second (a lower bound) */
     double half_open;                /* latest half-open ratio (SYN) */
     double answered;                 /* latest answer ratio (UDP) */
     bool active;                     /* attack in progress */
@@ -60,6 +62,10 @@ struct flood {
     uint32_t in[FL_KINDS][FL_SLOTS]; /* per-second counts by target hash */
     uint32_t ack_in[FL_SLOTS];       /* TCP segments without SYN by target hash */
     uint32_t out[FL_SLOTS];          /* packets sent by address hash */
+    uint16_t last_port[FL_SLOTS];    /* destination port of the latest packet in */
+    uint32_t port_changes[FL_SLOTS]; /* packets in whose port differed from the one before */
+    struct addr last_src[FL_SLOTS];  /* source of the latest packet in */
+    uint32_t src_changes[FL_SLOTS];  /* packets in whose source differed from the one before */
     uint64_t watch[FL_SLOTS / 64];   /* hashes of targets under attack */
     struct addr cand[FL_CANDIDATES]; /* candidates this second */
     size_t n_cand;                   /* entries in cand */
@@ -140,6 +146,7 @@ static void track(struct flood *fl, struct detect_ctx *ctx, const struct pkt *p,
     if (!v || !v->active)
         return;
     v->packets[k]++;
+    v->tracked++;
     v->bytes += p->ip_len;
     distinct_add(v->srcs, FL_SRC_WORDS, keymap_hash(&p->src, sizeof(p->src), 5));
     if (addr_eq(&v->major, &p->src)) {
@@ -191,6 +198,15 @@ static void fl_packet(void *state, struct detect_ctx *ctx, const struct pkt *p, 
         return;
     size_t s = slot_of(&p->dst);
     uint32_t n = ++fl->in[k][s];
+    if (!addr_eq(&p->src, &fl->last_src[s])) {
+        fl->src_changes[s]++;
+        fl->last_src[s] = p->src;
+    }
+    if (k != FL_ICMP) {
+        if (p->dport != fl->last_port[s])
+            fl->port_changes[s]++;
+        fl->last_port[s] = p->dport;
+    }
     double trigger = detect_scaled(ctx, fl->rate[k]) / 4;
     if (n == (uint32_t)(trigger < 1 ? 1 : trigger))
         add_candidate(fl, &p->dst);
@@ -213,7 +229,12 @@ static void report(struct flood *fl, struct detect_ctx *ctx, const struct addr *
             main = (enum fl_kind)k;
     }
     double sources = distinct_estimate(v->srcs, FL_SRC_WORDS);
-    bool single = total && v->major_hits * 10 >= total * 8;
+    if (sources < (double)v->first_sources)
+        sources = (double)v->first_sources;
+    if (sources < 1 && v->major.family)
+        sources = 1;
+    bool single = v->tracked ? v->major_hits * 10 >= v->tracked * 8
+                             : v->first_sources <= 1 && v->major.family;
     event_report_init(&r, WARD__EVENT_KIND__FLOOD, names[main], EVENT_KEY_DST);
     r.dst = *a;
     if (single)
@@ -235,7 +256,7 @@ static void report(struct flood *fl, struct detect_ctx *ctx, const struct addr *
                                  "per second",
                              names[main], dst, src, (unsigned long long)total, secs, v->peak_rate);
     else
-        event_report_summary(&r, "%s flood against %s from %.0f sources: %llu packets in %.0f s, "
+        event_report_summary(&r, "%s flood against %s from about %.0f sources: %llu packets in %.0f s, "
                                  "peak %.0f per second",
                              names[main], dst, sources, (unsigned long long)total, secs,
                              v->peak_rate);
@@ -273,6 +294,14 @@ static void judge(struct flood *fl, struct detect_ctx *ctx, const struct addr *a
         answered = fl->out[s] / (double)fl->in[FL_UDP][s];
         flood = flood || answered <= fl->max_answer_ratio;
     }
+    /*
+     * One source walking through ports is a scan (detect_portscan), not a flood;
+     * a flood hammers a few ports, or comes from many sources.
+     */
+    double tcp_udp = (double)fl->in[FL_SYN][s] + fl->in[FL_UDP][s];
+    if (flood && tcp_udp > 0 && fl->src_changes[s] < 0.1 * tcp_udp &&
+        fl->port_changes[s] > 0.5 * tcp_udp)
+        flood = false;
     if (rates[FL_ICMP] >= detect_scaled(ctx, fl->rate[FL_ICMP]))
         flood = true;
     if (!flood)
@@ -286,6 +315,11 @@ static void judge(struct flood *fl, struct detect_ctx *ctx, const struct addr *a
         v->first_usec = fl->bucket_start;
         for (int k = 0; k < FL_KINDS; k++)
             v->packets[k] = fl->in[k][s];
+        v->first_sources = fl->src_changes[s];
+        if (fl->src_changes[s] <= 1) { /* one source so far: it is the latest one */
+            v->major = fl->last_src[s];
+            v->major_votes = 1;
+        }
     }
     double total = rates[FL_SYN] + rates[FL_UDP] + rates[FL_ICMP];
     if (total > v->peak_rate)
@@ -329,6 +363,8 @@ static void fl_tick(void *state, struct detect_ctx *ctx, uint64_t now_usec)
     memset(fl->in, 0, sizeof(fl->in));
     memset(fl->ack_in, 0, sizeof(fl->ack_in));
     memset(fl->out, 0, sizeof(fl->out));
+    memset(fl->port_changes, 0, sizeof(fl->port_changes));
+    memset(fl->src_changes, 0, sizeof(fl->src_changes));
     fl->n_cand = 0;
     fl->bucket_start = ctx->now_usec;
 }

@@ -451,9 +451,9 @@ static void report(struct portscan *ps, struct detect_ctx *ctx, const struct add
     } else {
         r.count = targets;
         event_report_summary(&r, "%s contacted %u hosts on %s%s%s in %.0f s, %u unanswered or "
-                                 "refused (TRW ratio %.0f)",
+                                 "refused (TRW log-likelihood ratio %.1f)",
                              src, targets, protos, n ? "/" : "", ports, secs, s->fail_targets,
-                             exp(s->llr));
+                             s->llr);
     }
     event_report_figure(&r, "targets", targets);
     event_report_figure(&r, "failed_targets", s->fail_targets);

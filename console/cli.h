@@ -16,6 +16,7 @@
 #define WARD_CLI_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "json.h"
@@ -36,6 +37,9 @@ struct cli_cmd {
     int (*fn)(const struct cli_opts *o, int argc, char **argv);
 };
 
+/* The command tables (cli_<area>.c), listed in wardctl.c.  Add a line per area. */
+extern const struct cli_cmd cli_core_cmds[];
+
 /*
  * Sends {verb, args} (args consumed; may be NULL) and waits for the reply.  On
  * success returns 0 and sets *data (new reference, may be JSON null).  On a
@@ -46,5 +50,44 @@ int cli_call(const struct cli_opts *o, const char *verb, json_t *args, json_t **
 
 /* Prints a usage line to stderr and returns 2. */
 int cli_usage(const struct cli_cmd *cmd);
+
+/*
+ * Options of a command: commands parse their own with getopt_long() after
+ * setting optind = 0 (a fresh scan; argv[0] is the command name).  Every command
+ * accepts --json as well as the global option.
+ */
+
+/*
+ * Printing.  With --json a command prints its reply's data as JSON lines: an
+ * array one element per line (the shape `ward-sensor -o jsonl` uses for events),
+ * anything else as one line.  Otherwise it prints tables for a person.
+ */
+int cli_print_json(const json_t *data);
+
+enum cli_fmt {
+    CLI_STR,   /* string as is (numbers and booleans printed plainly) */
+    CLI_INT,   /* integer */
+    CLI_TIME,  /* ISO-8601 string shortened to "2026-11-21 06:49:22" */
+    CLI_AGE,   /* a number of seconds as "3m12s" */
+    CLI_LIST,  /* array joined with "," */
+    CLI_BOOL,  /* "yes" / "" */
+};
+
+struct cli_col {
+    const char *title; /* column header, "LAST SEEN" */
+    const char *key;   /* object key in each row */
+    enum cli_fmt fmt;  /* how to show the value */
+    int max_width;     /* cut longer cells with "..."; 0: no limit */
+};
+
+/*
+ * Prints rows (a JSON array of objects) as an aligned table with a header line;
+ * prints "(none)" for an empty array.
+ */
+void cli_print_table(FILE *f, const struct cli_col *cols, size_t ncols, const json_t *rows);
+/* One cell's text (as the table shows it) into out (always NUL-terminated). */
+void cli_cell(const json_t *v, enum cli_fmt fmt, char *out, size_t cap);
+/* Seconds as "3d4h", "2h5m", "3m12s", "42s". */
+char *cli_fmt_age(uint64_t sec, char *out, size_t cap);
 
 #endif

@@ -89,6 +89,8 @@ enum console_mod {
 
 struct console {
     struct config *cfg;          /* console configuration */
+    /* The modules this console runs (modules.h); NULL means console_modules. */
+    const struct console_module *const *modules;
     const char *data_dir;        /* [console] data_dir: database, vault */
     struct store *store;         /* SQLite */
     struct ingest *ingest;       /* ZeroMQ side (NULL in unit tests) */

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "audit.h"
 #include "clock.h"
 #include "log.h"
 #include "sensors.h"
@@ -17,6 +18,7 @@
 #include "store_events.h"
 
 const struct console_module *const console_modules[] = {
+    &audit_module,
     &sensors_module,
     NULL,
 };

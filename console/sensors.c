@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
 #include "clock.h"
 #include "control.h"
 #include "event_json.h"
@@ -41,6 +42,18 @@ static uint64_t silence_limit(const struct sensors_state *s)
 static void silent_uid(const struct sensor_row *row, char *out, size_t cap)
 {
     snprintf(out, cap, "sensor_silent-%" PRIu64, row->silent_since_usec);
+}
+
+/* Ward's own record of a silence opened or closed. */
+static int audit_silence(struct console *c, const struct sensor_row *row, const char *action,
+                         const char *summary)
+{
+    json_t *d = json_object();
+    json_object_set_new(d, "name", json_string(row->name));
+    json_object_set_new(d, "summary", json_string(summary));
+    int rc = audit_log(c, console_ward_actor(), action, "sensor", row->id, d);
+    json_decref(d);
+    return rc;
 }
 
 static int raise_silent(struct console *c, const struct sensor_row *row, uint64_t now)
@@ -84,6 +97,8 @@ static int raise_silent(struct console *c, const struct sensor_row *row, uint64_
     if (rc == 0)
         rc = modules_raise_event(c, row->id, row->name, &ev);
     if (rc == 0)
+        rc = audit_silence(c, row, "sensor.silent", summary);
+    if (rc == 0)
         rc = store_commit(c->store);
     if (rc < 0 && store_in_tx(c->store))
         store_rollback(c->store);
@@ -120,6 +135,8 @@ static int close_silent(struct console *c, const struct sensor_row *row, uint64_
     rc = store_sensors_set_silent(c->store, row->id, false, now);
     if (rc == 0)
         rc = modules_raise_event(c, row->id, row->name, &ev);
+    if (rc == 0)
+        rc = audit_silence(c, row, "sensor.back", summary);
     if (rc == 0)
         rc = store_commit(c->store);
     if (rc < 0 && store_in_tx(c->store))
@@ -276,7 +293,24 @@ static int cmd_sensor_add(struct console *c, const struct ctl_req *req, json_t *
         return -EINVAL;
     }
     uint64_t now = clock_now_usec();
-    rc = store_sensors_add(c->store, name, &pub, now);
+    char pubs[KEYS_PUBLIC_STR_LEN];
+    keys_public_format(&pub, pubs, sizeof(pubs));
+    rc = store_begin(c->store);
+    if (rc == 0)
+        rc = store_sensors_add(c->store, name, &pub, now);
+    if (rc == 0) {
+        json_t *d = json_object();
+        json_object_set_new(d, "name", json_string(name));
+        json_object_set_new(d, "pubkey", json_string(pubs));
+        struct sensor_row row;
+        int64_t id = store_sensors_by_name(c->store, name, &row) == 0 ? row.id : 0;
+        rc = audit_log(c, req->actor, "sensor.add", "sensor", id, d);
+        json_decref(d);
+    }
+    if (rc == 0)
+        rc = store_commit(c->store);
+    if (rc < 0 && store_in_tx(c->store))
+        store_rollback(c->store);
     if (rc == -EEXIST) {
         struct sensor_row row;
         if (store_sensors_by_name(c->store, name, &row) == 0 && !row.revoked)
@@ -295,9 +329,8 @@ static int cmd_sensor_add(struct console *c, const struct ctl_req *req, json_t *
     json_t *j = json_object();
     if (!j)
         return -ENOMEM;
-    char pubs[KEYS_PUBLIC_STR_LEN];
     json_object_set_new(j, "name", json_string(name));
-    json_object_set_new(j, "pubkey", json_string(keys_public_format(&pub, pubs, sizeof(pubs))));
+    json_object_set_new(j, "pubkey", json_string(pubs));
     json_set_time(j, "enrolled", now);
     *reply = j;
     return 0;
@@ -311,7 +344,21 @@ static int cmd_sensor_revoke(struct console *c, const struct ctl_req *req, json_
     if (rc < 0)
         return rc;
     uint64_t now = clock_now_usec();
-    rc = store_sensors_revoke(c->store, name, now);
+    rc = store_begin(c->store);
+    if (rc == 0)
+        rc = store_sensors_revoke(c->store, name, now);
+    if (rc == 0) {
+        json_t *d = json_object();
+        json_object_set_new(d, "name", json_string(name));
+        struct sensor_row row;
+        int64_t id = store_sensors_by_name(c->store, name, &row) == 0 ? row.id : 0;
+        rc = audit_log(c, req->actor, "sensor.revoke", "sensor", id, d);
+        json_decref(d);
+    }
+    if (rc == 0)
+        rc = store_commit(c->store);
+    if (rc < 0 && store_in_tx(c->store))
+        store_rollback(c->store);
     if (rc == -ENOENT) {
         char esc[80];
         snprintf(err, errcap, "no sensor named '%s'", log_escape(name, strlen(name), esc,

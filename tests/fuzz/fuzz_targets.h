@@ -12,6 +12,7 @@ int fuzz_envelope_one(const uint8_t *data, size_t size);
 int fuzz_config_one(const uint8_t *data, size_t size);
 int fuzz_decode_one(const uint8_t *data, size_t size);
 int fuzz_spool_one(const uint8_t *data, size_t size);
+int fuzz_control_one(const uint8_t *data, size_t size);
 
 static const struct {
     const char *name;                        /* corpus folder */
@@ -21,6 +22,7 @@ static const struct {
     {"config", fuzz_config_one},
     {"decode", fuzz_decode_one},
     {"spool", fuzz_spool_one},
+    {"control", fuzz_control_one},
 };
 
 #endif

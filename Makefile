@@ -102,7 +102,7 @@ ALL_OBJ := $(call obj,$(COMMON_SRC) $(SENSOR_SRC) $(CONSOLE_SRC) $(TESTLIB_SRC) 
 	$(TOOL_SRC) sensor/main.c console/main.c console/wardctl.c tests/fuzz/replay.c $(FUZZ_SRC)) \
 	$(BUILD)/obj/gen/ward.pb-c.o
 
-.PHONY: all deps test check check-asan demo bench bench-console fuzz fuzz-smoke detect-eval \
+.PHONY: all deps test check check-asan demo bench bench-console fuzz fuzz-smoke detect-eval assets-eval \
 	install clean help format format-check analyze regress-update
 .DEFAULT_GOAL := all
 
@@ -212,6 +212,9 @@ bench-console: all
 
 detect-eval: all
 	$(Q)tests/detect/eval.sh $(BUILD)
+
+assets-eval: all
+	$(Q)tests/assets/eval.sh $(BUILD)
 
 # ---------------------------------------------------------------- install, clean, style
 

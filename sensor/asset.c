@@ -82,7 +82,8 @@ struct mac_ent {
     bool multi_v4;         /* sends for more than one IPv4 address */
     bool multi_v6;         /* sends for more than MAC_V6_TRACK IPv6 addresses */
     uint8_t n_v6;          /* IPv6 sources tracked */
-    struct addr v4;        /* first IPv4 source */
+    struct addr v4[2];     /* the two most frequent inside IPv4 sources (space-saving) */
+    uint32_t v4_pkts[2];   /* their packet counts */
     struct addr v6[MAC_V6_TRACK]; /* IPv6 sources (not link-local) */
     uint32_t host;         /* host slot holding this MAC, NIL if none */
     char hostname[PKT_SHORT_MAX];     /* from DHCP */
@@ -568,9 +569,27 @@ static struct mac_ent *mac_note_source(struct asset_tracker *t, const uint8_t ma
 {
     struct mac_ent *m = mac_get(t, mac, true);
     if (a->family == 4 && is_home(t, a)) {
-        if (m->v4.family == 0) {
-            m->v4 = *a;
-        } else if (!addr_eq(&m->v4, a) && !m->multi_v4) {
+        int k;
+        if (m->v4[0].family == 0 || addr_eq(&m->v4[0], a)) {
+            k = 0;
+        } else if (m->v4[1].family == 0 || addr_eq(&m->v4[1], a)) {
+            k = 1;
+        } else {
+            k = 1; /* a third source takes the place of the second, with its count */
+        }
+        if (!addr_eq(&m->v4[k], a))
+            m->v4[k] = *a;
+        if (m->v4_pkts[k] < UINT32_MAX)
+            m->v4_pkts[k]++;
+        if (m->v4_pkts[1] > m->v4_pkts[0]) {
+            struct addr ta = m->v4[0];
+            uint32_t tn = m->v4_pkts[0];
+            m->v4[0] = m->v4[1];
+            m->v4_pkts[0] = m->v4_pkts[1];
+            m->v4[1] = ta;
+            m->v4_pkts[1] = tn;
+        }
+        if (k == 1 && !m->multi_v4) {
             m->multi_v4 = true;
             if (m->host != NIL)
                 t->hosts[m->host].dirty = true; /* its MAC may no longer be reported */
@@ -942,7 +961,12 @@ static bool host_mac_ok(struct asset_tracker *t, const struct host *h)
     if (m->host != NIL && m->host != (uint32_t)(h - t->hosts) &&
         t->hosts[m->host].mac_src == MAC_AUTH)
         return false; /* another address owns it by ARP/DHCP: we are behind a router */
-    return h->ip.family == 4 ? !m->multi_v4 : !m->multi_v6;
+    if (h->ip.family != 4)
+        return !m->multi_v6;
+    /* A MAC sending for several inside addresses is still one host's when that host
+       sends nearly all of it (a DNS proxy answering now and then for the gateway). */
+    return !m->multi_v4 ||
+           (addr_eq(&m->v4[0], &h->ip) && m->v4_pkts[0] >= 4 * (uint64_t)m->v4_pkts[1]);
 }
 
 static void send_update(struct asset_tracker *t, Ward__AssetUpdate *u)

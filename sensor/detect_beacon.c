@@ -11,7 +11,9 @@
  *
  *  - periodic: at least `min_bursts` bursts over at least `min_span`, median
  *    absolute deviation of the gaps within `max_mad_ratio` of the median (±20%
- *    uniform jitter gives about 0.1);
+ *    uniform jitter gives about 0.1); with fewer than 12 gaps, which can look
+ *    regular by chance, every gap must also lie in the ±20% band (longest over
+ *    shortest at most 1.5);
  *  - jittered: three times as many bursts, MAD within `max_jitter_mad_ratio`,
  *    Bowley skew within `max_skew`, and client bytes per connection nearly
  *    constant (MAD within `max_size_mad_ratio`), as an implant with large random
@@ -41,6 +43,7 @@
 #define BC_SIZES 32      /* connection sizes kept per pair */
 #define BC_MAX_PORTS 32  /* ignored ports */
 #define BC_LAST 0        /* flow->det[] slot: last client packet time on this flow */
+#define BC_FEW_GAPS 12   /* fewer gaps than this are judged by their range too */
 
 struct bc_key {
     struct addr client; /* who calls */
@@ -94,6 +97,8 @@ struct bc_stats {
     double skew;        /* Bowley skew of the gaps */
     double span;        /* first to last burst, s */
     double coverage;    /* (n - 1) x median / span */
+    double min_gap;     /* shortest gap, s */
+    double max_gap;     /* longest gap, s */
     double size_median; /* median client bytes per connection */
     double size_mad;    /* their MAD */
     unsigned n_sizes;   /* sizes used */
@@ -221,6 +226,8 @@ static void compute(const struct bc_pair *bp, struct bc_stats *st)
     unsigned ng = n - 1;
     st->span = (double)(bp->starts[(first + n - 1) % BC_RING] - bp->starts[first % BC_RING]) / 1e6;
     qsort(gaps, ng, sizeof(double), cmp_double);
+    st->min_gap = gaps[0];
+    st->max_gap = gaps[ng - 1];
     st->median = quantile(gaps, ng, 0.5);
     st->mad = median_abs_dev(gaps, ng, st->median, scratch);
     double q1 = quantile(gaps, ng, 0.25), q3 = quantile(gaps, ng, 0.75);
@@ -248,6 +255,12 @@ static bool is_beacon(const struct beacon *bc, const struct detect_ctx *ctx, str
         st->median <= 0 || st->coverage < bc->min_coverage)
         return false;
     double madr = st->mad / st->median;
+    /*
+     * A handful of gaps can look regular by chance; below BC_FEW_GAPS every gap
+     * must lie within the +-20% band (longest / shortest <= 1.5) as well.
+     */
+    if (st->n - 1 < BC_FEW_GAPS)
+        return madr <= bc->max_mad && st->min_gap > 0 && st->max_gap / st->min_gap <= 1.5;
     if (madr <= bc->max_mad)
         return true;
     if ((double)st->n < 3 * need || madr > bc->max_jitter_mad || fabs(st->skew) > bc->max_skew)

@@ -327,26 +327,28 @@ static const char *match_name(const struct ioc_lists *l, const char *name)
     return NULL;
 }
 
+/* who touched what: who is the host reported, other the indicator's side. */
 static void hit(struct ioc *ioc, struct detect_ctx *ctx, const struct pkt *p,
-                const char *indicator, const char *where)
+                const struct addr *who, const struct addr *other, const char *indicator,
+                const char *where)
 {
     struct event_report r;
     char src[ADDR_STR_LEN], dst[ADDR_STR_LEN];
     ioc->hits++;
     event_report_init(&r, WARD__EVENT_KIND__IOC_HIT, where, EVENT_KEY_SRC | EVENT_KEY_DOMAIN);
-    r.src = p->src;
-    r.dst = p->dst;
+    r.src = *who;
+    r.dst = *other;
     r.proto = p->proto;
     if (p->dport)
-        event_report_port(&r, p->dport);
-    event_report_target(&r, &p->dst);
+        event_report_port(&r, addr_eq(who, &p->src) ? p->dport : p->sport);
+    event_report_target(&r, other);
     snprintf(r.domain, sizeof(r.domain), "%s", indicator);
     r.first_usec = ctx->now_usec;
     r.last_usec = ctx->now_usec;
     r.count = 1;
-    addr_format(&p->src, src, sizeof(src));
-    addr_format(&p->dst, dst, sizeof(dst));
-    event_report_summary(&r, "%s -> %s matched the indicator %s (%s)", src, dst, indicator, where);
+    addr_format(who, src, sizeof(src));
+    addr_format(other, dst, sizeof(dst));
+    event_report_summary(&r, "%s <-> %s matched the indicator %s (%s)", src, dst, indicator, where);
     event_report_figure(&r, "hits", (double)ioc->hits);
     r.severity = 75;
     r.confidence = 80;
@@ -363,9 +365,10 @@ static void ioc_packet(void *state, struct detect_ctx *ctx, const struct pkt *p,
     if ((l->n_addrs || l->nets.count) && (!f || f->pkts[dir] == 1)) {
         for (int side = 0; side < 2; side++) {
             const struct addr *a = side ? &p->src : &p->dst;
+            const struct addr *peer = side ? &p->dst : &p->src;
             if (addr_set_has(l, a) || (l->nets.count && cidr_set_contains(&l->nets, a))) {
                 char s[ADDR_STR_LEN];
-                hit(ioc, ctx, p, addr_format(a, s, sizeof(s)), "address");
+                hit(ioc, ctx, p, peer, a, addr_format(a, s, sizeof(s)), "address");
                 break;
             }
         }
@@ -394,7 +397,7 @@ static void ioc_packet(void *state, struct detect_ctx *ctx, const struct pkt *p,
         *c = (char)tolower((unsigned char)*c);
     const char *ind = match_name(l, host);
     if (ind)
-        hit(ioc, ctx, p, ind, where);
+        hit(ioc, ctx, p, &p->src, &p->dst, ind, where);
 }
 
 const struct detector detect_ioc = {

@@ -65,6 +65,7 @@ struct parse {
     size_t nfields;                      /* fields of the current record so far */
     unsigned line;                       /* physical line being fed */
     unsigned rec_line;                   /* line the current record started on */
+    unsigned start_line;                 /* line the next record starts on */
     bool in_record;                      /* a field of the current record arrived */
     size_t nerrors;                      /* bad rows, including unreported ones */
     int fatal;                           /* header problem: negative errno */
@@ -204,6 +205,17 @@ static const char *shown(const char *v, char *buf, size_t cap)
     return buf;
 }
 
+static bool is_export_only(const char *name)
+{
+    static const char *const cols[] = {"ip6", "vendor", "os", "services", "state", "state_zh",
+                                       "first_seen", "last_seen", "address", "id", "sensor"};
+    for (size_t i = 0; i < WARD_ARRAY_LEN(cols); i++) {
+        if (strcasecmp(name, cols[i]) == 0)
+            return true;
+    }
+    return false;
+}
+
 static void do_header(struct parse *ps)
 {
     bool have[COL_COUNT] = {false};
@@ -221,6 +233,8 @@ static void do_header(struct parse *ps)
                 break;
             }
         }
+        if (ps->map[i] < 0 && is_export_only(name))
+            continue; /* columns `wardctl assets --csv` adds: a file exported imports back */
         if (ps->map[i] < 0) {
             fatal(ps, -EINVAL,
                   "line %u: unknown column '%s' (columns: ip, mac, hostname, department, "
@@ -355,7 +369,7 @@ static void on_field(void *data, size_t len, void *arg)
     struct parse *ps = arg;
     if (!ps->in_record) {
         ps->in_record = true;
-        ps->rec_line = ps->line;
+        ps->rec_line = ps->start_line;
         ps->nfields = 0;
     }
     if (ps->nfields < CSV_IMPORT_MAX_COLS) {
@@ -374,7 +388,7 @@ static void on_record(int term, void *arg)
     struct parse *ps = arg;
     (void)term;
     if (!ps->in_record) {
-        ps->rec_line = ps->line;
+        ps->rec_line = ps->start_line;
         ps->nfields = 0;
     }
     ps->in_record = false;
@@ -435,6 +449,9 @@ int csv_import_parse(const char *text, size_t len, json_t **rows, json_t **error
         if (!rd_bytes(&r, n, &chunk))
             break;
         ps->line++;
+        /* libcsv's state 0 (ROW_NOT_BEGUN): whatever comes next starts on this line. */
+        if (p.pstate == 0 && !ps->in_record)
+            ps->start_line = ps->line;
         if (csv_parse(&p, chunk, n, on_field, on_record, ps) != n) {
             fatal(ps, -EINVAL, "line %u: %s", ps->line, csv_strerror(csv_error(&p)));
             break;

@@ -12,6 +12,7 @@
 
 #include "audit.h"
 #include "clock.h"
+#include "ledger.h"
 #include "log.h"
 #include "sensors.h"
 #include "store.h"
@@ -20,6 +21,7 @@
 const struct console_module *const console_modules[] = {
     &audit_module,
     &sensors_module,
+    &ledger_module,
     NULL,
 };
 

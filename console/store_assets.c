@@ -19,7 +19,7 @@
 static const char schema[] =
     "CREATE TABLE IF NOT EXISTS assets ("
     " id INTEGER PRIMARY KEY,"
-    " ip TEXT NOT NULL DEFAULT '', mac TEXT NOT NULL DEFAULT '',"
+    " ip TEXT NOT NULL DEFAULT '', ip6 TEXT NOT NULL DEFAULT '', mac TEXT NOT NULL DEFAULT '',"
     " hostname TEXT NOT NULL DEFAULT '', hostname_source TEXT NOT NULL DEFAULT '',"
     " vendor TEXT NOT NULL DEFAULT '', os TEXT NOT NULL DEFAULT '',"
     " services TEXT NOT NULL DEFAULT '[]', tls_names TEXT NOT NULL DEFAULT '[]',"
@@ -34,6 +34,7 @@ static const char schema[] =
     " brand TEXT NOT NULL DEFAULT '', model TEXT NOT NULL DEFAULT '',"
     " purchase_year INTEGER NOT NULL DEFAULT 0, warranty TEXT NOT NULL DEFAULT '');"
     "CREATE INDEX IF NOT EXISTS assets_ip ON assets (ip);"
+    "CREATE INDEX IF NOT EXISTS assets_ip6 ON assets (ip6);"
     "CREATE INDEX IF NOT EXISTS assets_mac ON assets (mac);"
     "CREATE TABLE IF NOT EXISTS asset_history ("
     " id INTEGER PRIMARY KEY, asset_id INTEGER NOT NULL, time_usec INTEGER NOT NULL,"
@@ -50,7 +51,7 @@ static const struct col {
     size_t off;       /* offset in struct asset_row */
     size_t cap;       /* char array size */
 } cols[] = {
-    TXT(ip),         TXT(mac),           TXT(hostname),     TXT(hostname_source),
+    TXT(ip),         TXT(ip6),           TXT(mac),           TXT(hostname),     TXT(hostname_source),
     TXT(vendor),     TXT(os),            TXT(services),     TXT(tls_names),
     TXT(user_agents), TXT(dhcp_vendor_class), INT(vlan),    TXT(sensor),
     INT(first_usec), INT(last_usec),     INT(seen_usec),    INT(created_usec),
@@ -94,7 +95,9 @@ static void build_sql(void)
     }
     snprintf(sql_by_id, sizeof(sql_by_id), "SELECT id, %s FROM assets WHERE id = ?1", list);
     snprintf(sql_by_ip, sizeof(sql_by_ip),
-             "SELECT id, %s FROM assets WHERE ip = ?1 ORDER BY seen_usec DESC, id LIMIT 1", list);
+             "SELECT id, %s FROM assets WHERE ip = ?1 OR ip6 = ?1 ORDER BY seen_usec DESC, id"
+             " LIMIT 1",
+             list);
     snprintf(sql_by_mac, sizeof(sql_by_mac),
              "SELECT id, %s FROM assets WHERE mac = ?1 ORDER BY seen_usec DESC, id LIMIT 1",
              list);

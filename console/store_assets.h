@@ -21,7 +21,8 @@
 /* One ledger row.  Text fields are NUL-terminated; lists are JSON array text. */
 struct asset_row {
     int64_t id;                           /* row id, 0 before the first store */
-    char ip[ADDR_STR_LEN];                /* current address, "" if unknown */
+    char ip[ADDR_STR_LEN];                /* current IPv4 address, "" if unknown */
+    char ip6[ADDR_STR_LEN];               /* current IPv6 address, "" if unknown */
     char mac[18];                         /* "00:0c:29:59:fd:21", "" if unknown */
     char hostname[ASSET_TEXT_MAX];        /* host name (seen, or registered) */
     char hostname_source[ASSET_SHORT_MAX];/* dhcp, netbios, mdns, registry */
@@ -54,7 +55,7 @@ struct asset_row {
 /* Creates the tables if missing.  Idempotent. */
 WARD_MUST_CHECK int store_assets_init(struct store *st);
 
-/* The row with this id / current address / MAC.  -ENOENT if none. */
+/* The row with this id / current address (ip or ip6) / MAC.  -ENOENT if none. */
 WARD_MUST_CHECK int store_assets_by_id(struct store *st, int64_t id, struct asset_row *out);
 WARD_MUST_CHECK int store_assets_by_ip(struct store *st, const char *ip, struct asset_row *out);
 WARD_MUST_CHECK int store_assets_by_mac(struct store *st, const char *mac, struct asset_row *out);

@@ -16,6 +16,7 @@
 /* Every command table; one line per area. */
 static const struct cli_cmd *const tables[] = {
     cli_core_cmds,
+    cli_assets_cmds,
     NULL,
 };
 

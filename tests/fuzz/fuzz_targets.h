@@ -13,6 +13,7 @@ int fuzz_config_one(const uint8_t *data, size_t size);
 int fuzz_decode_one(const uint8_t *data, size_t size);
 int fuzz_spool_one(const uint8_t *data, size_t size);
 int fuzz_control_one(const uint8_t *data, size_t size);
+int fuzz_csv_one(const uint8_t *data, size_t size);
 
 static const struct {
     const char *name;                        /* corpus folder */
@@ -23,6 +24,7 @@ static const struct {
     {"decode", fuzz_decode_one},
     {"spool", fuzz_spool_one},
     {"control", fuzz_control_one},
+    {"csv", fuzz_csv_one},
 };
 
 #endif

@@ -27,6 +27,7 @@
 #include "control.h"
 #include "csv_import.h"
 #include "event_json.h"
+#include "grade.h"
 #include "log.h"
 #include "modules.h"
 #include "store.h"
@@ -926,11 +927,14 @@ static int ledger_init(struct console *c)
         return -ENOMEM;
     s->zombie_usec = days * DAY_USEC;
     c->mod[MOD_ASSETS] = s;
+    grade_set_criticality_source(ledger_criticality); /* incident grading asks the ledger */
     return 0;
 }
 
 static void ledger_fini(struct console *c)
 {
+    if (c->mod[MOD_ASSETS])
+        grade_set_criticality_source(NULL);
     free(c->mod[MOD_ASSETS]);
     c->mod[MOD_ASSETS] = NULL;
 }

@@ -33,7 +33,7 @@
 #include "console.h"
 #include "ward.h"
 
-#define INGEST_DEFAULT_ENDPOINT "tcp://0.0.0.0:7400"
+#define INGEST_DEFAULT_ENDPOINT "tcp://*:7800"
 #define INGEST_SEQ_WINDOW (1ull << 26)     /* largest forward jump in sequence numbers */
 #define INGEST_MAX_WIRE_BYTES (256u << 20) /* ZeroMQ drops a connection sending more */
 #define INGEST_MAX_PEERS 4096              /* live routes (sensors) remembered */

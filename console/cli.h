@@ -40,6 +40,7 @@ struct cli_cmd {
 /* The command tables (cli_<area>.c), listed in wardctl.c.  Add a line per area. */
 extern const struct cli_cmd cli_core_cmds[];
 extern const struct cli_cmd cli_assets_cmds[];
+extern const struct cli_cmd cli_evidence_cmds[];
 
 /*
  * Sends {verb, args} (args consumed; may be NULL) and waits for the reply.  On

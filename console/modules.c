@@ -14,14 +14,18 @@
 #include "clock.h"
 #include "ledger.h"
 #include "log.h"
+#include "contain.h"
 #include "sensors.h"
 #include "store.h"
 #include "store_events.h"
+#include "vault.h"
 
 const struct console_module *const console_modules[] = {
     &audit_module,
     &sensors_module,
     &ledger_module,
+    &vault_module,
+    &contain_module,
     NULL,
 };
 

@@ -17,6 +17,7 @@
 static const struct cli_cmd *const tables[] = {
     cli_core_cmds,
     cli_assets_cmds,
+    cli_evidence_cmds,
     NULL,
 };
 

@@ -14,6 +14,7 @@ int fuzz_decode_one(const uint8_t *data, size_t size);
 int fuzz_spool_one(const uint8_t *data, size_t size);
 int fuzz_control_one(const uint8_t *data, size_t size);
 int fuzz_csv_one(const uint8_t *data, size_t size);
+int fuzz_manifest_one(const uint8_t *data, size_t size);
 
 static const struct {
     const char *name;                        /* corpus folder */
@@ -25,6 +26,7 @@ static const struct {
     {"spool", fuzz_spool_one},
     {"control", fuzz_control_one},
     {"csv", fuzz_csv_one},
+    {"manifest", fuzz_manifest_one},
 };
 
 #endif

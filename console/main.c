@@ -22,6 +22,7 @@
 #include "config.h"
 #include "console.h"
 #include "control.h"
+#include "ingest.h"
 #include "keys.h"
 #include "log.h"
 #include "modules.h"
@@ -30,7 +31,7 @@
 #define MAIN_DEFAULT_CONFIG "/etc/ward/ward-console.conf"
 #define MAIN_DEFAULT_DATA_DIR "/var/lib/ward"
 #define MAIN_DEFAULT_KEYS "/etc/ward/console"
-#define MAIN_DEFAULT_LISTEN "tcp://*:7800"
+#define MAIN_DEFAULT_LISTEN INGEST_DEFAULT_ENDPOINT
 #define MAIN_DB_FILE "ward.db"
 #define MAIN_TICK_USEC USEC_PER_SEC
 #define MAIN_MAX_POLL (CONTROL_MAX_CLIENTS + 2)
@@ -246,6 +247,10 @@ static int run(struct console *c)
 
     while (!stop_signal && !c->stop) {
         size_t n = 0;
+        memset(&items[n], 0, sizeof(items[n]));
+        items[n].socket = ingest_socket(c->ingest);
+        items[n].events = ZMQ_POLLIN;
+        n++;
         size_t first_ctl = n;
         size_t nctl = control_pollfds(c->control, pfds, MAIN_MAX_POLL - n);
         for (size_t i = 0; i < nctl; i++, n++) {
@@ -265,6 +270,10 @@ static int run(struct console *c)
             break;
         }
         if (rc > 0) {
+            if ((items[0].revents & ZMQ_POLLIN) && ingest_handle(c->ingest) < 0) {
+                ret = -EIO;
+                break;
+            }
             for (size_t i = 0; i < nctl; i++) {
                 short re = items[first_ctl + i].revents;
                 pfds[i].revents = (short)(((re & ZMQ_POLLIN) ? POLLIN : 0) |
@@ -353,7 +362,8 @@ int main(int argc, char **argv)
         log_err("%s", config_error(cfg));
         goto out_control;
     }
-    (void)listen;
+    if (ingest_open(&c, listen, &c.ingest) < 0)
+        goto out_control;
 
     install_signals();
     log_info("console: started (data %s, control %s, listen %s)", c.data_dir, ctl_path, listen);
@@ -362,6 +372,7 @@ int main(int argc, char **argv)
     exit_code = run(&c) < 0 ? 1 : 0;
     log_info("console: stopped");
 
+    ingest_close(c.ingest);
 out_control:
     control_close(c.control);
 out_modules:

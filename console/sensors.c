@@ -16,6 +16,7 @@
 #include "clock.h"
 #include "control.h"
 #include "event_json.h"
+#include "ingest.h"
 #include "log.h"
 #include "modules.h"
 #include "store.h"
@@ -424,6 +425,22 @@ static int cmd_status(struct console *c, const struct ctl_req *req, json_t **rep
     json_set_u64(j, "events", count);
     json_object_set_new(j, "events_by_kind", by_kind);
     json_object_set_new(j, "sensors", sensors);
+    if (c->ingest) {
+        struct ingest_stats is;
+        ingest_stats(c->ingest, &is);
+        json_t *ing = json_object();
+        json_set_u64(ing, "batches", is.batches);
+        json_set_u64(ing, "messages", is.messages);
+        json_set_u64(ing, "duplicates", is.duplicates);
+        json_set_u64(ing, "heartbeats", is.heartbeats);
+        json_set_u64(ing, "rejected", is.rejected);
+        json_set_u64(ing, "zap_denied", is.zap_denied);
+        json_set_u64(ing, "retries", is.retries);
+        json_set_u64(ing, "commands", is.commands);
+        json_set_u64(ing, "latency_p50_usec", is.latency_p50_usec);
+        json_set_u64(ing, "latency_p99_usec", is.latency_p99_usec);
+        json_object_set_new(j, "ingest", ing);
+    }
     *reply = j;
     return 0;
 }

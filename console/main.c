@@ -3,7 +3,7 @@
  * the modules, the control socket and ingest, wired into one poll loop with a
  * one-second tick.  No logic lives here.
  */
-#define _GNU_SOURCE /* pipe2 */
+#define _GNU_SOURCE /* pipe2, close_range */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -293,9 +293,23 @@ static int run(struct console *c)
     return ret;
 }
 
+/*
+ * A daemon keeps only the descriptors it opens: one inherited from whoever
+ * started it (a lock, a pipe to a test harness) would otherwise stay held for
+ * the console's whole life.
+ */
+static void close_inherited(void)
+{
+    if (close_range(3, ~0U, 0) == 0)
+        return;
+    for (int fd = 3; fd < 1024; fd++)
+        close(fd);
+}
+
 int main(int argc, char **argv)
 {
     struct main_opts o = {0};
+    close_inherited();
     if (parse_args(argc, argv, &o) < 0)
         return 2;
     enum log_level level = o.verbose ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO;

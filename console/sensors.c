@@ -478,11 +478,19 @@ static int cmd_events(struct console *c, const struct ctl_req *req, json_t **rep
             return -EINVAL;
         }
     }
-    if (q.kind && event_kind_parse(q.kind) == WARD__EVENT_KIND__EVENT_KIND_UNSPECIFIED) {
-        char esc[80];
-        snprintf(err, errcap, "unknown event kind '%s'",
-                 log_escape(q.kind, strlen(q.kind), esc, sizeof(esc)));
-        return -EINVAL;
+    for (const char *k = q.kind; k && *k;) {
+        /* One kind, or several separated by commas. */
+        size_t n = strcspn(k, ",");
+        char one[32];
+        snprintf(one, sizeof(one), "%.*s", (int)WARD_MIN(n, sizeof(one) - 1), k);
+        if (n >= sizeof(one) || event_kind_parse(one) == WARD__EVENT_KIND__EVENT_KIND_UNSPECIFIED) {
+            char esc[80];
+            snprintf(err, errcap, "unknown event kind '%s'", log_escape(k, n, esc, sizeof(esc)));
+            return -EINVAL;
+        }
+        k += n;
+        if (*k == ',')
+            k++;
     }
     if (q.limit == 0 || q.limit > STORE_EVENTS_MAX_LIMIT) {
         snprintf(err, errcap, "limit must be 1 to %d", STORE_EVENTS_MAX_LIMIT);

@@ -10,6 +10,7 @@
  *   sensor.list   {}                  viewer
  *   status        {}                  viewer
  *   events        {kind, since, host, sensor, limit}   viewer
+ *                 kind: one kind or several separated by commas
  *                 since: ISO-8601 UTC or relative ("-15m"), or usec (integer)
  * Config: [console] heartbeat_interval (default 10s): the interval sensors are
  * expected to send heartbeats at.  Console thread only.

@@ -145,7 +145,8 @@ int store_events_query(struct store *st, const struct events_query *q, json_t **
 {
     static const char sql[] =
         "SELECT e.id, e.json, e.received_usec FROM events e"
-        " WHERE (?1 IS NULL OR e.kind = ?1) AND e.last_usec >= ?2"
+        " WHERE (?1 IS NULL OR instr(',' || ?1 || ',', ',' || e.kind || ',') > 0)"
+        " AND e.last_usec >= ?2"
         " AND (?3 IS NULL OR e.src = ?3 OR e.dst = ?3)"
         " AND (?4 IS NULL OR e.sensor_id = (SELECT id FROM sensors WHERE name = ?4))"
         " ORDER BY e.last_usec DESC, e.id DESC LIMIT ?5";

@@ -30,7 +30,7 @@ WARD_MUST_CHECK int store_events_console(struct store *st, int64_t sensor_id,
                                          const Ward__Event *ev, int64_t *rowid);
 
 struct events_query {
-    const char *kind;     /* event kind name ("portscan"), NULL for all */
+    const char *kind;     /* event kind name ("portscan") or names ("portscan,lateral"), NULL: all */
     uint64_t since_usec;  /* last packet time >= this, 0 for all */
     const char *host;     /* src or dst equals this, NULL for all */
     const char *sensor;   /* sensor name, NULL for all */

@@ -345,8 +345,7 @@ const struct cli_cmd cli_core_cmds[] = {
      "enrol, list and revoke sensors", cmd_sensor},
     {"events",
      "events [--json] [--kind K] [--since T] [--host H] [--sensor S] [--limit N]",
-     "stored events, newest first (K: kind or kind,kind...; T: 2026-11-21T06:00:00Z or"
-     " -15m, -2h, -1d)", cmd_events},
+     "stored events, newest first; K: kind[,kind...]; T: 2026-11-21T06:00:00Z, -15m, -2h", cmd_events},
     {"status", "status [--json]", "the console, its sensors and event counts", cmd_status},
     {NULL, NULL, NULL, NULL},
 };

@@ -51,8 +51,19 @@ static void help(FILE *f)
             "\n"
             "Commands:\n");
     for (size_t t = 0; tables[t]; t++) {
-        for (const struct cli_cmd *c = tables[t]; c->name; c++)
-            fprintf(f, "  %-10s %s\n             %s\n", c->name, c->summary, c->usage);
+        for (const struct cli_cmd *c = tables[t]; c->name; c++) {
+            fprintf(f, "  %-10s %s\n", c->name, c->summary);
+            /* One line per form: usages separate their forms with " | ". */
+            const char *u = c->usage;
+            while (*u) {
+                const char *bar = strstr(u, " | ");
+                int n = bar ? (int)(bar - u) : (int)strlen(u);
+                fprintf(f, "               wardctl %.*s\n", n, u);
+                u += n;
+                if (bar)
+                    u += 3;
+            }
+        }
     }
     fprintf(f, "\n"
                "Exit status: 0 done, 1 the console refused or failed (the reason is printed),\n"

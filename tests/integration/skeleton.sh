@@ -92,8 +92,10 @@ rc=$?
 [ $rc -eq 1 ] && pass "the same key cannot be enrolled twice (exit 1)" \
     || fail "second enrolment of one key: rc $rc"
 
+# A refused sensor gives up waiting for acknowledgements after close_timeout.
+printf '[uplink]\nclose_timeout = 3s\n' >"$T/sensor.conf"
 run_sensor() { # NAME KEYDIR
-    timeout 60 "$B/ward-sensor" -r "$T/demo.pcap" --console "$EP" --name "$1" --keys "$T/$2" \
+    timeout 60 "$B/ward-sensor" -c "$T/sensor.conf" -r "$T/demo.pcap" --console "$EP" --name "$1" --keys "$T/$2" \
         --console-key "$T/console/identity.pub" --spool "$T/spool-$1" >"$T/sensor-$1.log" 2>&1
 }
 

@@ -276,9 +276,13 @@ void cli_print_table(FILE *f, const struct cli_col *cols, size_t ncols, const js
             width[c] = WARD_MAX(width[c], n);
         }
     }
-    for (size_t c = 0; c < ncols; c++)
-        fprintf(f, "%-*s%s", c + 1 < ncols ? (int)width[c] : 0, cols[c].title,
-                c + 1 < ncols ? "  " : "\n");
+    for (size_t c = 0; c < ncols; c++) {
+        bool last = c + 1 == ncols;
+        if (cols[c].fmt == CLI_INT) /* numbers line up on the right, header too */
+            fprintf(f, "%*s%s", (int)width[c], cols[c].title, last ? "\n" : "  ");
+        else
+            fprintf(f, "%-*s%s", last ? 0 : (int)width[c], cols[c].title, last ? "\n" : "  ");
+    }
     json_array_foreach(rows, i, row) {
         for (size_t c = 0; c < ncols; c++) {
             cli_cell(json_object_get(row, cols[c].key), cols[c].fmt, cell, sizeof(cell));

@@ -224,6 +224,9 @@ install: $(BINS)
 	install -m 0755 $(BUILD)/ward-sensor $(BUILD)/ward-console $(DESTDIR)$(PREFIX)/sbin/
 	install -m 0755 $(BUILD)/wardctl $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 deploy/*.conf.example $(DESTDIR)$(PREFIX)/share/ward/
+	install -m 0755 deploy/setup-keys.sh $(DESTDIR)$(PREFIX)/share/ward/
+	install -d $(DESTDIR)$(PREFIX)/share/doc/ward
+	install -m 0644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/ward/
 	install -d $(DESTDIR)/lib/systemd/system
 	install -m 0644 deploy/*.service $(DESTDIR)/lib/systemd/system/
 

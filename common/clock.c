@@ -86,6 +86,9 @@ int clock_parse_duration(const char *s, uint64_t *out_usec)
         mul = 86400e6;
     else
         return -EINVAL;
+    /* 2^64 is exact as a double; anything at or past it does not fit. */
+    if (v * mul >= 18446744073709551616.0)
+        return -EINVAL;
     *out_usec = (uint64_t)(v * mul);
     return 0;
 }

@@ -97,6 +97,19 @@ static void test_config_unknown_key_names_line(void **state)
     config_free(c);
 }
 
+static void test_config_duration_too_large_is_an_error(void **state)
+{
+    (void)state;
+    struct config *c = parse_ok("[a]\nt = 999999999999d\nok = 1000000d\n");
+    uint64_t v;
+    assert_int_equal(config_get_duration(c, "a", "t", 0, &v), -EINVAL);
+    assert_non_null(strstr(config_error(c), "ward.conf:2:"));
+    assert_int_equal(config_get_duration(c, "a", "ok", 0, &v), 0);
+    assert_int_equal(v, 1000000ULL * 86400 * USEC_PER_SEC);
+    assert_int_equal(clock_parse_time("-0555555555555m", &v), -EINVAL);
+    config_free(c);
+}
+
 static void test_config_defaults_and_units(void **state)
 {
     (void)state;
@@ -148,6 +161,7 @@ int main(void)
         cmocka_unit_test(test_config_over_long_line_names_line),
         cmocka_unit_test(test_config_bad_number_names_line),
         cmocka_unit_test(test_config_unknown_key_names_line),
+        cmocka_unit_test(test_config_duration_too_large_is_an_error),
         cmocka_unit_test(test_config_defaults_and_units),
         cmocka_unit_test(test_config_load_names_missing_file),
     };

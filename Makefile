@@ -3,6 +3,7 @@
 #   make                 ward-sensor, ward-console, wardctl and the tools
 #   make test            unit, integration and fuzz-replay tests (tests/run.sh)
 #   make check-asan      the same tests in an ASan+UBSan build (build/asan)
+#   make check-valgrind  every unit test under valgrind memcheck
 #   make demo            keys, console, sensor on the bundled capture, events
 #   make bench           sensor throughput against the bare libpcap loop
 #   make fuzz            libFuzzer targets (clang) in build/fuzz
@@ -102,14 +103,14 @@ ALL_OBJ := $(call obj,$(COMMON_SRC) $(SENSOR_SRC) $(CONSOLE_SRC) $(TESTLIB_SRC) 
 	$(TOOL_SRC) sensor/main.c console/main.c console/wardctl.c tests/fuzz/replay.c $(FUZZ_SRC)) \
 	$(BUILD)/obj/gen/ward.pb-c.o
 
-.PHONY: all deps test check check-asan demo bench bench-console fuzz fuzz-smoke detect-eval assets-eval \
+.PHONY: all deps test check check-asan check-valgrind demo bench bench-console fuzz fuzz-smoke detect-eval assets-eval \
 	install clean help format format-check analyze regress-update
 .DEFAULT_GOAL := all
 
 all: $(BINS) $(TOOLS)
 
 help:
-	@sed -n '2,12p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,13p' Makefile | sed 's/^# \{0,1\}//'
 
 deps:
 	deploy/install-deps.sh
@@ -185,6 +186,9 @@ test: all $(UNITS) $(REPLAY)
 	$(Q)tests/run.sh $(BUILD)
 
 check: test
+
+check-valgrind: all $(UNITS)
+	$(Q)tests/valgrind.sh $(BUILD)
 
 check-asan:
 	$(MAKE) BUILD=build/asan SANITIZE=address,undefined OPT="-O1 -g" test

@@ -8,12 +8,14 @@
 # An integration script prints "PASS: what", "FAIL: what: why" or "SKIP: what: why"
 # lines and exits 0 when it ran (even if something failed: the FAIL lines count).
 # A script that exits non-zero without a FAIL line counts as one failure.  SKIP is
-# never a pass.  Set WARD_TEST_FILTER=pattern to run only matching tests.
+# never a pass.  Set WARD_TEST_FILTER=pattern to run only matching tests, and
+# WARD_TEST_TIMEOUT=seconds to change the per-script limit (600).
 set -u
 BUILD=${1:-build}
 export WARD_BUILD=$(cd "$BUILD" && pwd)
 export WARD_SRC=$(cd "$(dirname "$0")/.." && pwd)
 FILTER=${WARD_TEST_FILTER:-}
+LIMIT=${WARD_TEST_TIMEOUT:-600} # seconds one integration script may take
 LOGDIR="$WARD_BUILD/test-logs"
 mkdir -p "$LOGDIR"
 
@@ -46,12 +48,32 @@ run_unit() {
     fi
 }
 
+# Each script runs in a session of its own, so that whatever it started (daemons,
+# processes inside network namespaces) is killed with it, even if the script was
+# interrupted before its own cleanup; and under a time limit, so nothing hangs.
 run_script() {
-    local s=$1 name log rc p f k
+    local s=$1 name log rc p f k pid watchdog
     name=$(basename "$s" .sh)
     log="$LOGDIR/$name.log"
-    bash "$s" >"$log" 2>&1
+    setsid bash "$s" >"$log" 2>&1 &
+    pid=$!
+    (
+        sleep "$LIMIT"
+        echo "FAIL: $name: still running after ${LIMIT}s; stopped" >>"$log"
+        kill -TERM -- "-$pid" 2>/dev/null
+        sleep 5
+        kill -KILL -- "-$pid" 2>/dev/null
+    ) &
+    watchdog=$!
+    wait "$pid"
     rc=$?
+    kill "$watchdog" 2>/dev/null
+    wait "$watchdog" 2>/dev/null
+    if kill -0 -- "-$pid" 2>/dev/null; then
+        kill -TERM -- "-$pid" 2>/dev/null
+        sleep 0.5
+        kill -KILL -- "-$pid" 2>/dev/null
+    fi
     p=$(grep -c '^PASS:' "$log")
     f=$(grep -c '^FAIL:' "$log")
     k=$(grep -c '^SKIP:' "$log")

@@ -1,0 +1,343 @@
+/*
+ * test_incident -- correlation into incidents and campaigns, grading as scope
+ * grows, and the workflow's refusals, through the module's hooks and verbs.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "clock.h"
+#include "incident.h"
+#include "incident_fx.h"
+
+#define PORTSCAN WARD__EVENT_KIND__PORTSCAN
+#define LATERAL WARD__EVENT_KIND__LATERAL
+#define BEACON WARD__EVENT_KIND__BEACON
+#define EXFIL WARD__EVENT_KIND__EXFIL
+#define BRUTE WARD__EVENT_KIND__BRUTEFORCE
+
+static const char config_text[] = "[incidents]\n"
+                                  "home_net = 10.0.0.0/8\n"
+                                  "window = 1h\n"
+                                  "[grading]\n"
+                                  "core_hosts = 10.1.5.10\n";
+
+static int setup(void **state)
+{
+    *state = incident_fx_open(config_text);
+    return *state ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    incident_fx_close(*state);
+    return 0;
+}
+
+static void feed(struct incident_fx *fx, const char *uid, Ward__EventKind kind, const char *src,
+                 const char *dst, uint64_t at)
+{
+    struct incident_fx_event e = {.uid = uid, .kind = kind, .src = src, .dst = dst, .at_sec = at};
+    assert_int_equal(incident_fx_event(fx, &e), 0);
+}
+
+static json_t *show(struct incident_fx *fx, int64_t id)
+{
+    json_t *r = NULL;
+    char err[512];
+    int rc = incident_fx_call(fx, &incident_fx_victor, "incident.show",
+                              json_pack("{s:I}", "id", (json_int_t)id), &r, err, sizeof(err));
+    if (rc)
+        fail_msg("show %lld: %s", (long long)id, err);
+    return r;
+}
+
+/* Calls verb on incident 1 with args; expects failure with msg in the error. */
+static void refused(struct incident_fx *fx, const char *verb, json_t *args, const char *msg)
+{
+    char err[512];
+    json_object_set_new(args, "id", json_integer(1));
+    int rc = incident_fx_call(fx, &incident_fx_alice, verb, args, NULL, err, sizeof(err));
+    assert_true(rc < 0);
+    if (!strstr(err, msg))
+        fail_msg("error '%s' does not say '%s'", err, msg);
+}
+
+static void ok(struct incident_fx *fx, const char *verb, json_t *args)
+{
+    char err[512];
+    json_object_set_new(args, "id", json_integer(1));
+    int rc = incident_fx_call(fx, &incident_fx_alice, verb, args, NULL, err, sizeof(err));
+    if (rc)
+        fail_msg("%s: %s", verb, err);
+}
+
+static void test_incident_same_host_joins_one(void **state)
+{
+    struct incident_fx *fx = *state;
+    feed(fx, "e1", BRUTE, "10.1.1.5", "10.1.1.20", 0);
+    feed(fx, "e2", EXFIL, "10.1.1.20", "198.51.100.7", 60);
+    feed(fx, "e3", EXFIL, "10.2.2.2", "198.51.100.99", 120);
+    assert_int_equal(incident_fx_count(fx), 2);
+    json_t *i1 = show(fx, 1);
+    assert_int_equal(json_integer_value(json_object_get(i1, "events_total")), 2);
+    assert_int_equal(json_array_size(json_object_get(i1, "hosts")), 3);
+    assert_int_equal(json_array_size(json_object_get(i1, "techniques")), 2);
+    json_decref(i1);
+}
+
+static void test_incident_window_separates(void **state)
+{
+    struct incident_fx *fx = *state;
+    feed(fx, "e1", BRUTE, "10.1.1.5", "10.1.1.20", 0);
+    feed(fx, "e2", BRUTE, "10.1.1.5", "10.1.1.20", 3 * 3600);
+    assert_int_equal(incident_fx_count(fx), 2);
+}
+
+static void test_incident_revision_updates_not_duplicates(void **state)
+{
+    struct incident_fx *fx = *state;
+    feed(fx, "e1", PORTSCAN, "10.1.1.5", "", 0);
+    feed(fx, "e1", PORTSCAN, "10.1.1.5", "", 0);
+    assert_int_equal(incident_fx_count(fx), 1);
+    json_t *i1 = show(fx, 1);
+    assert_int_equal(json_integer_value(json_object_get(i1, "events_total")), 1);
+    json_decref(i1);
+}
+
+static void test_incident_multi_host_attack_is_one_campaign(void **state)
+{
+    struct incident_fx *fx = *state;
+    feed(fx, "s1", PORTSCAN, "10.1.1.5", "", 0);
+    feed(fx, "s2", PORTSCAN, "10.1.2.6", "", 30);
+    feed(fx, "l1", LATERAL, "10.1.1.5", "10.1.3.7", 60);
+    feed(fx, "b1", BEACON, "10.1.3.7", "203.0.113.9", 90);
+    feed(fx, "b2", BEACON, "10.1.4.8", "203.0.113.9", 120);
+    feed(fx, "s3", PORTSCAN, "10.1.4.8", "", 150);
+    assert_int_equal(incident_fx_count(fx), 1);
+    json_t *i1 = show(fx, 1);
+    assert_true(json_is_true(json_object_get(i1, "campaign")));
+    assert_int_equal(json_integer_value(json_object_get(i1, "events_total")), 6);
+    assert_int_equal(json_integer_value(json_object_get(i1, "hosts_count")), 4);
+    assert_int_equal(json_integer_value(json_object_get(i1, "segments_count")), 4);
+    assert_non_null(strstr(json_str(i1, "title", ""), "Campaign"));
+    /* Four segments reach the default rule for II. */
+    assert_string_equal(json_str(i1, "level", ""), "II");
+    json_decref(i1);
+}
+
+static void test_incident_bridging_event_merges(void **state)
+{
+    struct incident_fx *fx = *state;
+    feed(fx, "x1", EXFIL, "10.1.1.5", "198.51.100.1", 0);
+    feed(fx, "x2", EXFIL, "10.1.7.7", "198.51.100.2", 10);
+    assert_int_equal(incident_fx_count(fx), 2);
+    feed(fx, "l1", LATERAL, "10.1.1.5", "10.1.7.7", 20);
+    assert_int_equal(incident_fx_count(fx), 1);
+    json_t *i2 = show(fx, 2);
+    assert_string_equal(json_str(i2, "state", ""), "merged");
+    assert_int_equal(json_integer_value(json_object_get(i2, "merged_into")), 1);
+    json_decref(i2);
+    json_t *i1 = show(fx, 1);
+    assert_int_equal(json_integer_value(json_object_get(i1, "events_total")), 3);
+    json_decref(i1);
+    char err[256];
+    assert_int_equal(incident_fx_call(fx, &incident_fx_alice, "incident.ack",
+                                      json_pack("{s:i}", "id", 2), NULL, err, sizeof(err)),
+                     -EINVAL);
+    assert_non_null(strstr(err, "merged into incident 1"));
+}
+
+static void test_incident_single_workstation_scan_is_iv(void **state)
+{
+    struct incident_fx *fx = *state;
+    feed(fx, "s1", PORTSCAN, "10.1.1.5", "10.1.1.9", 0);
+    json_t *i1 = show(fx, 1);
+    assert_string_equal(json_str(i1, "level", ""), "IV");
+    assert_string_equal(json_str(i1, "level_zh", ""), "一般");
+    json_decref(i1);
+}
+
+static void test_incident_spread_to_core_is_at_least_ii(void **state)
+{
+    struct incident_fx *fx = *state;
+    feed(fx, "s1", PORTSCAN, "10.1.1.5", "", 0);
+    json_t *i1 = show(fx, 1);
+    assert_string_equal(json_str(i1, "level", ""), "IV");
+    json_decref(i1);
+    feed(fx, "l1", LATERAL, "10.1.1.5", "10.1.5.10", 60);
+    i1 = show(fx, 1);
+    assert_int_equal(json_integer_value(json_object_get(i1, "level_num")), 2);
+    assert_string_equal(json_str(i1, "level_by", ""), "ward");
+    assert_non_null(strstr(json_str(i1, "level_reason", ""), "10.1.5.10"));
+    /* The raise is in the timeline, by Ward, with its reason. */
+    json_t *tl = json_object_get(i1, "timeline");
+    bool found = false;
+    size_t i;
+    json_t *row;
+    json_array_foreach(tl, i, row) {
+        if (strcmp(json_str(row, "action", ""), "incident.grade") == 0) {
+            assert_string_equal(json_str(row, "actor", ""), "ward");
+            const json_t *d = json_object_get(row, "details");
+            assert_string_equal(json_str(d, "from", ""), "IV");
+            assert_string_equal(json_str(d, "to", ""), "II");
+            found = true;
+        }
+    }
+    assert_true(found);
+    json_decref(i1);
+}
+
+static void test_incident_ward_only_raises(void **state)
+{
+    struct incident_fx *fx = *state;
+    feed(fx, "l1", LATERAL, "10.1.1.5", "10.1.1.6", 0);
+    json_t *i1 = show(fx, 1);
+    assert_string_equal(json_str(i1, "level", ""), "III");
+    json_decref(i1);
+    refused(fx, "incident.grade", json_pack("{s:s}", "level", "IV"), "--reason");
+    ok(fx, "incident.grade", json_pack("{s:s, s:s}", "level", "IV", "reason", "test lab"));
+    /* More of the same does not undo a person's decision. */
+    feed(fx, "l2", LATERAL, "10.1.1.5", "10.1.1.7", 10);
+    i1 = show(fx, 1);
+    assert_string_equal(json_str(i1, "level", ""), "IV");
+    assert_string_equal(json_str(i1, "level_by", ""), "alice");
+    json_decref(i1);
+    /* A spread to a core host is new scope: Ward raises again. */
+    feed(fx, "l3", LATERAL, "10.1.1.7", "10.1.5.10", 20);
+    i1 = show(fx, 1);
+    assert_string_equal(json_str(i1, "level", ""), "II");
+    json_decref(i1);
+}
+
+static void test_incident_viewer_cannot_act(void **state)
+{
+    struct incident_fx *fx = *state;
+    feed(fx, "s1", PORTSCAN, "10.1.1.5", "", 0);
+    char err[256];
+    assert_int_equal(incident_fx_call(fx, &incident_fx_victor, "incident.ack",
+                                      json_pack("{s:i}", "id", 1), NULL, err, sizeof(err)),
+                     -EPERM);
+}
+
+static void test_incident_illegal_transitions_name_what_is_missing(void **state)
+{
+    struct incident_fx *fx = *state;
+    feed(fx, "s1", PORTSCAN, "10.1.1.5", "", 0);
+
+    refused(fx, "incident.advance", json_pack("{s:s}", "state", "containing"),
+            "incident 1 cannot go to containing from recorded: the next step is analysing");
+    refused(fx, "incident.advance", json_pack("{s:s}", "state", "analysing"),
+            "incident 1 cannot go to analysing: missing --systems (affected systems), --told "
+            "(who was told)");
+    refused(fx, "incident.advance",
+            json_pack("{s:s, s:{s:s}}", "state", "analysing", "fields", "systems", "PC-17"),
+            "missing --told (who was told)");
+    refused(fx, "incident.advance",
+            json_pack("{s:s, s:{s:s}}", "state", "analysing", "fields", "colour", "red"),
+            "unknown field --colour");
+    ok(fx, "incident.advance",
+       json_pack("{s:s, s:{s:s, s:s}}", "state", "analysing", "fields", "systems", "PC-17",
+                 "told", "duty officer"));
+
+    refused(fx, "incident.advance",
+            json_pack("{s:s, s:{s:s}}", "state", "containing", "fields", "cause", "worm"),
+            "incident 1 cannot go to containing: missing --scope (scope), --risk (risk)");
+    ok(fx, "incident.advance",
+       json_pack("{s:s, s:{s:s, s:s, s:s}}", "state", "containing", "fields", "cause", "worm",
+                 "scope", "one PC", "risk", "spread"));
+
+    refused(fx, "incident.advance", json_pack("{s:s}", "state", "recovering"),
+            "incident 1 cannot go to recovering: no containment action or decision recorded");
+    ok(fx, "incident.advance",
+       json_pack("{s:s, s:{s:s}}", "state", "recovering", "fields", "decision",
+                 "not isolated: infusion pump console"));
+
+    refused(fx, "incident.advance", json_pack("{s:s}", "state", "review"),
+            "incident 1 cannot go to review: missing --restored (what was restored), --how");
+    ok(fx, "incident.advance",
+       json_pack("{s:s, s:{s:s, s:s}}", "state", "review", "fields", "restored", "PC-17",
+                 "how", "reimaged"));
+
+    refused(fx, "incident.advance", json_pack("{s:s}", "state", "closed"),
+            "incident 1 cannot go to closed: missing --lessons (lessons learned), --followups");
+    refused(fx, "incident.advance",
+            json_pack("{s:s, s:{s:s, s:s}}", "state", "closed", "fields", "lessons", "patch",
+                      "followups", "audit PCs"),
+            "incident 1 cannot go to closed: missing --signoff (sign-off)");
+    ok(fx, "incident.advance",
+       json_pack("{s:s, s:{s:s, s:s, s:s}}", "state", "closed", "fields", "lessons", "patch",
+                 "followups", "audit PCs", "signoff", "CISO Li"));
+
+    refused(fx, "incident.advance", json_pack("{s:s}", "state", "analysing"),
+            "incident 1 is closed; reopen it first");
+    refused(fx, "incident.reopen", json_object(), "--reason");
+    ok(fx, "incident.reopen", json_pack("{s:s}", "reason", "same worm seen again"));
+    json_t *i1 = show(fx, 1);
+    assert_string_equal(json_str(i1, "state", ""), "analysing");
+    json_decref(i1);
+    refused(fx, "incident.reopen", json_pack("{s:s}", "reason", "x"), "is not closed");
+}
+
+static void test_incident_record_action_counts_containment(void **state)
+{
+    struct incident_fx *fx = *state;
+    feed(fx, "s1", PORTSCAN, "10.1.1.5", "", 0);
+    json_t *d = json_pack("{s:s}", "host", "10.1.1.5");
+    assert_int_equal(incident_record_action(&fx->c, 1, &incident_fx_alice, "isolate.dry_run", d),
+                     0);
+    assert_int_equal(incident_record_action(&fx->c, 9, &incident_fx_alice, "isolate", d),
+                     -ENOENT);
+    json_t *i1 = show(fx, 1);
+    assert_int_equal(json_integer_value(json_object_get(i1, "containment_actions")), 0);
+    json_decref(i1);
+    assert_int_equal(incident_record_action(&fx->c, 1, &incident_fx_alice, "isolate", d), 0);
+    json_decref(d);
+    i1 = show(fx, 1);
+    assert_int_equal(json_integer_value(json_object_get(i1, "containment_actions")), 1);
+    json_decref(i1);
+}
+
+static void test_incident_list_filters(void **state)
+{
+    struct incident_fx *fx = *state;
+    feed(fx, "s1", PORTSCAN, "10.1.1.5", "", 0);
+    feed(fx, "l1", LATERAL, "10.3.1.5", "10.3.1.6", 0);
+    json_t *list = NULL;
+    char err[256];
+    assert_int_equal(incident_fx_call(fx, &incident_fx_victor, "incidents",
+                                      json_pack("{s:s}", "level", "III"), &list, err,
+                                      sizeof(err)),
+                     0);
+    assert_int_equal(json_array_size(list), 1);
+    json_t *clocks = json_object_get(json_array_get(list, 0), "clocks");
+    assert_int_equal(json_array_size(clocks), 3);
+    assert_string_equal(json_str(json_array_get(clocks, 0), "text", ""), "1h00m left");
+    json_decref(list);
+}
+
+int main(void)
+{
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_incident_same_host_joins_one),
+        T(test_incident_window_separates),
+        T(test_incident_revision_updates_not_duplicates),
+        T(test_incident_multi_host_attack_is_one_campaign),
+        T(test_incident_bridging_event_merges),
+        T(test_incident_single_workstation_scan_is_iv),
+        T(test_incident_spread_to_core_is_at_least_ii),
+        T(test_incident_ward_only_raises),
+        T(test_incident_viewer_cannot_act),
+        T(test_incident_illegal_transitions_name_what_is_missing),
+        T(test_incident_record_action_counts_containment),
+        T(test_incident_list_filters),
+    };
+#undef T
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -29,6 +29,7 @@
 #define INCIDENT_MAX_TICK 4096         /* open incidents whose clocks one tick checks */
 #define INCIDENT_SHOW_EVENTS 500       /* events `incident show` lists */
 #define INCIDENT_TEXT_MAX 4096         /* longest workflow field, note or reason */
+#define INCIDENT_TICK_NOTICES 8        /* notifier runs one tick may make; the rest wait */
 #define INCIDENT_SHOW_TIMELINE 5000    /* timeline rows `incident show` returns */
 #define INCIDENT_REPORT_TIMELINE 100000 /* timeline rows a report holds */
 
@@ -894,9 +895,9 @@ static int send_notice(struct console *c, struct incidents *m, const struct inci
 }
 
 static int check_clocks(struct console *c, struct incidents *m, const struct incident_row *row,
-                        uint64_t now)
+                        uint64_t now, unsigned *budget)
 {
-    for (int k = 0; k < SLA_CLOCK_COUNT; k++) {
+    for (int k = 0; k < SLA_CLOCK_COUNT && *budget > 0; k++) {
         if (row->met_usec[k])
             continue;
         struct sla_status s;
@@ -912,8 +913,10 @@ static int check_clocks(struct console *c, struct incidents *m, const struct inc
         if (rc)
             return rc;
         if (s.state == SLA_STATE_WARNING && !warned) {
+            (*budget)--;
             rc = send_notice(c, m, row, (enum sla_clock)k, SLA_STAGE_WARNING, &s, now);
         } else if (s.state == SLA_STATE_OVERDUE && !overdue) {
+            (*budget)--;
             /* A warning that never went out is stale now: the overdue notice says it all. */
             if (!warned)
                 rc = store_incidents_notice_mark(c->store, row->id, clock, "warning", now, -1);
@@ -950,10 +953,12 @@ static void incident_mod_tick(struct console *c, uint64_t now_usec)
         return;
     if (store_incidents_each(c->store, true, 0, collect_id, l) < 0)
         goto out;
-    for (size_t i = 0; i < l->n; i++) {
+    /* The notifier blocks the loop while it runs: a few per tick, the rest next tick. */
+    unsigned budget = INCIDENT_TICK_NOTICES;
+    for (size_t i = 0; i < l->n && budget > 0; i++) {
         struct incident_row row;
         if (store_incidents_get(c->store, l->ids[i], &row) == 0)
-            (void)!check_clocks(c, m, &row, now_usec);
+            (void)!check_clocks(c, m, &row, now_usec, &budget);
         store_incidents_row_fini(&row);
     }
 out:

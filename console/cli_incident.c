@@ -29,6 +29,7 @@ struct opts {
     const char *format;    /* --format md|html */
     const char *output;    /* -o FILE */
     const char *incident;  /* --incident ID (audit list) */
+    const char *host;      /* --host ADDR (endpoint report) */
 };
 
 /* Parses options up to the first operand; returns the index of the first, -1 on error. */
@@ -41,7 +42,8 @@ static int parse(const struct cli_cmd *cmd, struct cli_opts *o, struct opts *p, 
         {"to", required_argument, NULL, 't'},  {"note", required_argument, NULL, 'n'},
         {"reason", required_argument, NULL, 'r'}, {"state", required_argument, NULL, 'S'},
         {"format", required_argument, NULL, 'f'}, {"output", required_argument, NULL, 'o'},
-        {"incident", required_argument, NULL, 'i'}, {NULL, 0, NULL, 0},
+        {"incident", required_argument, NULL, 'i'}, {"host", required_argument, NULL, 'H'},
+        {NULL, 0, NULL, 0},
     };
     int ch;
     optind = 0;
@@ -76,6 +78,9 @@ static int parse(const struct cli_cmd *cmd, struct cli_opts *o, struct opts *p, 
             break;
         case 'i':
             p->incident = optarg;
+            break;
+        case 'H':
+            p->host = optarg;
             break;
         default:
             cli_usage(cmd);
@@ -430,9 +435,10 @@ static int cmd_report(const struct cli_opts *go, int argc, char **argv)
         return 2;
     }
     json_t *data = NULL;
-    int rc = cli_call(&o, "report",
-                      json_pack("{s:I, s:s}", "id", id, "format", p.format ? p.format : "md"),
-                      &data);
+    json_t *args = json_pack("{s:I, s:s}", "id", id, "format", p.format ? p.format : "md");
+    if (p.host)
+        json_object_set_new(args, "host", json_string(p.host));
+    int rc = cli_call(&o, "report", args, &data);
     if (rc)
         return rc;
     const char *text = json_str(data, "text", "");
@@ -536,8 +542,9 @@ const struct cli_cmd cli_incident_cmds[] = {
      "show an incident or act on it (fields: systems told cause scope risk action decision "
      "restored how lessons followups signoff)",
      cmd_incident},
-    {"report", "report ID [--format md|html] [-o FILE]",
-     "write the incident disposition report", cmd_report},
+    {"report", "report ID [--host ADDR] [--format md|html] [-o FILE]",
+     "write the incident disposition report (with --host: the compromised-endpoint report)",
+     cmd_report},
     {"audit", "audit verify | audit list [--incident ID]",
      "check the audit log's hash chain, or list its rows", cmd_audit},
     {NULL, NULL, NULL, NULL},

@@ -1481,15 +1481,21 @@ static int cmd_report(struct console *c, const struct ctl_req *req, json_t **rep
     if (rc)
         return fail(err, errcap, rc, "incident %" PRId64 ": %s", id, strerror(-rc));
     char *text = NULL;
-    rc = report_render(show, fmt, clock_now_usec(), &text);
+    const char *host = json_str(req->args, "host", NULL);
+    if (host)
+        rc = report_render_endpoint(show, host, fmt, clock_now_usec(), &text);
+    else
+        rc = report_render(show, fmt, clock_now_usec(), &text);
     json_decref(show);
+    if (rc == -ENOENT)
+        return fail(err, errcap, rc, "incident %" PRId64 " does not involve host %s", id, host);
     if (rc)
         return fail(err, errcap, rc, "report for incident %" PRId64 ": %s", id, strerror(-rc));
     *reply = json_pack("{s:I, s:s, s:s}", "id", (json_int_t)id, "format", fmt_name, "text", text);
     free(text);
     if (!*reply)
         return fail(err, errcap, -ENOMEM, "report too large or not UTF-8");
-    json_t *d = json_pack("{s:s}", "format", fmt_name);
+    json_t *d = json_pack("{s:s, s:s}", "format", fmt_name, "host", host ? host : "");
     if (audit_append(c->store, req->actor, "incident.report", "incident", id, d, NULL) < 0)
         log_warn("incident %" PRId64 ": could not record the report in the audit log", id);
     json_decref(d);

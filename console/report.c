@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -248,7 +249,8 @@ int report_describe(const json_t *row, char *out, size_t cap)
     } else if (strcmp(action, "incident.campaign") == 0) {
         n = snprintf(out, cap, "became a campaign: several internal hosts share the technique");
     } else if (strcmp(action, "incident.report") == 0) {
-        n = snprintf(out, cap, "report written (%s)", s_of(d, "format"));
+        n = snprintf(out, cap, "%s report written (%s)",
+                     *s_of(d, "host") ? "endpoint" : "disposition", s_of(d, "format"));
     } else {
         char *txt = json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS);
         n = snprintf(out, cap, "%s %s", action, txt ? txt : "");
@@ -443,6 +445,35 @@ static void section_lessons(struct out *o, const json_t *inc)
     item(o, "Closed", s_of(inc, "closed"));
 }
 
+static void begin(struct out *o, const char *title)
+{
+    if (o->fmt == REPORT_HTML) {
+        fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>",
+              o->f);
+        put_text(o, title, false);
+        fputs("</title>\n<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}"
+              "table{border-collapse:collapse}td,th{border:1px solid #999;padding:.2em .5em;"
+              "text-align:left;vertical-align:top}</style>\n</head>\n<body>\n", o->f);
+        heading(o, 1, title);
+    } else {
+        fprintf(o->f, "# ");
+        put_text(o, title, false);
+        fputs("\n\n", o->f);
+    }
+}
+
+static int finish(struct out *o, char **buf, char **out)
+{
+    if (o->fmt == REPORT_HTML)
+        fputs("</body>\n</html>\n", o->f);
+    if (fclose(o->f) != 0) {
+        free(*buf);
+        return -ENOMEM;
+    }
+    *out = *buf;
+    return 0;
+}
+
 int report_render(const json_t *inc, enum report_format fmt, uint64_t now_usec, char **out)
 {
     *out = NULL;
@@ -456,19 +487,7 @@ int report_render(const json_t *inc, enum report_format fmt, uint64_t now_usec, 
     char title[256], when[40];
     snprintf(title, sizeof(title), "Incident %lld disposition report",
              (long long)json_integer_value(json_object_get(inc, "id")));
-    if (fmt == REPORT_HTML) {
-        fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>",
-              o.f);
-        put_text(&o, title, false);
-        fputs("</title>\n<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}"
-              "table{border-collapse:collapse}td,th{border:1px solid #999;padding:.2em .5em;"
-              "text-align:left;vertical-align:top}</style>\n</head>\n<body>\n", o.f);
-        heading(&o, 1, title);
-    } else {
-        fprintf(o.f, "# ");
-        put_text(&o, title, false);
-        fputs("\n\n", o.f);
-    }
+    begin(&o, title);
     char line[512];
     snprintf(line, sizeof(line), "Level %s %s (%s) · state %s · report made %s",
              s_of(inc, "level"), s_of(inc, "level_zh"), level_english(s_of(inc, "level")),
@@ -481,12 +500,119 @@ int report_render(const json_t *inc, enum report_format fmt, uint64_t now_usec, 
     section_evidence(&o, inc);
     section_deadlines(&o, inc);
     section_lessons(&o, inc);
-    if (fmt == REPORT_HTML)
-        fputs("</body>\n</html>\n", o.f);
-    if (fclose(o.f) != 0) {
-        free(buf);
-        return -ENOMEM;
+    return finish(&o, &buf, out);
+}
+
+/* True if the audit row's details name host anywhere (as a value). */
+static bool names_host(const json_t *v, const char *host)
+{
+    if (json_is_string(v))
+        return strcmp(json_string_value(v), host) == 0;
+    size_t i;
+    const char *k;
+    const json_t *e;
+    if (json_is_array(v)) {
+        json_array_foreach(v, i, e) {
+            if (names_host(e, host))
+                return true;
+        }
+    } else if (json_is_object(v)) {
+        json_object_foreach((json_t *)(uintptr_t)v, k, e) {
+            if (names_host(e, host))
+                return true;
+        }
     }
-    *out = buf;
-    return 0;
+    return false;
+}
+
+int report_render_endpoint(const json_t *inc, const char *host, enum report_format fmt,
+                           uint64_t now_usec, char **out)
+{
+    *out = NULL;
+    if (!json_is_object(inc) || !host)
+        return -EINVAL;
+    const json_t *h = NULL, *e;
+    size_t i;
+    json_array_foreach(json_object_get(inc, "hosts"), i, e) {
+        if (strcmp(s_of(e, "addr"), host) == 0)
+            h = e;
+    }
+    if (!h)
+        return -ENOENT;
+    char *buf = NULL;
+    size_t len = 0;
+    struct out o = {open_memstream(&buf, &len), fmt, false};
+    if (!o.f)
+        return -ENOMEM;
+    char title[256], line[512], when[40], crit[8];
+    snprintf(title, sizeof(title), "Compromised endpoint report: %s (incident %lld)", host,
+             (long long)json_integer_value(json_object_get(inc, "id")));
+    begin(&o, title);
+    snprintf(line, sizeof(line), "Incident level %s %s (%s) · state %s · report made %s",
+             s_of(inc, "level"), s_of(inc, "level_zh"), level_english(s_of(inc, "level")),
+             s_of(inc, "state"), clock_format_iso(now_usec, when, sizeof(when)));
+    para(&o, line);
+
+    heading(&o, 2, "1. Endpoint");
+    snprintf(crit, sizeof(crit), "%lld", (long long)json_integer_value(json_object_get(h,
+                                                                                      "criticality")));
+    item(&o, "Address", host);
+    item(&o, "Segment", *s_of(h, "segment") ? s_of(h, "segment") : "outside the home network");
+    item(&o, "Criticality (1 core .. 4)", crit);
+    item(&o, "Seen by sensor", s_of(h, "sensor"));
+    item(&o, "Role in the incident",
+         json_is_true(json_object_get(h, "acting"))
+             ? (json_is_true(json_object_get(h, "targeted")) ? "attacked, then attacking"
+                                                             : "attacking other hosts")
+             : "attacked");
+    item(&o, "Incident", s_of(inc, "title"));
+
+    heading(&o, 2, "2. What was seen");
+    static const char *const ecols[] = {"First", "Last", "Kind", "Source", "Target", "Summary"};
+    table_head(&o, ecols, WARD_ARRAY_LEN(ecols));
+    json_array_foreach(json_object_get(inc, "events"), i, e) {
+        if (strcmp(s_of(e, "src"), host) != 0 && strcmp(s_of(e, "dst"), host) != 0 &&
+            !names_host(json_object_get(json_object_get(e, "event"), "targets"), host))
+            continue;
+        const char *cells[] = {s_of(e, "first"), s_of(e, "last"), s_of(e, "kind"),
+                               s_of(e, "src"), s_of(e, "dst"), s_of(e, "summary")};
+        table_row(&o, cells, WARD_ARRAY_LEN(cells));
+    }
+    table_end(&o);
+
+    heading(&o, 2, "3. What was done");
+    static const char *const tcols[] = {"Time (UTC)", "Who", "What"};
+    table_head(&o, tcols, WARD_ARRAY_LEN(tcols));
+    json_array_foreach(json_object_get(inc, "timeline"), i, e) {
+        const char *a = s_of(e, "action");
+        bool about = names_host(json_object_get(e, "details"), host);
+        if (!about && strcmp(a, "incident.advance") != 0 && strcmp(a, "incident.ack") != 0)
+            continue;
+        char what[1024];
+        if (report_describe(e, what, sizeof(what)) < 0)
+            continue;
+        const char *cells[] = {s_of(e, "time"), s_of(e, "actor"), what};
+        table_row(&o, cells, WARD_ARRAY_LEN(cells));
+    }
+    table_end(&o);
+
+    const json_t *fields = json_object_get(inc, "fields");
+    heading(&o, 2, "4. Evidence");
+    size_t nev = 0;
+    json_array_foreach(json_object_get(inc, "evidence"), i, e) {
+        if (names_host(json_object_get(e, "hosts"), host) || !json_object_get(e, "hosts")) {
+            item(&o, "SHA-256", s_of(e, "sha256"));
+            nev++;
+        }
+    }
+    if (!nev)
+        para(&o, "No evidence items are recorded for this endpoint.");
+    heading(&o, 2, "5. Disposition");
+    item(&o, "Cause", s_of(fields, "cause"));
+    item(&o, "Containment decision", s_of(fields, "decision"));
+    item(&o, "Restored", s_of(fields, "restored"));
+    item(&o, "How", s_of(fields, "how"));
+    item(&o, "Follow-ups", s_of(fields, "followups"));
+    item(&o, "Signed off by", s_of(fields, "signoff"));
+    return finish(&o, &buf, out);
 }

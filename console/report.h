@@ -29,6 +29,16 @@ WARD_MUST_CHECK int report_format_parse(const char *s, enum report_format *out);
 WARD_MUST_CHECK int report_render(const json_t *incident, enum report_format fmt,
                                   uint64_t now_usec, char **out);
 
+/*
+ * The compromised-endpoint report of one host of the incident: what the host
+ * did and suffered (its events), what was done about it (timeline rows that name
+ * it), its evidence, and the incident's disposition.  -ENOENT if the incident
+ * does not involve host.  Otherwise as report_render().
+ */
+WARD_MUST_CHECK int report_render_endpoint(const json_t *incident, const char *host,
+                                           enum report_format fmt, uint64_t now_usec,
+                                           char **out);
+
 /* One line describing an audit row of an incident's timeline ("level III -> II: ..."). */
 WARD_MUST_CHECK int report_describe(const json_t *audit_row, char *out, size_t cap);
 

@@ -137,6 +137,26 @@ static void test_report_full_walk_holds_every_action(void **state)
         fputs(md, stdout);
     free(md);
 
+    /* The compromised-endpoint report of the first workstation. */
+    json_t *r = NULL;
+    assert_int_equal(incident_fx_call(fx, &incident_fx_victor, "report",
+                                      json_pack("{s:i, s:s, s:s}", "id", 1, "format", "md",
+                                                "host", "10.1.1.5"),
+                                      &r, err, sizeof(err)),
+                     0);
+    const char *ep = json_str(r, "text", "");
+    expect(ep, "Compromised endpoint report: 10.1.1.5");
+    expect(ep, "attacking other hosts");
+    expect(ep, "action isolate");
+    expect(ep, "lateral");
+    expect(ep, "phishing mail on PC-17");
+    json_decref(r);
+    assert_int_equal(incident_fx_call(fx, &incident_fx_victor, "report",
+                                      json_pack("{s:i, s:s}", "id", 1, "host", "10.9.9.9"), &r,
+                                      err, sizeof(err)),
+                     -ENOENT);
+    assert_non_null(strstr(err, "does not involve host 10.9.9.9"));
+
     char *html = report(fx, "html");
     expect(html, "<!DOCTYPE html>");
     expect(html, "<meta charset=\"utf-8\">");

@@ -13,6 +13,7 @@
 #include "audit.h"
 #include "clock.h"
 #include "ledger.h"
+#include "incident.h"
 #include "log.h"
 #include "contain.h"
 #include "sensors.h"
@@ -26,6 +27,7 @@ const struct console_module *const console_modules[] = {
     &ledger_module,
     &vault_module,
     &contain_module,
+    &incident_module,
     NULL,
 };
 

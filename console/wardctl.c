@@ -18,6 +18,7 @@ static const struct cli_cmd *const tables[] = {
     cli_core_cmds,
     cli_assets_cmds,
     cli_evidence_cmds,
+    cli_incident_cmds,
     NULL,
 };
 

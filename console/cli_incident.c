@@ -131,10 +131,6 @@ static json_t *flatten(const json_t *list)
             json_object_set_new(r, json_str(k, "clock", "?"),
                                 json_string(json_str(k, "text", "")));
         }
-        char lv[64];
-        snprintf(lv, sizeof(lv), "%s %s", json_str(inc, "level", "?"),
-                 json_str(inc, "level_zh", ""));
-        json_object_set_new(r, "level_label", json_string(lv));
         json_array_append_new(rows, r);
     }
     return rows;
@@ -144,7 +140,7 @@ static void print_list(const json_t *list)
 {
     static const struct cli_col cols[] = {
         {"ID", "id", CLI_INT, 0},
-        {"LEVEL", "level_label", CLI_STR, 0},
+        {"LEVEL", "level", CLI_STR, 0},
         {"STATE", "state", CLI_STR, 0},
         {"HOSTS", "hosts_count", CLI_INT, 0},
         {"DIRECTOR", "director", CLI_STR, 0},

@@ -690,9 +690,11 @@ static json_t *clocks_json(const struct incidents *m, const struct incident_row 
     json_t *arr = json_array();
     for (int k = 0; arr && k < SLA_CLOCK_COUNT; k++) {
         struct sla_status s;
-        sla_evaluate(&m->sla, row->level, (enum sla_clock)k, row->detected_usec,
-                     row->met_usec[k], row->closed_usec ? row->closed_usec : now,
-                     row->state == INCIDENT_CLOSED || row->state == INCIDENT_MERGED, &s);
+        /* A merged incident's clocks run on in the one it joined. */
+        sla_evaluate(&m->sla, row->state == INCIDENT_MERGED ? 0 : row->level, (enum sla_clock)k,
+                     row->detected_usec, row->met_usec[k],
+                     row->closed_usec ? row->closed_usec : now, row->state == INCIDENT_CLOSED,
+                     &s);
         char text[48], setting[32];
         json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:I}", "clock",
                               sla_clock_name((enum sla_clock)k), "state",
@@ -766,6 +768,65 @@ static json_t *evidence_json(struct console *c, int64_t id, const json_t *events
     return items;
 }
 
+static int by_audit_id(const void *a, const void *b)
+{
+    json_int_t x = json_integer_value(json_object_get(*(json_t *const *)a, "id"));
+    json_int_t y = json_integer_value(json_object_get(*(json_t *const *)b, "id"));
+    return x < y ? -1 : x > y;
+}
+
+/*
+ * The audit rows of the incident and of the incidents merged into it (their
+ * events and actions are its history too), by audit id, at most limit.
+ */
+static int timeline_json(struct console *c, int64_t id, uint64_t limit, json_t **out)
+{
+    int64_t ids[INCIDENT_MAX_CANDIDATES + 1];
+    size_t n = 0;
+    ids[0] = id;
+    int rc = store_incidents_merged(c->store, id, ids + 1, INCIDENT_MAX_CANDIDATES, &n);
+    if (rc)
+        return rc;
+    n++;
+    json_t *all = json_array();
+    if (!all)
+        return -ENOMEM;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        struct audit_query q = {.object = "incident", .object_id = ids[i], .limit = limit};
+        json_t *part = NULL;
+        rc = audit_query(c->store, &q, &part);
+        if (rc == 0)
+            json_array_extend(all, part);
+        json_decref(part);
+    }
+    if (rc) {
+        json_decref(all);
+        return rc;
+    }
+    if (n > 1) {
+        /* Sort through a plain array of borrowed pointers, then rebuild. */
+        size_t count = json_array_size(all);
+        json_t **v = calloc(count ? count : 1, sizeof(*v));
+        json_t *sorted = json_array();
+        if (!v || !sorted) {
+            free(v);
+            json_decref(sorted);
+            json_decref(all);
+            return -ENOMEM;
+        }
+        for (size_t i = 0; i < count; i++)
+            v[i] = json_array_get(all, i);
+        qsort(v, count, sizeof(*v), by_audit_id);
+        for (size_t i = 0; i < count && i < limit; i++)
+            json_array_append(sorted, v[i]);
+        free(v);
+        json_decref(all);
+        all = sorted;
+    }
+    *out = all;
+    return 0;
+}
+
 /* The incident as JSON with at most timeline_limit rows of its timeline. */
 static int show_json(struct console *c, int64_t id, uint64_t timeline_limit, json_t **out)
 {
@@ -786,9 +847,7 @@ static int show_json(struct console *c, int64_t id, uint64_t timeline_limit, jso
         rc = store_incidents_summary_json(c->store, id, &techniques, &sensors, &segments,
                                           &nevents);
     if (rc == 0) {
-        struct audit_query q = {.object = "incident", .object_id = id,
-                                .limit = timeline_limit + 1};
-        rc = audit_query(c->store, &q, &timeline);
+        rc = timeline_json(c, id, timeline_limit + 1, &timeline);
         bool cut = rc == 0 && json_array_size(timeline) > timeline_limit;
         if (cut)
             json_array_remove(timeline, json_array_size(timeline) - 1);

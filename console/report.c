@@ -396,16 +396,27 @@ static void section_evidence(struct out *o, const json_t *inc)
         para(o, "No evidence items are recorded for this incident.");
         return;
     }
-    static const char *const cols[] = {"SHA-256", "Size", "Sensor", "Event"};
+    static const char *const cols[] = {"SHA-256", "Size", "Sensor", "Hosts", "Packets from",
+                                       "Event"};
     table_head(o, cols, WARD_ARRAY_LEN(cols));
     size_t i;
     const json_t *e;
     json_array_foreach(ev, i, e) {
-        char size[24] = "";
+        char size[24] = "", hosts[256] = "";
         if (json_is_integer(json_object_get(e, "size")))
             snprintf(size, sizeof(size), "%lld",
                      (long long)json_integer_value(json_object_get(e, "size")));
-        const char *cells[] = {s_of(e, "sha256"), size, s_of(e, "sensor"), s_of(e, "event")};
+        size_t j, n = 0;
+        const json_t *h;
+        json_array_foreach(json_object_get(e, "hosts"), j, h) {
+            int w = snprintf(hosts + n, sizeof(hosts) - n, "%s%s", n ? ", " : "",
+                             json_string_value(h) ? json_string_value(h) : "");
+            if (w > 0 && (size_t)w < sizeof(hosts) - n)
+                n += (size_t)w;
+        }
+        const char *event = *s_of(e, "event") ? s_of(e, "event") : s_of(e, "event_uid");
+        const char *cells[] = {s_of(e, "sha256"), size, s_of(e, "sensor"), hosts,
+                               s_of(e, "first"), event};
         table_row(o, cells, WARD_ARRAY_LEN(cells));
     }
     table_end(o);

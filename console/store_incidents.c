@@ -705,6 +705,23 @@ int store_incidents_each(struct store *st, bool open_only, int level, store_inci
     return rc;
 }
 
+int store_incidents_merged(struct store *st, int64_t incident, int64_t *ids, size_t cap,
+                           size_t *n)
+{
+    static const char sql[] = "SELECT id FROM incidents WHERE merged_into = ?1 ORDER BY id";
+    *n = 0;
+    sqlite3_stmt *s = store_prepare(st, sql);
+    if (!s)
+        return -EIO;
+    sqlite3_bind_int64(s, 1, incident);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW && *n < cap)
+        ids[(*n)++] = sqlite3_column_int64(s, 0);
+    rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : store_fail(st, "incidents: merged ones");
+    sqlite3_reset(s);
+    return rc;
+}
+
 int store_incidents_notice_sent(struct store *st, int64_t incident, const char *clock,
                                 const char *stage, bool *sent)
 {

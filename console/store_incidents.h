@@ -153,6 +153,10 @@ typedef int (*store_incidents_fn)(void *arg, const struct incident_row *row);
 int store_incidents_each(struct store *st, bool open_only, int level, store_incidents_fn fn,
                          void *arg);
 
+/* Ids of the incidents merged into incident (directly), ascending, at most cap. */
+WARD_MUST_CHECK int store_incidents_merged(struct store *st, int64_t incident, int64_t *ids,
+                                           size_t cap, size_t *n);
+
 /* Deadline notices: whether (incident, clock, stage) was sent; recording one. */
 WARD_MUST_CHECK int store_incidents_notice_sent(struct store *st, int64_t incident,
                                                 const char *clock, const char *stage,

@@ -142,9 +142,24 @@ static void test_incident_bridging_event_merges(void **state)
     json_t *i2 = show(fx, 2);
     assert_string_equal(json_str(i2, "state", ""), "merged");
     assert_int_equal(json_integer_value(json_object_get(i2, "merged_into")), 1);
+    assert_string_equal(json_str(json_array_get(json_object_get(i2, "clocks"), 0), "state", ""),
+                        "none");
     json_decref(i2);
     json_t *i1 = show(fx, 1);
     assert_int_equal(json_integer_value(json_object_get(i1, "events_total")), 3);
+    /* The merged incident's history is part of this one's timeline, in order. */
+    bool x2 = false;
+    json_int_t last_id = 0;
+    size_t i;
+    json_t *row;
+    json_array_foreach(json_object_get(i1, "timeline"), i, row) {
+        json_int_t rid = json_integer_value(json_object_get(row, "id"));
+        assert_true(rid > last_id);
+        last_id = rid;
+        if (strcmp(json_str(json_object_get(row, "details"), "uid", ""), "x2") == 0)
+            x2 = true;
+    }
+    assert_true(x2);
     json_decref(i1);
     char err[256];
     assert_int_equal(incident_fx_call(fx, &incident_fx_alice, "incident.ack",

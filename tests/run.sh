@@ -58,7 +58,12 @@ run_script() {
     setsid bash "$s" >"$log" 2>&1 &
     pid=$!
     (
-        sleep "$LIMIT"
+        # The sleep must die with the watchdog: an orphaned sleep would keep every
+        # descriptor this runner inherited (a caller's flock, a pipe) for LIMIT s.
+        trap 'kill "$sleeper" 2>/dev/null; exit 0' TERM
+        sleep "$LIMIT" &
+        sleeper=$!
+        wait "$sleeper"
         echo "FAIL: $name: still running after ${LIMIT}s; stopped" >>"$log"
         kill -TERM -- "-$pid" 2>/dev/null
         sleep 5

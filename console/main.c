@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -237,6 +238,33 @@ static int make_data_dir(const char *dir)
     return 0;
 }
 
+/*
+ * One console per data directory: a second one on the same database would
+ * acknowledge batches the first one also numbers.  The lock lives as long as
+ * the descriptor (the process).  Returns the descriptor or a negative errno.
+ */
+static int lock_data_dir(const char *dir)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/console.lock", dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+    if (fd < 0) {
+        int e = errno;
+        log_err("console: cannot open %s: %s", path, strerror(e));
+        return -e;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        int e = errno;
+        if (e == EWOULDBLOCK)
+            log_err("console: another ward-console is using %s", dir);
+        else
+            log_err("console: cannot lock %s: %s", path, strerror(e));
+        close(fd);
+        return e == EWOULDBLOCK ? -EBUSY : -e;
+    }
+    return fd;
+}
+
 /* The poll loop: ingest, the control socket and a tick, until a signal. */
 static int run(struct console *c)
 {
@@ -360,10 +388,13 @@ int main(int argc, char **argv)
     }
     if (make_data_dir(c.data_dir) < 0)
         goto out_keys;
+    int lock_fd = lock_data_dir(c.data_dir);
+    if (lock_fd < 0)
+        goto out_keys;
     char db[4096];
     snprintf(db, sizeof(db), "%s/%s", c.data_dir, MAIN_DB_FILE);
     if (store_open(db, &c.store) < 0)
-        goto out_keys;
+        goto out_lock;
     if (modules_init(&c) < 0)
         goto out_store;
     if (control_open(&c, ctl_path, &c.control) < 0) {
@@ -393,6 +424,8 @@ out_modules:
     modules_fini(&c);
 out_store:
     store_close(c.store);
+out_lock:
+    close(lock_fd);
 out_keys:
     keys_wipe(&c.id);
 out_ready:

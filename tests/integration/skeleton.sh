@@ -82,6 +82,12 @@ if ! [ -S "$CTL" ]; then
     fail "console did not start: $(tail -3 "$T/console.log")"
     exit 0
 fi
+"$B/ward-console" -f --data-dir "$T/data" --listen "tcp://127.0.0.1:$(free_port)" \
+    --control "$T/other.sock" --keys "$T/console" >"$T/second.log" 2>&1
+rc=$?
+[ $rc -eq 1 ] && grep -q "another ward-console is using" "$T/second.log" &&
+    pass "a second console on the same data directory is refused" ||
+    fail "second console on the same data: rc $rc: $(tail -1 "$T/second.log")"
 perm=$(stat -c %a "$CTL")
 [ "$perm" = 660 ] && pass "control socket is mode 0660" || fail "control socket mode $perm"
 

@@ -458,13 +458,50 @@ static uint32_t insert(struct flow_table *ft, const struct pkey *k, const struct
     return i;
 }
 
+uint64_t flow_table_hash(const struct flow_table *ft, const struct pkt *p)
+{
+    struct pkey k;
+    if (!(p->layers & (PKT_IP4 | PKT_IP6)))
+        return 0;
+    pkey_make(p, &k);
+    return pkey_hash(ft, &k);
+}
+
+void flow_table_prefetch_slot(const struct flow_table *ft, uint64_t hash)
+{
+    __builtin_prefetch(&ft->index[(uint32_t)hash & ft->mask]);
+}
+
+void flow_table_prefetch_flow(const struct flow_table *ft, uint64_t hash)
+{
+    uint64_t e = ft->index[(uint32_t)hash & ft->mask];
+    if (e != 0 && (uint32_t)(e >> 32) == (uint32_t)(hash >> 32)) {
+        const struct flow *f = &ft->pool[(uint32_t)e - 1];
+        __builtin_prefetch(f);
+        __builtin_prefetch((const char *)f + 64);
+    }
+}
+
+const struct flow *flow_table_guess(const struct flow_table *ft, uint64_t hash)
+{
+    uint64_t e = ft->index[(uint32_t)hash & ft->mask];
+    if (e != 0 && (uint32_t)(e >> 32) == (uint32_t)(hash >> 32))
+        return &ft->pool[(uint32_t)e - 1];
+    return NULL;
+}
+
 struct flow *flow_table_update(struct flow_table *ft, const struct pkt *p, int *dir)
+{
+    return flow_table_update_hashed(ft, p, flow_table_hash(ft, p), dir);
+}
+
+struct flow *flow_table_update_hashed(struct flow_table *ft, const struct pkt *p, uint64_t h,
+                                      int *dir)
 {
     if (!(p->layers & (PKT_IP4 | PKT_IP6)))
         return NULL;
     struct pkey k;
     pkey_make(p, &k);
-    uint64_t h = pkey_hash(ft, &k);
     uint32_t tag = (uint32_t)(h >> 32);
     uint32_t s = (uint32_t)h & ft->mask;
     uint32_t i = NIL;

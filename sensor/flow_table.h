@@ -81,6 +81,7 @@ struct flow {
     uint32_t lru_prev;          /* LRU (open flows) or closing list */
     uint32_t lru_next;
     uint32_t slot;              /* index slot holding this flow */
+    uint32_t host_slot[2];      /* host_table.c: where key.a and key.b were last found */
     uint8_t list;               /* which list the flow is on */
 };
 
@@ -112,6 +113,23 @@ struct flow *flow_table_update(struct flow_table *ft, const struct pkt *p, int *
 #define FLOW_TABLE_DEFAULT_CAP 262144
 #define FLOW_TABLE_DEFAULT_IDLE_USEC 60000000ULL      /* 60 s */
 #define FLOW_TABLE_DEFAULT_ACTIVE_USEC 1800000000ULL  /* 30 min */
+
+/*
+ * For capture loops that decode a few packets ahead and hide memory latency:
+ * flow_table_hash() once per packet, flow_table_prefetch_slot() as soon as it is
+ * known, flow_table_prefetch_flow() a few packets later (it reads the slot), then
+ * flow_table_update_hashed() in packet order.  Prefetches are hints only: the
+ * table may change in between without harm.  flow_table_update() does all of it
+ * for one packet.
+ */
+uint64_t flow_table_hash(const struct flow_table *ft, const struct pkt *p);
+void flow_table_prefetch_slot(const struct flow_table *ft, uint64_t hash);
+void flow_table_prefetch_flow(const struct flow_table *ft, uint64_t hash);
+/* The flow hash probably leads to (first probe, tag match, no key check), or NULL:
+ * a hint for prefetching what the flow points to, never for its contents. */
+const struct flow *flow_table_guess(const struct flow_table *ft, uint64_t hash);
+struct flow *flow_table_update_hashed(struct flow_table *ft, const struct pkt *p, uint64_t hash,
+                                      int *dir);
 
 /* Ends flows idle past their timeout, and closed ones, as of packet time now_usec.
  * Active timeouts end on the flow's next packet (a new record starts). */

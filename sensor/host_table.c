@@ -150,40 +150,71 @@ static void roll(const struct host_table *ht, struct host *h, uint64_t now)
     h->win_start_usec = start;
 }
 
-/* Finds or creates a's entry and marks it seen at now. */
-static struct host *touch(struct host_table *ht, const struct addr *a, uint64_t now)
+#define HOST_LRU_GRAIN_USEC 1000000 /* move to the LRU head at most once a second */
+
+/* Marks entry i seen at now: approximate LRU, exact windows. */
+static struct host *seen(struct host_table *ht, uint32_t i, uint64_t now)
 {
-    uint64_t hv = addr_hash(ht, a);
-    uint32_t i = find(ht, a, hv);
-    if (i != NIL) {
-        if (ht->head != i) {
-            lru_unlink(ht, i);
-            lru_push_head(ht, i);
-        }
-    } else {
-        if (ht->used < ht->cap) {
-            i = ht->used++;
-        } else {
-            i = ht->tail;
-            lru_unlink(ht, i);
-            bucket_remove(ht, i);
-            ht->evictions++;
-        }
-        struct host *e = &ht->pool[i];
-        memset(e, 0, sizeof(*e));
-        e->addr = *a;
-        e->first_usec = now;
-        e->win_start_usec = window_of(ht, now);
-        uint32_t b = (uint32_t)(hv & (ht->nbuckets - 1));
-        e->hnext = ht->buckets[b];
-        ht->buckets[b] = i;
-        lru_push_head(ht, i);
-    }
     struct host *h = &ht->pool[i];
+    if (now >= h->lru_usec + HOST_LRU_GRAIN_USEC && ht->head != i) {
+        lru_unlink(ht, i);
+        lru_push_head(ht, i);
+        h->lru_usec = now;
+    }
     roll(ht, h, now);
     if (now > h->last_usec)
         h->last_usec = now;
     return h;
+}
+
+/* Finds or creates a's entry; sets *slot to its index. */
+static uint32_t find_or_add(struct host_table *ht, const struct addr *a, uint64_t now)
+{
+    uint64_t hv = addr_hash(ht, a);
+    uint32_t i = find(ht, a, hv);
+    if (i != NIL)
+        return i;
+    if (ht->used < ht->cap) {
+        i = ht->used++;
+    } else {
+        /* The tail is the least recently moved; skip any that were seen since. */
+        for (int k = 0; k < 8; k++) {
+            uint32_t t = ht->tail;
+            if (ht->pool[t].last_usec < ht->pool[t].lru_usec + HOST_LRU_GRAIN_USEC)
+                break;
+            lru_unlink(ht, t);
+            lru_push_head(ht, t);
+            ht->pool[t].lru_usec = ht->pool[t].last_usec;
+        }
+        i = ht->tail;
+        lru_unlink(ht, i);
+        bucket_remove(ht, i);
+        ht->evictions++;
+    }
+    struct host *e = &ht->pool[i];
+    memset(e, 0, sizeof(*e));
+    e->addr = *a;
+    e->first_usec = now;
+    e->lru_usec = now;
+    e->win_start_usec = window_of(ht, now);
+    uint32_t b = (uint32_t)(hv & (ht->nbuckets - 1));
+    e->hnext = ht->buckets[b];
+    ht->buckets[b] = i;
+    lru_push_head(ht, i);
+    return i;
+}
+
+/* a's entry via a remembered slot when it still holds a, else by lookup. */
+static struct host *touch(struct host_table *ht, const struct addr *a, uint64_t now,
+                          uint32_t *hint)
+{
+    uint32_t i = hint ? *hint : NIL;
+    if (i == NIL || i >= ht->used || !addr_eq(&ht->pool[i].addr, a)) {
+        i = find_or_add(ht, a, now);
+        if (hint)
+            *hint = i;
+    }
+    return seen(ht, i, now);
 }
 
 bool host_sketch_add(struct host_sketch *s, uint64_t hash)
@@ -230,13 +261,33 @@ static uint64_t addr_key(const struct addr *a)
     return hash_word(a->b) ^ hash_mix64(hash_word(a->b + 8) + a->family);
 }
 
-void host_table_packet(struct host_table *ht, const struct pkt *p, const struct flow *f, int dir)
+void host_table_prefetch_flow(const struct host_table *ht, const struct flow *f)
+{
+    if (!f)
+        return;
+    for (int k = 0; k < 2; k++) {
+        uint32_t i = f->host_slot[k];
+        if (i < ht->used) {
+            __builtin_prefetch(&ht->pool[i]);
+            __builtin_prefetch(&ht->pool[i].lru_usec);
+        }
+    }
+}
+
+void host_table_packet(struct host_table *ht, const struct pkt *p, struct flow *f, int dir)
 {
     if (!(p->layers & (PKT_IP4 | PKT_IP6)))
         return;
     uint64_t now = p->ts_usec;
-    struct host *s = touch(ht, &p->src, now);
-    struct host *d = touch(ht, &p->dst, now);
+    uint32_t *hs = NULL, *hd = NULL;
+    if (f) {
+        if (f->pkts[FLOW_ORIG] + f->pkts[FLOW_RESP] == 1)
+            f->host_slot[0] = f->host_slot[1] = NIL;
+        hs = &f->host_slot[dir == FLOW_ORIG ? 0 : 1];
+        hd = &f->host_slot[dir == FLOW_ORIG ? 1 : 0];
+    }
+    struct host *s = touch(ht, &p->src, now, hs);
+    struct host *d = touch(ht, &p->dst, now, hd);
     if (s == d)
         return; /* a packet to itself says nothing about peers */
     s->pkts_out++;

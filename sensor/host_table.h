@@ -69,6 +69,7 @@ struct host {
                                 windows with no traffic count as zero */
     uint32_t windows;        /* completed windows (the baseline's warm-up) */
 
+    uint64_t lru_usec;   /* internal: packet time it last moved to the LRU head */
     uint32_t lru_prev;   /* internal: LRU list */
     uint32_t lru_next;   /* internal: LRU list */
     uint32_t hnext;      /* internal: hash chain */
@@ -87,9 +88,13 @@ void host_table_free(struct host_table *ht);
  * *_in counters; on the first packet of a flow the distinct peers/ports sketches;
  * on TCP handshake completion or refusal conn_ok / conn_fail.  f and dir are what
  * flow_table_update() returned (f may be NULL: then only packet and byte counts).
+ * The flow remembers where its two hosts are (flow.host_slot), so most packets
+ * cost no hash lookup.
  */
-void host_table_packet(struct host_table *ht, const struct pkt *p, const struct flow *f,
-                       int dir);
+void host_table_packet(struct host_table *ht, const struct pkt *p, struct flow *f, int dir);
+/* Latency hiding for loops that decode ahead: prefetches the hosts a flow
+ * remembers (f from flow_table_guess(); may be NULL).  A hint only. */
+void host_table_prefetch_flow(const struct host_table *ht, const struct flow *f);
 /* Accounts a flow that ended: an attempt never answered counts in conn_fail. */
 void host_table_flow_end(struct host_table *ht, const struct flow *f);
 

@@ -335,6 +335,22 @@ int sensor_opts_parse(int argc, char **argv, struct sensor_opts *o)
 
 /* ------------------------------------------------------------------ the sensor */
 
+/*
+ * The loop reads up to SENSOR_BATCH packets before processing them, so that the
+ * memory the flow and host tables need for each is fetched while the others are
+ * decoded and processed (a miss costs as much as decoding a packet).  Processing
+ * stays strictly in packet order.
+ */
+#define SENSOR_BATCH 16
+#define SENSOR_AHEAD 6
+#define SENSOR_ARENA (SENSOR_BATCH * 2048 + SENSOR_MAX_SNAPLEN)
+
+struct sensor_slot {
+    struct capture_pkt cp; /* the packet (data points into the arena) */
+    enum decode_rc rc;     /* decode result */
+    uint64_t hash;         /* flow hash, when rc is DECODE_OK */
+};
+
 struct sensor {
     const struct sensor_opts *opts;   /* command line */
     struct config *cfg;               /* configuration (empty without -c) */
@@ -353,7 +369,11 @@ struct sensor {
     struct sink out;                  /* the final sink: jsonl or uplink */
     struct sink ev_sink;              /* what detectors write to (evidence-wrapped) */
     struct decode_stats dstats;       /* decode counters */
-    struct pkt pkt;                   /* the packet being processed */
+    struct sensor_slot batch[SENSOR_BATCH]; /* packets read but not yet processed */
+    struct pkt pkts[SENSOR_BATCH];    /* their decoded forms */
+    size_t batch_n;                   /* slots in use */
+    uint8_t arena[SENSOR_ARENA];      /* copies of their bytes */
+    size_t arena_used;                /* bytes of arena in use */
     uint64_t now_usec;                /* packet clock */
     uint64_t next_tick_usec;          /* when the next tick is due */
     uint64_t start_mono_usec;         /* for uptime */
@@ -487,28 +507,69 @@ static void tick(struct sensor *s, uint64_t now)
     s->next_tick_usec = now - now % SENSOR_TICK_USEC + SENSOR_TICK_USEC;
 }
 
-static void process(struct sensor *s, const struct capture_pkt *cp)
+/* Stage 1, as a packet is read: keep a copy, decode it, prefetch its table slots. */
+static void batch_add(struct sensor *s, const struct capture_pkt *cp)
 {
-    struct pkt *p = &s->pkt;
+    struct sensor_slot *sl = &s->batch[s->batch_n++];
+    uint8_t *copy = s->arena + s->arena_used;
+    memcpy(copy, cp->data, cp->caplen);
+    s->arena_used += cp->caplen;
+    sl->cp = *cp;
+    sl->cp.data = copy;
+    struct pkt *p = &s->pkts[s->batch_n - 1];
+    sl->rc = decode_packet(s->linktype, copy, cp->caplen, cp->wirelen, cp->ts_usec, p);
+    if (sl->rc == DECODE_OK) {
+        sl->hash = flow_table_hash(s->flows, p);
+        flow_table_prefetch_slot(s->flows, sl->hash);
+    }
+}
+
+/* Stage 3, in packet order: everything else. */
+static void process(struct sensor *s, size_t i)
+{
+    struct sensor_slot *sl = &s->batch[i];
+    const struct capture_pkt *cp = &sl->cp;
+    struct pkt *p = &s->pkts[i];
     if (s->ring)
         evring_add(s->ring, cp->ts_usec, cp->data, cp->caplen, cp->wirelen);
-    enum decode_rc rc =
-        decode_packet(s->linktype, cp->data, cp->caplen, cp->wirelen, cp->ts_usec, p);
-    decode_count(&s->dstats, p, rc);
+    decode_count(&s->dstats, p, sl->rc);
     if (cp->ts_usec > s->now_usec)
         s->now_usec = cp->ts_usec;
     if (s->now_usec >= s->next_tick_usec)
         tick(s, s->now_usec);
-    if (rc != DECODE_OK)
+    if (sl->rc != DECODE_OK)
         return; /* counted by reason; never trusted further */
     struct flow *f = NULL;
     int dir = FLOW_ORIG;
     if (p->layers & (PKT_IP4 | PKT_IP6)) {
-        f = flow_table_update(s->flows, p, &dir);
+        f = flow_table_update_hashed(s->flows, p, sl->hash, &dir);
         host_table_packet(s->hosts, p, f, dir);
     }
     detect_engine_packet(s->detect, p, f, dir);
     asset_tracker_packet(s->assets, p, f, dir);
+}
+
+/* Runs the batch through stages 2 and 3; stage 2 (prefetch of the flows and
+ * hosts the slots point to) runs SENSOR_AHEAD packets ahead of stage 3. */
+static void batch_run(struct sensor *s)
+{
+    size_t n = s->batch_n;
+    for (size_t i = 0; i < n && i < SENSOR_AHEAD; i++) {
+        if (s->batch[i].rc == DECODE_OK)
+            flow_table_prefetch_flow(s->flows, s->batch[i].hash);
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t j = i + SENSOR_AHEAD;
+        if (j < n && s->batch[j].rc == DECODE_OK)
+            flow_table_prefetch_flow(s->flows, s->batch[j].hash);
+        /* Half-way: the flow has arrived; fetch the hosts it remembers. */
+        size_t k = i + SENSOR_AHEAD / 2;
+        if (k < n && s->batch[k].rc == DECODE_OK)
+            host_table_prefetch_flow(s->hosts, flow_table_guess(s->flows, s->batch[k].hash));
+        process(s, i);
+    }
+    s->batch_n = 0;
+    s->arena_used = 0;
 }
 
 static uint64_t sum_decode_errors(const struct decode_stats *d)
@@ -835,9 +896,12 @@ static int run_loop(struct sensor *s)
         struct capture_pkt cp;
         int n = capture_next(s->cap, &cp);
         if (n == 1) {
-            process(s, &cp);
+            if (s->batch_n == SENSOR_BATCH || s->arena_used + cp.caplen > SENSOR_ARENA)
+                batch_run(s);
+            batch_add(s, &cp);
             continue;
         }
+        batch_run(s);
         if (n == -ENODATA)
             break;
         if (n < 0) {
@@ -855,6 +919,7 @@ static int run_loop(struct sensor *s)
                 uplink_service(s->uplink);
         }
     }
+    batch_run(s);
     /* End of input: every flow ends, every open event is reported. */
     flow_table_flush(s->flows);
     detect_engine_flush(s->detect, s->now_usec);

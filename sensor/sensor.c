@@ -343,6 +343,7 @@ int sensor_opts_parse(int argc, char **argv, struct sensor_opts *o)
  */
 #define SENSOR_BATCH 16
 #define SENSOR_AHEAD 6
+#define SENSOR_LIVE_HOLD_USEC 10000 /* a live packet waits at most this long in a batch */
 #define SENSOR_ARENA (SENSOR_BATCH * 2048 + SENSOR_MAX_SNAPLEN)
 
 struct sensor_slot {
@@ -372,6 +373,7 @@ struct sensor {
     struct sensor_slot batch[SENSOR_BATCH]; /* packets read but not yet processed */
     struct pkt pkts[SENSOR_BATCH];    /* their decoded forms */
     size_t batch_n;                   /* slots in use */
+    uint64_t batch_mono_usec;         /* when the batch's first packet arrived (live) */
     uint8_t arena[SENSOR_ARENA];      /* copies of their bytes */
     size_t arena_used;                /* bytes of arena in use */
     uint64_t now_usec;                /* packet clock */
@@ -898,7 +900,12 @@ static int run_loop(struct sensor *s)
         if (n == 1) {
             if (s->batch_n == SENSOR_BATCH || s->arena_used + cp.caplen > SENSOR_ARENA)
                 batch_run(s);
+            if (s->batch_n == 0 && live)
+                s->batch_mono_usec = clock_mono_usec();
             batch_add(s, &cp);
+            /* Live traffic that trickles in is not held back for long. */
+            if (live && clock_mono_usec() - s->batch_mono_usec > SENSOR_LIVE_HOLD_USEC)
+                batch_run(s);
             continue;
         }
         batch_run(s);

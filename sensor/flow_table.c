@@ -9,8 +9,10 @@
  * entries back (no tombstones), so a lookup reads one or two index cache lines
  * and, when the tag matches, the flow itself.
  *
- * Open flows sit on an LRU list ordered by their latest packet; idle expiry walks
- * it from the tail and eviction takes the tail.  Closed flows (FIN both ways or
+ * Open flows sit on an LRU list ordered by when they last moved to its head, which
+ * a packet does at most once per FLOW_TABLE_LRU_GRAIN_USEC (a move touches two
+ * other flows' memory); idle expiry walks it from the tail, so a flow may end up
+ * to one grain after its idle timeout, and eviction takes the tail.  Closed flows (FIN both ways or
  * RST) move to a FIFO "closing" list, still findable, and end after
  * FLOW_TABLE_CLOSED_USEC; a full table reuses those first.
  */
@@ -22,6 +24,7 @@
 #include "hash.h"
 
 #define NIL UINT32_MAX
+#define FLOW_TABLE_LRU_GRAIN_USEC 1000000
 
 enum { LIST_NONE = 0, LIST_OPEN, LIST_CLOSING };
 
@@ -451,6 +454,7 @@ static uint32_t insert(struct flow_table *ft, const struct pkey *k, const struct
     start_flow(f, k, p);
     f->hash = h;
     f->slot = s;
+    f->lru_usec = p->ts_usec;
     ft->index[s] = (h >> 32) << 32 | (uint64_t)(i + 1);
     list_push(ft, i, LIST_OPEN);
     ft->live++;
@@ -536,9 +540,12 @@ struct flow *flow_table_update_hashed(struct flow_table *ft, const struct pkt *p
         if (restart) {
             i = insert(ft, &k, p, h);
             d = FLOW_ORIG;
-        } else if (f->list == LIST_OPEN && ft->open.head != i) {
+        } else if (f->list == LIST_OPEN && p->ts_usec >= f->lru_usec + FLOW_TABLE_LRU_GRAIN_USEC &&
+                   ft->open.head != i) {
+            /* At most once per grain: most packets leave the list alone. */
             list_unlink(ft, i);
             list_push(ft, i, LIST_OPEN);
+            f->lru_usec = p->ts_usec;
         }
     } else {
         i = insert(ft, &k, p, h);

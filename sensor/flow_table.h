@@ -78,6 +78,7 @@ struct flow {
 
     /* Internal to flow_table.c. */
     uint64_t hash;              /* bidirectional key hash */
+    uint64_t lru_usec;          /* packet time it last moved to the LRU head */
     uint32_t lru_prev;          /* LRU (open flows) or closing list */
     uint32_t lru_next;
     uint32_t slot;              /* index slot holding this flow */

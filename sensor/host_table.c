@@ -73,10 +73,16 @@ static uint64_t addr_hash(const struct host_table *ht, const struct addr *a)
     return hash_mix64(h ^ a->family);
 }
 
+/* struct addr is plain data with zeroed padding: compare it whole, inline. */
+static inline bool same_addr(const struct addr *a, const struct addr *b)
+{
+    return memcmp(a, b, sizeof(*a)) == 0;
+}
+
 static uint32_t find(const struct host_table *ht, const struct addr *a, uint64_t h)
 {
     for (uint32_t i = ht->buckets[h & (ht->nbuckets - 1)]; i != NIL; i = ht->pool[i].hnext) {
-        if (addr_eq(&ht->pool[i].addr, a))
+        if (same_addr(&ht->pool[i].addr, a))
             return i;
     }
     return NIL;
@@ -127,6 +133,8 @@ static uint64_t window_of(const struct host_table *ht, uint64_t now)
 /* Rolls h's window forward to the one holding now (nothing if it is current). */
 static void roll(const struct host_table *ht, struct host *h, uint64_t now)
 {
+    if (now < h->win_start_usec + ht->window_usec)
+        return; /* the common case, without a division */
     uint64_t start = window_of(ht, now);
     if (start <= h->win_start_usec)
         return;
@@ -209,7 +217,7 @@ static struct host *touch(struct host_table *ht, const struct addr *a, uint64_t 
                           uint32_t *hint)
 {
     uint32_t i = hint ? *hint : NIL;
-    if (i == NIL || i >= ht->used || !addr_eq(&ht->pool[i].addr, a)) {
+    if (i == NIL || i >= ht->used || !same_addr(&ht->pool[i].addr, a)) {
         i = find_or_add(ht, a, now);
         if (hint)
             *hint = i;

@@ -40,6 +40,15 @@ tx_cleanup() {
     for m in $TX_MOUNTS; do
         umount "$m" 2>/dev/null
     done
+    # Under make check-asan every process reports what the sanitizers found.
+    local f
+    for f in "$T"/*.log "$T"/*.err "$T"/*.out; do
+        [ -f "$f" ] || continue
+        if grep -qE "ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:" "$f"; then
+            echo "FAIL: $(basename "$0" .sh): sanitizer report in $(basename "$f")"
+            grep -E -A8 "Sanitizer|runtime error:" "$f" | head -20
+        fi
+    done
     rm -rf "$T"
 }
 trap tx_cleanup EXIT

@@ -22,6 +22,7 @@
 #include "clock.h"
 #include "envelope.h"
 #include "log.h"
+#include "modules.h"
 #include "store.h"
 #include "store_events.h"
 #include "store_sensors.h"
@@ -341,11 +342,8 @@ static int store_batch(struct ingest *i, const struct sensor_row *row, uint64_t 
                      row->name, m->spool_drop->records, m->spool_drop->first_seq,
                      m->spool_drop->last_seq);
         }
-        for (size_t j = 0; console_modules[j]; j++) {
-            const struct console_module *mod = console_modules[j];
-            if (mod->on_message && (rc = mod->on_message(i->c, &o, m)) < 0)
-                goto fail;
-        }
+        if ((rc = modules_message(i->c, &o, m)) < 0)
+            goto fail;
     }
     if ((rc = store_sensors_set_acked(st, row->id, first + b->n_messages - 1)) < 0)
         goto fail;
@@ -510,7 +508,9 @@ out:
 int ingest_handle(struct ingest *i)
 {
     int handled = 0;
-    while (handled < INGEST_DRAIN_MAX) {
+    /* A bounded slice of work, so the poll loop stays responsive under a backlog. */
+    uint64_t until = clock_mono_usec() + INGEST_DRAIN_USEC;
+    while (handled < INGEST_DRAIN_MAX && (handled == 0 || clock_mono_usec() < until)) {
         zmq_msg_t f[MAX_FRAMES];
         int n = recv_all(i->router, f, ZMQ_DONTWAIT);
         if (n < 0) {

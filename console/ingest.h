@@ -38,6 +38,7 @@
 #define INGEST_MAX_WIRE_BYTES (256u << 20) /* ZeroMQ drops a connection sending more */
 #define INGEST_MAX_PEERS 4096              /* live routes (sensors) remembered */
 #define INGEST_DRAIN_MAX 256               /* messages handled per ingest_handle() */
+#define INGEST_DRAIN_USEC 50000            /* ... or this long, whichever comes first */
 
 struct ingest;
 
@@ -55,7 +56,7 @@ void *ingest_socket(struct ingest *i);
 
 /*
  * Handles what is waiting on the socket without blocking (at most
- * INGEST_DRAIN_MAX messages).  Returns the number handled, or a negative errno
+ * INGEST_DRAIN_MAX messages, and no new one after INGEST_DRAIN_USEC).  Returns the number handled, or a negative errno
  * for a socket failure (logged).  Bad input is never an error here.
  */
 int ingest_handle(struct ingest *i);

@@ -303,6 +303,9 @@ int envelope_payload(const Ward__Envelope *env, Ward__Payload **out, const char 
     case WARD__PAYLOAD__KIND_COMMAND:
         ok = p->command && command_ok(p->command);
         break;
+    case WARD__PAYLOAD__KIND_GAP:
+        ok = p->gap != NULL;
+        break;
     case WARD__PAYLOAD__KIND__NOT_SET:
     case _WARD__PAYLOAD__KIND__CASE_IS_INT_SIZE:
         *why = "payload kind not set";

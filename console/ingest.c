@@ -25,6 +25,7 @@
 #include "modules.h"
 #include "store.h"
 #include "store_events.h"
+#include "store_ingest.h"
 #include "store_sensors.h"
 
 #define ZAP_ENDPOINT "inproc://zeromq.zap.01"
@@ -39,6 +40,7 @@ struct peer {
     char name[SENSOR_NAME_MAX + 1]; /* sensor name, "" if the slot is free */
     uint8_t rid[RID_MAX];           /* its ZeroMQ routing id */
     size_t rid_len;                 /* bytes of rid */
+    uint64_t gap_through;           /* the sensor declared seqs up to this will never come */
 };
 
 struct ingest {
@@ -198,6 +200,8 @@ static void peer_set(struct ingest *i, const char *name, const uint8_t *rid, siz
             return;
         p = &i->peers[i->npeers++];
     }
+    if (strcmp(p->name, name) != 0)
+        p->gap_through = 0;
     snprintf(p->name, sizeof(p->name), "%s", name);
     memcpy(p->rid, rid, len);
     p->rid_len = len;
@@ -344,9 +348,18 @@ static int store_batch(struct ingest *i, const struct sensor_row *row, uint64_t 
         }
         if ((rc = modules_message(i->c, &o, m)) < 0)
             goto fail;
+        if (!store_ingest_tx_alive(st)) {
+            /* SQLite rolled back under us and someone swallowed the error. */
+            rc = -EIO;
+            goto fail;
+        }
     }
     if ((rc = store_sensors_set_acked(st, row->id, first + b->n_messages - 1)) < 0)
         goto fail;
+    if (!store_ingest_tx_alive(st)) {
+        rc = -EIO;
+        goto fail;
+    }
     if ((rc = store_commit(st)) < 0)
         goto fail;
     return 0;
@@ -381,10 +394,25 @@ static void on_batch(struct ingest *i, const uint8_t *rid, size_t rid_len,
         reply_ack(i, rid, rid_len, acked, WARD__ACK_STATUS__ACK_REJECTED, why);
         return;
     }
-    if (first > acked + 1)
-        log_warn("ingest: sensor '%s' skips seq %" PRIu64 "..%" PRIu64
-                 " (never sent: dropped by its spool or lost before spooling)",
-                 row->name, acked + 1, first - 1);
+    if (first > acked + 1) {
+        /*
+         * A hole is accepted only when the sensor declared it (Gap): otherwise an
+         * earlier batch is still on its way or failed here, and must come first.
+         */
+        const struct peer *p = peer_find(i, row->name);
+        if (!p || first - 1 > p->gap_through) {
+            log_ratelimited(&i->lim_dup, 5, LOG_LEVEL_INFO,
+                            "ingest: sensor '%s' sent seq %" PRIu64 " while %" PRIu64
+                            " is missing: not stored, asked to resend in order",
+                            row->name, first, acked + 1);
+            reply_ack(i, rid, rid_len, acked, WARD__ACK_STATUS__ACK_RETRY,
+                      "out of order: resend from the acknowledged sequence number");
+            return;
+        }
+        log_warn("ingest: sensor '%s' declares seq %" PRIu64 "..%" PRIu64
+                 " lost (dropped by its spool or damaged); continuing at %" PRIu64,
+                 row->name, acked + 1, first - 1, first);
+    }
     uint64_t now = clock_now_usec();
     int rc = store_batch(i, row, first, b, now);
     if (rc < 0) {
@@ -491,6 +519,12 @@ static void on_sensor(struct ingest *i, zmq_msg_t *f)
     case WARD__PAYLOAD__KIND_HEARTBEAT:
         on_heartbeat(i, rid, rid_len, &row, pl->heartbeat);
         break;
+    case WARD__PAYLOAD__KIND_GAP: {
+        struct peer *p = peer_find(i, row.name);
+        if (p && pl->gap->through > p->gap_through)
+            p->gap_through = pl->gap->through;
+        break;
+    }
     case WARD__PAYLOAD__KIND_ACK:
     case WARD__PAYLOAD__KIND_COMMAND:
     case WARD__PAYLOAD__KIND__NOT_SET:

@@ -77,6 +77,7 @@ struct uplink {
     struct inflight fl;            /* batches awaiting an ack */
     uint64_t last_progress_usec;   /* monotonic: last ack that moved, or last rewind */
     uint64_t max_sent_seq;         /* highest seq ever sent (resends are below) */
+    uint64_t prev_sent_last;       /* last seq of the record sent before, since the rewind */
     uint64_t hold_until_usec;      /* no sends before this (retry or revoked backoff) */
     uint64_t retry_ms;             /* current ACK_RETRY backoff */
     uint8_t *pending;              /* a record the DEALER would not take yet */
@@ -243,6 +244,7 @@ static void fl_ack(struct inflight *fl, uint64_t acked)
 static void io_rewind(struct uplink *u, uint64_t now)
 {
     spool_rewind(u->spool);
+    u->prev_sent_last = spool_acked(u->spool);
     fl_clear(&u->fl);
     free(u->pending);
     u->pending = NULL;
@@ -343,6 +345,8 @@ static void io_ack(struct uplink *u, const Ward__Ack *ack, uint64_t now)
         io_drops(u);
         break;
     case WARD__ACK_STATUS__ACK_RETRY: {
+        if (now < u->hold_until_usec)
+            break; /* already backing off: the rest of the window says the same */
         if (!u->retry_logged) {
             char why[256];
             log_escape(ack->reason, strlen(ack->reason), why, sizeof(why));
@@ -422,6 +426,7 @@ static void io_incoming(struct uplink *u, const uint8_t *p, size_t n, uint64_t n
         io_command(u, env, pl->command);
         break;
     case WARD__PAYLOAD__KIND_BATCH:
+    case WARD__PAYLOAD__KIND_GAP:
     case WARD__PAYLOAD__KIND__NOT_SET:
     case _WARD__PAYLOAD__KIND__CASE_IS_INT_SIZE:
         break;
@@ -472,6 +477,31 @@ static void io_monitor(struct uplink *u, uint64_t now)
     }
 }
 
+/*
+ * Declares that the sequence numbers up to through, not yet acknowledged, will
+ * never be sent (the spool dropped them, or lost them to damage): sent right
+ * before the record that follows the hole, on the same connection.
+ */
+static int io_gap(struct uplink *u, uint64_t through)
+{
+    Ward__Gap g;
+    ward__gap__init(&g);
+    g.through = through;
+    Ward__Payload pl;
+    ward__payload__init(&pl);
+    pl.kind_case = WARD__PAYLOAD__KIND_GAP;
+    pl.gap = &g;
+    uint8_t *env;
+    size_t len;
+    int rc = envelope_seal(&pl, u->o.name, 0, &u->id, &env, &len);
+    if (rc < 0)
+        return rc;
+    if (zmq_send(u->dealer, env, len, ZMQ_DONTWAIT) < 0)
+        rc = -EAGAIN;
+    free(env);
+    return rc;
+}
+
 /* Sends from the spool while the window and the DEALER allow. */
 static void io_pump(struct uplink *u, uint64_t now)
 {
@@ -484,6 +514,8 @@ static void io_pump(struct uplink *u, uint64_t now)
             if (rc <= 0)
                 return;
         }
+        if (u->pending_first > u->prev_sent_last + 1 && io_gap(u, u->pending_first - 1) < 0)
+            return;
         if (zmq_send(u->dealer, u->pending, u->pending_len, ZMQ_DONTWAIT) < 0)
             return; /* high-water mark or no connection: try again later */
         uint64_t last = u->pending_first + u->pending_count - 1;
@@ -496,6 +528,7 @@ static void io_pump(struct uplink *u, uint64_t now)
             atomic_fetch_add(&u->a_resent, 1);
         else
             u->max_sent_seq = last;
+        u->prev_sent_last = last;
         free(u->pending);
         u->pending = NULL;
     }

@@ -16,7 +16,7 @@ BUILD=${1:-build}
 export WARD_BUILD=$(cd "$BUILD" && pwd)
 export WARD_SRC=$(cd "$(dirname "$0")/../.." && pwd)
 N=${BENCH_EVENTS:-400000}
-RATE=${BENCH_RATE:-60000}
+RATE=${BENCH_RATE:-40000}
 SENSORS=4
 . "$WARD_SRC/tests/lib/transport_env.sh"
 STOREBENCH=$WARD_BUILD/tools/ward-storebench

@@ -103,11 +103,27 @@ static void sleep_usec(uint64_t us)
     nanosleep(&ts, NULL);
 }
 
+/* Commands from the console are printed, so tests can see them arrive. */
+static void on_command(void *arg, const Ward__Command *cmd)
+{
+    (void)arg;
+    const char *host = "";
+    if (cmd->kind_case == WARD__COMMAND__KIND_ISOLATE && cmd->isolate)
+        host = cmd->isolate->host;
+    else if (cmd->kind_case == WARD__COMMAND__KIND_RELEASE && cmd->release)
+        host = cmd->release->host;
+    else if (cmd->kind_case == WARD__COMMAND__KIND_CAPTURE && cmd->capture)
+        host = cmd->capture->host;
+    fprintf(stderr, "loadgen: command %" PRIu64 " kind %d host %s\n", cmd->id, (int)cmd->kind_case,
+            host ? host : "");
+}
+
 static int run_normal(const struct lg_opts *o)
 {
     struct uplink *u;
     if (uplink_open(&o->up, &u) < 0)
         return 2;
+    uplink_on_command(u, on_command, NULL);
     struct uplink_stats s;
     uplink_stats(u, &s);
     uint64_t start = s.next_seq - 1;

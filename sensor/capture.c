@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <pcap/pcap.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,8 @@ struct capture {
     uint64_t origin_pkt_usec; /* first packet's timestamp */
     uint64_t origin_mono_usec;/* monotonic time when it was delivered */
     volatile sig_atomic_t stop; /* set by capture_stop() */
+    int fd;                   /* live: selectable descriptor (non-blocking handle), else -1 */
+    int timeout_ms;           /* live: longest wait in capture_next() when idle */
 };
 
 static int errno_from_pcap(const char *msg)
@@ -84,6 +87,17 @@ static int open_live(struct capture *c, const struct capture_opts *o)
     }
     if (rc > 0)
         log_warn("capture: %s: %s: %s", o->iface, pcap_statustostr(rc), pcap_geterr(c->pcap));
+    /*
+     * On a quiet link libpcap may block for good (TPACKET_V3 and immediate mode
+     * wait for a packet, not for the timeout), and the loop would then run no
+     * console command and no tick.  A non-blocking handle polled with our own
+     * timeout keeps capture_next() returning at least every timeout_ms.
+     */
+    c->timeout_ms = o->timeout_ms ? o->timeout_ms : CAPTURE_DEFAULT_TIMEOUT_MS;
+    if (pcap_setnonblock(c->pcap, 1, err) == 0)
+        c->fd = pcap_get_selectable_fd(c->pcap);
+    else
+        log_warn("capture: %s: cannot make the handle non-blocking: %s", o->iface, err);
     return 0;
 }
 
@@ -107,6 +121,7 @@ int capture_open(const struct capture_opts *o, struct capture **out)
     if (!c)
         return -ENOMEM;
     c->live = o->iface != NULL;
+    c->fd = -1;
     snprintf(c->source, sizeof(c->source), "%s", c->live ? o->iface : o->file);
     c->speed = c->live ? 0 : o->replay_speed;
     int rc = c->live ? open_live(c, o) : open_file(c, o);
@@ -178,6 +193,11 @@ int capture_next(struct capture *c, struct capture_pkt *out)
     if (c->stop)
         return c->live ? 0 : -ENODATA;
     int rc = pcap_next_ex(c->pcap, &h, &data);
+    if (rc == 0 && c->fd >= 0) {
+        struct pollfd pfd = {c->fd, POLLIN, 0};
+        if (poll(&pfd, 1, c->timeout_ms) > 0)
+            rc = pcap_next_ex(c->pcap, &h, &data);
+    }
     if (rc == 1) {
         out->data = data;
         out->caplen = h->caplen;

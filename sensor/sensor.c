@@ -40,6 +40,7 @@
 #include "uplink.h"
 
 #define SENSOR_TICK_USEC USEC_PER_SEC
+#define SENSOR_SERVICE_USEC (50 * USEC_PER_MSEC) /* uplink service between ticks, live */
 #define SENSOR_MAX_SNAPLEN 262144u
 #define SENSOR_COUNTERS (ANOM_COUNT + DECODE_RC_COUNT + 8)
 
@@ -378,6 +379,7 @@ struct sensor {
     size_t arena_used;                /* bytes of arena in use */
     uint64_t now_usec;                /* packet clock */
     uint64_t next_tick_usec;          /* when the next tick is due */
+    uint64_t next_service_usec;       /* monotonic: next uplink service between ticks */
     uint64_t start_mono_usec;         /* for uptime */
     uint64_t flow_ends;               /* flows ended */
     bool heightened;                  /* heightened mode in force */
@@ -906,6 +908,11 @@ static int run_loop(struct sensor *s)
             /* Live traffic that trickles in is not held back for long. */
             if (live && clock_mono_usec() - s->batch_mono_usec > SENSOR_LIVE_HOLD_USEC)
                 batch_run(s);
+            /* Commands (isolate, release) must not wait for a tick of busy traffic. */
+            if (live && s->uplink && clock_mono_usec() >= s->next_service_usec) {
+                uplink_service(s->uplink);
+                s->next_service_usec = clock_mono_usec() + SENSOR_SERVICE_USEC;
+            }
             continue;
         }
         batch_run(s);

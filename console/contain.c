@@ -560,7 +560,9 @@ static int verb_isolations(struct console *c, const struct ctl_req *req, json_t 
     json_t *h;
     json_array_foreach(*reply, i, h) {
         uint64_t exp = json_u64(h, "expires_usec", 0);
-        json_set_u64(h, "left_sec", exp > now ? (exp - now) / USEC_PER_SEC : 0);
+        const char *st = json_str(h, "state", "");
+        if (!strcmp(st, "pending") || !strcmp(st, "active"))
+            json_set_u64(h, "left_sec", exp > now ? (exp - now) / USEC_PER_SEC : 0);
         json_t *res = NULL;
         if (store_contain_results_json(c->store, json_u64(h, "command_id", 0), &res) == 0)
             json_object_set_new(h, "sensors", res);

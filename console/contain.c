@@ -503,11 +503,11 @@ static void contain_on_tick(struct console *c, uint64_t now_usec)
 {
     if (store_begin(c->store) != 0)
         return;
-    if (store_contain_hosts_expired(c->store, now_usec, expire_one, c) == 0) {
-        if (store_commit(c->store) != 0)
+    /* A failed COMMIT may have been rolled back by SQLite already (disk full). */
+    if (store_contain_hosts_expired(c->store, now_usec, expire_one, c) != 0 ||
+        store_commit(c->store) != 0) {
+        if (store_in_tx(c->store))
             store_rollback(c->store);
-    } else {
-        store_rollback(c->store);
     }
 }
 

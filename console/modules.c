@@ -25,9 +25,9 @@ const struct console_module *const console_modules[] = {
     &audit_module,
     &sensors_module,
     &ledger_module,
+    &incident_module, /* before contain: auto-containment reads the event's incident */
     &vault_module,
     &contain_module,
-    &incident_module,
     NULL,
 };
 

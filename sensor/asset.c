@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "clock.h"
 #include "log.h"
@@ -785,6 +786,104 @@ static bool netbios_name(struct rd r, const struct addr *src, char *out, size_t 
     return true;
 }
 
+/*
+ * Reads a DNS name (RFC 1035 4.1.4, with compression) at r inside the message msg
+ * into out as dotted text.  Each pass consumes a label or follows a pointer;
+ * pointers are capped, so a loop ends.  False on anything malformed.
+ */
+static bool dns_name(struct rd msg, struct rd *r, char *out, size_t cap)
+{
+    struct rd cur = *r;
+    bool jumped = false;
+    size_t k = 0;
+    int jumps = 0;
+
+    out[0] = '\0';
+    for (int labels = 0; labels < 64; labels++) {
+        uint8_t len;
+        if (!rd_u8(&cur, &len))
+            return false;
+        if ((len & 0xc0) == 0xc0) {
+            uint8_t lo;
+            if (!rd_u8(&cur, &lo) || ++jumps > 16)
+                return false;
+            if (!jumped)
+                *r = cur;
+            jumped = true;
+            if (!rd_at(msg, (size_t)(len & 0x3f) << 8 | lo, &cur))
+                return false;
+            continue;
+        }
+        if (len & 0xc0)
+            return false;
+        if (len == 0) {
+            if (!jumped)
+                *r = cur;
+            return true;
+        }
+        const uint8_t *b;
+        if (!rd_bytes(&cur, len, &b))
+            return false;
+        if (k + len + 2 > cap)
+            return false;
+        if (k)
+            out[k++] = '.';
+        for (uint8_t i = 0; i < len; i++)
+            out[k++] = (char)b[i];
+        out[k] = '\0';
+    }
+    return false;
+}
+
+/*
+ * mDNS (RFC 6762): a response from the host holding an A or AAAA record for one
+ * of its own addresses names it: "printer-3.local" gives "printer-3".
+ */
+static bool mdns_name(struct rd r, const struct addr *src, char *out, size_t cap)
+{
+    struct rd msg = r;
+    uint16_t id, flags, qd, an, ns, ar;
+    char name[256];
+
+    if (!rd_be16(&r, &id) || !rd_be16(&r, &flags) || !rd_be16(&r, &qd) || !rd_be16(&r, &an) ||
+        !rd_be16(&r, &ns) || !rd_be16(&r, &ar))
+        return false;
+    if (!(flags & 0x8000) || qd > 16)
+        return false;
+    for (uint16_t i = 0; i < qd; i++) {
+        if (!dns_name(msg, &r, name, sizeof(name)) || !rd_skip(&r, 4))
+            return false;
+    }
+    unsigned records = (unsigned)an + ns + ar;
+    for (unsigned i = 0; i < records && i < 32; i++) {
+        uint16_t type, class, rdlen;
+        uint32_t ttl;
+        struct rd data;
+        if (!dns_name(msg, &r, name, sizeof(name)) || !rd_be16(&r, &type) ||
+            !rd_be16(&r, &class) || !rd_be32(&r, &ttl) || !rd_be16(&r, &rdlen) ||
+            !rd_sub(&r, rdlen, &data))
+            return false;
+        bool mine = (type == 1 && rdlen == 4 && src->family == 4 &&
+                     memcmp(rd_peek_ptr(&data), src->b, 4) == 0) ||
+                    (type == 28 && rdlen == 16 && src->family == 6 &&
+                     memcmp(rd_peek_ptr(&data), src->b, 16) == 0);
+        size_t n = strlen(name);
+        if (!mine || n <= 6 || strcasecmp(name + n - 6, ".local") != 0)
+            continue;
+        name[n - 6] = '\0';
+        if (strchr(name, '.') || n - 6 + 1 > cap)
+            continue;
+        bool printable = true;
+        for (size_t j = 0; name[j]; j++)
+            printable &= name[j] > 0x20 && name[j] < 0x7f;
+        if (!printable)
+            continue;
+        memcpy(out, name, n - 6 + 1);
+        return true;
+    }
+    return false;
+}
+
 static void learn_dhcp(struct asset_tracker *t, const struct pkt *p)
 {
     const struct pkt_dhcp *d = &p->dhcp;
@@ -924,6 +1023,11 @@ static void learn_ip(struct asset_tracker *t, const struct pkt *p, const struct 
             add_service(t, h, 17, p->sport, service_app(p, f));
         if (ttl_ok)
             set_os(h, osfp_from_ttl(p->ttl));
+        if (p->sport == 5353) {
+            char name[PKT_SHORT_MAX];
+            if (mdns_name(p->payload, &p->src, name, sizeof(name)))
+                host_set_name(h, name, NAME_MDNS);
+        }
         if (p->sport == 137 || p->dport == 137) {
             char name[PKT_SHORT_MAX];
             if (netbios_name(p->payload, &p->src, name, sizeof(name)))

@@ -15,6 +15,7 @@ int fuzz_spool_one(const uint8_t *data, size_t size);
 int fuzz_control_one(const uint8_t *data, size_t size);
 int fuzz_csv_one(const uint8_t *data, size_t size);
 int fuzz_manifest_one(const uint8_t *data, size_t size);
+int fuzz_asset_one(const uint8_t *data, size_t size);
 
 static const struct {
     const char *name;                        /* corpus folder */
@@ -27,6 +28,7 @@ static const struct {
     {"control", fuzz_control_one},
     {"csv", fuzz_csv_one},
     {"manifest", fuzz_manifest_one},
+    {"asset", fuzz_asset_one},
 };
 
 #endif

@@ -455,6 +455,59 @@ static void test_asset_netbios_hostile(void **state)
                                        strlen(name));
 }
 
+/* mDNS response from 192.168.5.64: printer-3.local A 192.168.5.64. */
+static const uint8_t mdns_resp[] = {
+    0x00, 0x00, 0x84, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00,
+    9,    'p',  'r',  'i',  'n',  't',  'e',  'r',  '-',  '3',  5,    'l',
+    'o',  'c',  'a',  'l',  0,    0x00, 0x01, 0x80, 0x01, 0x00, 0x00, 0x00,
+    0x78, 0x00, 0x04, 192,  168,  5,    64,
+};
+
+static void mdns(struct fx *fx, const uint8_t *data, size_t len)
+{
+    struct pkt *p = pkt(fx, 0, "64:cc:2e:9c:3c:c9");
+    l4(p, "192.168.5.64", "224.0.0.251", 17, 5353, 5353, 255);
+    p->payload = rd_make(data, len);
+    p->payload_len = (uint32_t)len;
+    asset_tracker_packet(fx->t, p, NULL, FLOW_ORIG);
+}
+
+static void test_asset_mdns_response_names_host(void **state)
+{
+    struct fx *fx = *state;
+    mdns(fx, mdns_resp, sizeof(mdns_resp));
+    asset_tracker_flush(fx->t);
+    json_t *u = latest(fx, "192.168.5.64", NULL);
+    assert_string_equal(json_str(u, "hostname", ""), "printer-3");
+    assert_string_equal(json_str(u, "hostname_source", ""), "mdns");
+}
+
+static void test_asset_mdns_hostile(void **state)
+{
+    struct fx *fx = *state;
+    uint8_t bad[sizeof(mdns_resp)];
+    /* A name that points at itself, and one that points past the end. */
+    static const uint8_t loop[] = {0x00, 0x00, 0x84, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00,
+                                   0x00, 0x00, 0xc0, 0x0c, 0x00, 0x01, 0x00, 0x01, 0, 0, 0, 1,
+                                   0x00, 0x04, 192, 168, 5, 64};
+    static const uint8_t past[] = {0x00, 0x00, 0x84, 0x00, 0x00, 0x00, 0x00, 0x01,
+                                   0x00, 0x00, 0x00, 0x00, 0xc3, 0xff};
+    mdns(fx, loop, sizeof(loop));
+    mdns(fx, past, sizeof(past));
+    for (size_t n = 0; n < sizeof(mdns_resp); n++)
+        mdns(fx, mdns_resp, n);
+    for (size_t i = 0; i < sizeof(mdns_resp); i++) {
+        memcpy(bad, mdns_resp, sizeof(bad));
+        bad[i] ^= 0xff;
+        mdns(fx, bad, sizeof(bad));
+    }
+    asset_tracker_flush(fx->t);
+    json_t *u = latest(fx, "192.168.5.64", NULL);
+    const char *name = json_str(u, "hostname", "");
+    for (size_t i = 0; name[i]; i++)
+        assert_true(name[i] > 0x20 && name[i] < 0x7f && name[i] != '.');
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -480,6 +533,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_asset_netbios_registration_names_host, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_asset_netbios_hostile, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_asset_mdns_response_names_host, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_asset_mdns_hostile, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

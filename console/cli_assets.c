@@ -23,7 +23,7 @@ static const struct cli_col asset_cols[] = {
     {"ADDRESS", "address", CLI_STR, 40},   {"MAC", "mac", CLI_STR, 0},
     {"HOSTNAME", "hostname", CLI_STR, 24}, {"VENDOR", "vendor", CLI_STR, 20},
     {"OS", "os", CLI_STR, 0},              {"SERVICES", "services_text", CLI_STR, 40},
-    {"SYSTEM", "system", CLI_STR, 8},      {"CRIT", "criticality", CLI_INT, 0},
+    {"SYSTEM", "system", CLI_STR, 8},      {"CRIT", "crit_text", CLI_STR, 0},
     {"DEPT", "department", CLI_STR, 16},   {"OWNER", "owner", CLI_STR, 12},
     {"STATE", "state", CLI_STR, 0},        {"LAST SEEN", "last_seen", CLI_TIME, 0},
 };
@@ -172,6 +172,9 @@ static int assets_list(const struct cli_opts *go, int argc, char **argv)
         json_array_foreach(data, i, r) {
             services_text(json_object_get(r, "services"), buf, sizeof(buf));
             json_object_set_new(r, "services_text", json_string(buf));
+            uint64_t crit = json_u64(r, "criticality", 0);
+            snprintf(buf, sizeof(buf), "%" PRIu64, crit);
+            json_object_set_new(r, "crit_text", json_string(crit ? buf : ""));
         }
         cli_print_table(stdout, asset_cols, WARD_ARRAY_LEN(asset_cols), data);
     }

@@ -104,6 +104,18 @@ echo "console running (pid $CONSOLE_PID), control socket $CTL"
 step "Enrolling the sensor (wardctl sensor add edge-1 ...)"
 "$WARDCTL" sensor add edge-1 "$T/keys/edge-1/identity.pub" || die "enrolment failed"
 
+step "Importing the hospital's asset register (wardctl assets import)"
+cat >"$T/register.csv" <<'CSV'
+IP地址,MAC地址,主机名,科室,责任人,业务系统,重要程度,位置
+10.10.0.10,,his-app-01,信息科,张伟,HIS,1,机房A-101
+10.10.0.20,,pacs-01,放射科,李娜,PACS,1,影像楼B1
+10.10.0.30,,file-01,信息科,张伟,,3,机房A-102
+10.10.0.40,,jump-01,信息科,王强,,2,机房A-102
+10.10.0.53,,dns-01,信息科,王强,,2,机房A-101
+10.10.0.99,,lis-analyzer-07,检验科,王芳,LIS,2,门诊楼3层
+CSV
+"$WARDCTL" assets import "$T/register.csv" || die "register import failed"
+
 step "Running ward-sensor on the demo capture, reporting to the console"
 if ! timeout 120 "$SENSOR" -r "$PCAP" --console "$EP" --name edge-1 --keys "$T/keys/edge-1" \
     --console-key "$T/keys/console/identity.pub" --spool "$T/spool" >"$T/sensor.log" 2>&1; then
@@ -136,6 +148,15 @@ for cmd in incidents assets; do
         "$WARDCTL" "$cmd" || true
     fi
 done
+
+if "$WARDCTL" help assets >/dev/null 2>&1; then
+    step "wardctl assets --unclaimed (待认领: seen on the network, in nobody's register)"
+    "$WARDCTL" assets --unclaimed --csv --bom >"$T/unclaimed.csv" &&
+        echo "$(($(wc -l <"$T/unclaimed.csv") - 1)) unclaimed devices; for a spreadsheet:" \
+            "wardctl assets --unclaimed --csv --bom > 待认领.csv"
+    step "wardctl asset show 10.10.0.20 (one asset and its history)"
+    "$WARDCTL" asset show 10.10.0.20 || true
+fi
 
 step "Stopping"
 echo "Try it yourself: WARD_DEMO_KEEP=1 make demo keeps the scratch directory;"

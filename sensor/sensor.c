@@ -42,7 +42,7 @@
 #define SENSOR_TICK_USEC USEC_PER_SEC
 #define SENSOR_SERVICE_USEC (50 * USEC_PER_MSEC) /* uplink service between ticks, live */
 #define SENSOR_MAX_SNAPLEN 262144u
-#define SENSOR_COUNTERS (ANOM_COUNT + DECODE_RC_COUNT + 8)
+#define SENSOR_COUNTERS (ANOM_COUNT + DECODE_RC_COUNT + 12)
 
 /* ------------------------------------------------------------------ options */
 
@@ -648,6 +648,12 @@ void sensor_heartbeat(void *arg, Ward__Heartbeat *hb)
     add_counter(s, &n, "", "hosts.tracked", host_table_count(s->hosts));
     add_counter(s, &n, "", "hosts.evicted", host_table_evictions(s->hosts));
     add_counter(s, &n, "", "events.allowlisted", detect_engine_allowed(s->detect));
+    struct asset_stats as;
+    asset_tracker_stats(s->assets, &as);
+    add_counter(s, &n, "", "assets.hosts", as.hosts);
+    add_counter(s, &n, "", "assets.host_evictions", as.host_evictions);
+    add_counter(s, &n, "", "assets.mac_evictions", as.mac_evictions);
+    add_counter(s, &n, "", "assets.updates", as.updates);
     hb->counters = s->counter_ptrs;
     hb->n_counters = n;
 }

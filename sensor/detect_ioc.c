@@ -184,6 +184,7 @@ static int put_name(struct ioc_lists *l, const char *item, const char *path, uns
 {
     char name[IOC_LINE_MAX];
     size_t n = 0;
+    const char *line_text = item;
     if (strncmp(item, "*.", 2) == 0)
         item += 2;
     else if (item[0] == '.')
@@ -191,7 +192,7 @@ static int put_name(struct ioc_lists *l, const char *item, const char *path, uns
     for (; *item && n + 1 < sizeof(name); item++) {
         unsigned char c = (unsigned char)*item;
         if (!(isalnum(c) || c == '-' || c == '.' || c == '_')) {
-            log_err("ioc: %s:%u: '%s' is not a domain name", path, line, item);
+            log_err("ioc: %s:%u: '%s' is not a domain name", path, line, line_text);
             return -EINVAL;
         }
         name[n++] = (char)tolower(c);

@@ -16,6 +16,7 @@ int fuzz_control_one(const uint8_t *data, size_t size);
 int fuzz_csv_one(const uint8_t *data, size_t size);
 int fuzz_manifest_one(const uint8_t *data, size_t size);
 int fuzz_asset_one(const uint8_t *data, size_t size);
+int fuzz_detect_one(const uint8_t *data, size_t size);
 
 static const struct {
     const char *name;                        /* corpus folder */
@@ -29,6 +30,7 @@ static const struct {
     {"csv", fuzz_csv_one},
     {"manifest", fuzz_manifest_one},
     {"asset", fuzz_asset_one},
+    {"detect", fuzz_detect_one},
 };
 
 #endif

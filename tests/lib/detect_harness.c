@@ -293,6 +293,36 @@ void harness_udp(struct harness *h, uint64_t ts_usec, const char *src, uint16_t 
     harness_feed(h, &p);
 }
 
+void harness_tcp_data(struct harness *h, uint64_t ts_usec, const char *src, uint16_t sport,
+                      const char *dst, uint16_t dport, uint8_t flags, const void *data,
+                      size_t len)
+{
+    struct pkt p;
+    harness_ip(&p, ts_usec, src, dst, 6);
+    p.layers |= PKT_TCP;
+    p.sport = sport;
+    p.dport = dport;
+    p.tcp.flags = flags;
+    p.payload = rd_make(data, len);
+    p.payload_len = (uint32_t)len;
+    p.ip_len = (uint16_t)WARD_MIN(65535u, 40u + len);
+    harness_feed(h, &p);
+}
+
+void harness_udp_data(struct harness *h, uint64_t ts_usec, const char *src, uint16_t sport,
+                      const char *dst, uint16_t dport, const void *data, size_t len)
+{
+    struct pkt p;
+    harness_ip(&p, ts_usec, src, dst, 17);
+    p.layers |= PKT_UDP;
+    p.sport = sport;
+    p.dport = dport;
+    p.payload = rd_make(data, len);
+    p.payload_len = (uint32_t)len;
+    p.ip_len = (uint16_t)WARD_MIN(65535u, 28u + len);
+    harness_feed(h, &p);
+}
+
 void harness_icmp(struct harness *h, uint64_t ts_usec, const char *src, const char *dst,
                   uint8_t type, uint8_t code, uint32_t payload_len)
 {
@@ -361,6 +391,16 @@ uint64_t harness_session(struct harness *h, uint64_t ts_usec, const char *src, u
     t += 1000;
     harness_tcp(h, t, dst, dport, src, sport, TCP_FIN | TCP_ACK, 0);
     return t;
+}
+
+int harness_reload(struct harness *h)
+{
+    return detect_engine_reload(h->de);
+}
+
+void harness_heightened(struct harness *h, bool on, double factor)
+{
+    detect_engine_set_heightened(h->de, on, factor);
 }
 
 void harness_tick(struct harness *h, uint64_t ts_usec)

@@ -60,6 +60,12 @@ void harness_tcp(struct harness *h, uint64_t ts_usec, const char *src, uint16_t 
                  const char *dst, uint16_t dport, uint8_t flags, uint32_t payload_len);
 void harness_udp(struct harness *h, uint64_t ts_usec, const char *src, uint16_t sport,
                  const char *dst, uint16_t dport, uint32_t payload_len);
+/* The same with payload bytes (p->payload) the detectors parse. */
+void harness_tcp_data(struct harness *h, uint64_t ts_usec, const char *src, uint16_t sport,
+                      const char *dst, uint16_t dport, uint8_t flags, const void *data,
+                      size_t len);
+void harness_udp_data(struct harness *h, uint64_t ts_usec, const char *src, uint16_t sport,
+                      const char *dst, uint16_t dport, const void *data, size_t len);
 void harness_icmp(struct harness *h, uint64_t ts_usec, const char *src, const char *dst,
                   uint8_t type, uint8_t code, uint32_t payload_len);
 void harness_arp(struct harness *h, uint64_t ts_usec, uint16_t op, const char *sha,
@@ -72,6 +78,11 @@ void harness_arp(struct harness *h, uint64_t ts_usec, uint16_t op, const char *s
 uint64_t harness_session(struct harness *h, uint64_t ts_usec, const char *src, uint16_t sport,
                          const char *dst, uint16_t dport, uint64_t bytes_out, uint64_t bytes_in,
                          bool refused);
+
+/* detect_engine_reload() (SIGHUP). */
+int harness_reload(struct harness *h);
+/* detect_engine_set_heightened(). */
+void harness_heightened(struct harness *h, bool on, double factor);
 
 /* Ends every flow, ticks, flushes the engine at ts_usec. */
 void harness_flush(struct harness *h, uint64_t ts_usec);

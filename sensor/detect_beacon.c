@@ -44,6 +44,7 @@
 #define BC_MAX_PORTS 32  /* ignored ports */
 #define BC_LAST 0        /* flow->det[] slot: last client packet time on this flow */
 #define BC_FEW_GAPS 12   /* fewer gaps than this are judged by their range too */
+#define BC_SEEN_WORDS (1u << 14) /* 1M-bit filter of pairs seen once */
 
 struct bc_key {
     struct addr client; /* who calls */
@@ -88,6 +89,7 @@ struct beacon {
     double max_size_mad;              /* size MAD/median for jittered */
     double min_coverage;              /* gaps x median / span */
     uint64_t poller_min;              /* periodic servers that make a poller */
+    uint64_t *seen;                   /* bit per pair hash: seen a burst before */
 };
 
 struct bc_stats {
@@ -160,7 +162,8 @@ static int bc_init(struct config *cfg, void **state)
         return config_fail(cfg, BC_SECTION, "pairs_max", "must be between 1 and 4194304");
     bc->pairs = keymap_new(pairs_max, sizeof(struct bc_key), sizeof(struct bc_pair));
     bc->polls = keymap_new(pairs_max / 4 + 8, sizeof(struct bc_poll_key), sizeof(struct bc_poll));
-    return bc->pairs && bc->polls ? 0 : -ENOMEM;
+    bc->seen = calloc(BC_SEEN_WORDS, sizeof(uint64_t));
+    return bc->pairs && bc->polls && bc->seen ? 0 : -ENOMEM;
 }
 
 static void bc_fini(void *state)
@@ -170,13 +173,15 @@ static void bc_fini(void *state)
         return;
     keymap_free(bc->pairs);
     keymap_free(bc->polls);
+    free(bc->seen);
     free(bc);
 }
 
 static size_t bc_memory(const void *state)
 {
     const struct beacon *bc = state;
-    return sizeof(*bc) + keymap_memory(bc->pairs) + keymap_memory(bc->polls);
+    return sizeof(*bc) + keymap_memory(bc->pairs) + keymap_memory(bc->polls) +
+           BC_SEEN_WORDS * sizeof(uint64_t);
 }
 
 static bool ignored(const struct beacon *bc, uint16_t port)
@@ -350,7 +355,27 @@ static void burst(struct beacon *bc, struct detect_ctx *ctx, const struct flow *
     k.server = f->key.b;
     k.port = f->key.port_b;
     k.proto = f->key.proto;
-    struct bc_pair *bp = keymap_get(bc->pairs, &k, ctx->now_usec, true, NULL);
+    /*
+     * Most pairs burst once and never again; they only set a bit in the filter.
+     * A pair gets a table entry on its second burst (so the first is counted from
+     * the filter's say-so, at the flow's start time).
+     */
+    bool created;
+    struct bc_pair *bp = keymap_get(bc->pairs, &k, ctx->now_usec, false, NULL);
+    if (!bp) {
+        uint64_t h = keymap_hash(&k, sizeof(k), 13) % ((uint64_t)BC_SEEN_WORDS * 64);
+        uint64_t bit = 1ULL << (h & 63);
+        if (!(bc->seen[h >> 6] & bit)) {
+            bc->seen[h >> 6] |= bit;
+            return;
+        }
+        bp = keymap_get(bc->pairs, &k, ctx->now_usec, true, &created);
+        if (f->first_usec + bc->gap_usec <= ctx->now_usec) {
+            bp->starts[0] = f->first_usec; /* the burst the filter remembered */
+            bp->n_starts = 1;
+            bp->last_start = f->first_usec;
+        }
+    }
     if (bp->n_starts && ctx->now_usec < bp->last_start + bc->gap_usec)
         return; /* another connection of the same burst */
     bp->starts[bp->n_starts % BC_RING] = ctx->now_usec;

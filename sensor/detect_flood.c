@@ -65,6 +65,7 @@ struct flood {
     uint16_t last_port[FL_SLOTS];    /* destination port of the latest packet in */
     uint32_t port_changes[FL_SLOTS]; /* packets in whose port differed from the one before */
     struct addr last_src[FL_SLOTS];  /* source of the latest packet in */
+    uint64_t last_fold[FL_SLOTS];    /* its address folded to 64 bits */
     uint32_t src_changes[FL_SLOTS];  /* packets in whose source differed from the one before */
     uint64_t watch[FL_SLOTS / 64];   /* hashes of targets under attack */
     struct addr cand[FL_CANDIDATES]; /* candidates this second */
@@ -198,8 +199,12 @@ static void fl_packet(void *state, struct detect_ctx *ctx, const struct pkt *p, 
         return;
     size_t s = slot_of(&p->dst);
     uint32_t n = ++fl->in[k][s];
-    if (!addr_eq(&p->src, &fl->last_src[s])) {
+    uint64_t w[2];
+    memcpy(w, p->src.b, sizeof(w));
+    uint64_t fold = w[0] ^ (w[1] * 0x9e3779b97f4a7c15ULL) ^ p->src.family;
+    if (fold != fl->last_fold[s]) {
         fl->src_changes[s]++;
+        fl->last_fold[s] = fold;
         fl->last_src[s] = p->src;
     }
     if (k != FL_ICMP) {

@@ -1,7 +1,7 @@
 /*
- * keymap -- see keymap.h.  Slots are one flat array of [header | key | value]
- * records, each rounded up to 8 bytes, so a lookup touches one window of
- * consecutive memory.
+ * keymap -- see keymap.h.  Tags and use times live in arrays of their own, apart
+ * from the [key | value] records, so that scanning a window of KEYMAP_WAYS slots
+ * reads one cache line of tags; only a matching tag costs a key compare.
  */
 #include "keymap.h"
 
@@ -10,14 +10,10 @@
 
 #include "ward.h"
 
-struct slot_hdr {
-    uint64_t last_usec; /* when the entry was last used */
-    uint32_t tag;       /* high hash bits, to skip most key compares */
-    uint32_t used;      /* 1 if the slot holds an entry */
-};
-
 struct keymap {
-    uint8_t *slots;      /* slot_count records of stride bytes */
+    uint32_t *tags;      /* per slot: high hash bits | 1, 0 when empty */
+    uint64_t *last;      /* per slot: when the entry was last used */
+    uint8_t *recs;       /* slot_count records of [key | value], stride bytes each */
     size_t slot_count;   /* power of two */
     size_t stride;       /* bytes per record */
     size_t key_len;      /* bytes of key */
@@ -74,11 +70,13 @@ struct keymap *keymap_new(size_t cap, size_t key_len, size_t val_len)
         return NULL;
     m->key_len = key_len;
     m->val_len = val_len;
-    m->val_off = sizeof(struct slot_hdr) + round8(key_len);
+    m->val_off = round8(key_len);
     m->stride = m->val_off + round8(val_len);
     m->slot_count = n;
-    m->slots = calloc(n, m->stride);
-    if (!m->slots) {
+    m->tags = calloc(n, sizeof(*m->tags));
+    m->last = calloc(n, sizeof(*m->last));
+    m->recs = calloc(n, m->stride);
+    if (!m->tags || !m->last || !m->recs) {
         keymap_free(m);
         return NULL;
     }
@@ -89,7 +87,9 @@ void keymap_free(struct keymap *m)
 {
     if (!m)
         return;
-    free(m->slots);
+    free(m->tags);
+    free(m->last);
+    free(m->recs);
     free(m);
 }
 
@@ -99,47 +99,50 @@ void keymap_on_evict(struct keymap *m, keymap_evict_fn fn, void *arg)
     m->evict_arg = arg;
 }
 
-static struct slot_hdr *hdr_at(const struct keymap *m, size_t i)
-{
-    return (struct slot_hdr *)(void *)(m->slots + i * m->stride);
-}
-
 static uint8_t *key_at(const struct keymap *m, size_t i)
 {
-    return m->slots + i * m->stride + sizeof(struct slot_hdr);
+    return m->recs + i * m->stride;
 }
 
 static uint8_t *val_at(const struct keymap *m, size_t i)
 {
-    return m->slots + i * m->stride + m->val_off;
+    return m->recs + i * m->stride + m->val_off;
 }
 
-/* Index of key, or slot_count if absent; *victim gets where to insert (empty, else least recently used). */
+static uint32_t tag_of(uint64_t h)
+{
+    return (uint32_t)(h >> 32) | 1u; /* never 0, which marks an empty slot */
+}
+
+/*
+ * Index of key, or slot_count if absent; *victim gets where to insert (an empty
+ * slot, else the least recently used of the window).  The tags of a window share
+ * one cache line, so a miss costs one line and a hit one more.
+ */
 static size_t find(const struct keymap *m, const void *key, uint64_t h, size_t *victim)
 {
-    size_t mask = m->slot_count - 1;
-    size_t start = (size_t)h & mask & ~(size_t)(KEYMAP_WAYS - 1);
-    uint32_t tag = (uint32_t)(h >> 32);
+    size_t start = (size_t)h & (m->slot_count - 1) & ~(size_t)(KEYMAP_WAYS - 1);
+    uint32_t tag = tag_of(h);
     size_t empty = m->slot_count;
-    size_t lru = start;
-    uint64_t lru_time = UINT64_MAX;
-    for (size_t w = 0; w < KEYMAP_WAYS; w++) {
-        size_t i = start + w;
-        const struct slot_hdr *s = hdr_at(m, i);
-        if (!s->used) {
-            if (empty == m->slot_count)
-                empty = i;
-            continue;
-        }
-        if (s->tag == tag && memcmp(key_at(m, i), key, m->key_len) == 0)
+    for (size_t i = start; i < start + KEYMAP_WAYS; i++) {
+        uint32_t t = m->tags[i];
+        if (t == tag && memcmp(key_at(m, i), key, m->key_len) == 0)
             return i;
-        if (s->last_usec < lru_time) {
-            lru_time = s->last_usec;
-            lru = i;
+        if (!t && empty == m->slot_count)
+            empty = i;
+    }
+    if (victim) {
+        if (empty != m->slot_count) {
+            *victim = empty;
+        } else {
+            size_t lru = start;
+            for (size_t i = start + 1; i < start + KEYMAP_WAYS; i++) {
+                if (m->last[i] < m->last[lru])
+                    lru = i;
+            }
+            *victim = lru;
         }
     }
-    if (victim)
-        *victim = empty != m->slot_count ? empty : lru;
     return m->slot_count;
 }
 
@@ -148,27 +151,25 @@ void *keymap_get(struct keymap *m, const void *key, uint64_t now_usec, bool crea
 {
     uint64_t h = keymap_hash(key, m->key_len, 0);
     size_t victim = 0;
-    size_t i = find(m, key, h, &victim);
+    size_t i = find(m, key, h, create ? &victim : NULL);
     if (created)
         *created = false;
     if (i != m->slot_count) {
-        struct slot_hdr *s = hdr_at(m, i);
-        if (now_usec > s->last_usec)
-            s->last_usec = now_usec;
+        if (now_usec > m->last[i])
+            m->last[i] = now_usec;
         return val_at(m, i);
     }
     if (!create)
         return NULL;
-    struct slot_hdr *s = hdr_at(m, victim);
-    if (s->used) {
+    if (m->tags[victim]) {
         m->evictions++;
         if (m->on_evict)
             m->on_evict(m->evict_arg, key_at(m, victim), val_at(m, victim));
-    } else
+    } else {
         m->count++;
-    s->used = 1;
-    s->tag = (uint32_t)(h >> 32);
-    s->last_usec = now_usec;
+    }
+    m->tags[victim] = tag_of(h);
+    m->last[victim] = now_usec;
     memcpy(key_at(m, victim), key, m->key_len);
     memset(val_at(m, victim), 0, m->val_len);
     if (created)
@@ -185,13 +186,10 @@ void *keymap_peek(const struct keymap *m, const void *key)
 
 void keymap_del_at(struct keymap *m, size_t i)
 {
-    if (i >= m->slot_count)
+    if (i >= m->slot_count || !m->tags[i])
         return;
-    struct slot_hdr *s = hdr_at(m, i);
-    if (s->used) {
-        s->used = 0;
-        m->count--;
-    }
+    m->tags[i] = 0;
+    m->count--;
 }
 
 void keymap_del(struct keymap *m, const void *key)
@@ -209,13 +207,12 @@ size_t keymap_slots(const struct keymap *m)
 
 void *keymap_at(struct keymap *m, size_t i, const void **key, uint64_t *last_usec)
 {
-    const struct slot_hdr *s = hdr_at(m, i);
-    if (!s->used)
+    if (!m->tags[i])
         return NULL;
     if (key)
         *key = key_at(m, i);
     if (last_usec)
-        *last_usec = s->last_usec;
+        *last_usec = m->last[i];
     return val_at(m, i);
 }
 
@@ -231,5 +228,6 @@ uint64_t keymap_evictions(const struct keymap *m)
 
 size_t keymap_memory(const struct keymap *m)
 {
-    return m ? sizeof(*m) + m->slot_count * m->stride : 0;
+    return m ? sizeof(*m) + m->slot_count * (m->stride + sizeof(*m->tags) + sizeof(*m->last))
+             : 0;
 }

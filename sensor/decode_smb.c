@@ -11,6 +11,12 @@
 static const uint8_t svcctl_uuid[16] = {0x81, 0xbb, 0x7a, 0x36, 0x44, 0x98, 0xf1, 0x35,
                                         0xad, 0x32, 0x98, 0xf0, 0x38, 0x00, 0x10, 0x03};
 
+/* ITaskSchedulerService 86d35949-83c9-4044-b424-db363231fd0c and ATSVC 1ff70682-0a51-30e8-076d-740be8cee98b. */
+static const uint8_t tasks_uuid[2][16] = {
+    {0x49, 0x59, 0xd3, 0x86, 0xc9, 0x83, 0x44, 0x40, 0xb4, 0x24, 0xdb, 0x36, 0x32, 0x31, 0xfd, 0x0c},
+    {0x82, 0x06, 0xf7, 0x1f, 0x51, 0x0a, 0xe8, 0x30, 0x07, 0x6d, 0x74, 0x0b, 0xe8, 0xce, 0xe9, 0x8b},
+};
+
 #define SMB_MAX_CHAIN 8     /* SMB2 compound commands followed */
 #define DCERPC_MAX_CTX 16   /* bind context items examined */
 
@@ -60,6 +66,8 @@ bool decode_dcerpc(struct rd r, struct dcerpc_info *rpc)
                 break;
             if (memcmp(uuid, svcctl_uuid, 16) == 0)
                 rpc->svcctl = true;
+            if (memcmp(uuid, tasks_uuid[0], 16) == 0 || memcmp(uuid, tasks_uuid[1], 16) == 0)
+                rpc->tasks = true;
             if (!rd_skip(&r, (size_t)n_syn * 20))
                 break;
         }

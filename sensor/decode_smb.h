@@ -58,6 +58,7 @@ struct dcerpc_info {
     uint8_t ptype;  /* DCERPC_* */
     uint16_t opnum; /* request opnum, 0xffff otherwise */
     bool svcctl;    /* a bind/alter_context offering the svcctl interface */
+    bool tasks;     /* ... offering a task scheduler interface (ITaskSchedulerService, ATSVC) */
 };
 
 /*

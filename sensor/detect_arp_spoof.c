@@ -13,8 +13,11 @@
  *    `rebind_window`; the classic "gateway is at me" announcement.  Addresses in
  *    `gateways` (or, when empty, the address whose MAC carries traffic to the
  *    outside) raise severity.  Routers doing proxy ARP belong in `ignore_macs`.
- *  - storm: `storm_count` gratuitous ARPs (announcements and unsolicited
+ *  - storm: `storm_count` gratuitous ARPs (announcements and broadcast
  *    replies) from one MAC within 10 seconds.
+ *  - unsolicited: `unsolicited_count` unicast replies within a minute that answer
+ *    no request seen in the 5 seconds before (arpspoof, ettercap refreshing
+ *    their lies).
  *
  * The attacker is reported by MAC (src_mac) and, when it has claimed an address
  * nobody else had, by that address.  State: fixed-size keymaps, LRU eviction.
@@ -33,6 +36,13 @@
 #define AS_CLAIMS 8           /* addresses remembered per MAC */
 #define AS_MAX_IGNORE 32      /* ignored MACs */
 #define AS_STORM_USEC (10 * USEC_PER_SEC)
+#define AS_ASK_USEC (5 * USEC_PER_SEC)       /* a reply this soon after a request answers it */
+#define AS_UNSOL_USEC (60 * USEC_PER_SEC)    /* window for counting unsolicited replies */
+
+struct as_ask_key {
+    struct addr target;    /* address asked about */
+    struct addr requester; /* who asked */
+};
 
 struct as_binding {
     uint8_t mac[6];        /* current MAC */
@@ -56,6 +66,8 @@ struct as_mac {
     uint64_t storm_start;            /* start of the gratuitous-ARP count */
     uint32_t gratuitous;             /* gratuitous ARPs since storm_start */
     uint32_t rebinds;                /* addresses it took from another MAC */
+    uint64_t unsol_start;            /* start of the unsolicited-reply count */
+    uint32_t unsolicited;            /* replies nobody asked for since unsol_start */
     struct addr victim_ip;           /* the latest address it took */
     uint8_t victim_mac[6];           /* and whose it was */
     uint64_t first_usec;             /* first suspicious claim */
@@ -69,6 +81,7 @@ struct as_mac {
 struct arp_spoof {
     struct keymap *bindings;              /* addr -> as_binding */
     struct keymap *macs;                  /* as_mac_key -> as_mac */
+    struct keymap *asked;                 /* as_ask_key -> time of the request */
     struct cidr_set gateways;             /* configured gateway addresses */
     uint8_t gw_mac[6];                    /* learned: MAC that carries outbound traffic */
     bool has_gw_mac;                      /* gw_mac valid */
@@ -77,6 +90,7 @@ struct arp_spoof {
     uint64_t rebind_window;               /* freshness of a binding */
     uint64_t max_ips;                     /* addresses one MAC may claim */
     uint64_t storm_count;                 /* gratuitous ARPs per 10 s */
+    uint64_t unsolicited_count;           /* unicast replies nobody asked for, per minute */
     bool any_dirty;                       /* some reported MAC changed */
 };
 
@@ -124,14 +138,17 @@ static int as_init(struct config *cfg, void **state)
     if ((rc = config_get_duration(cfg, AS_SECTION, "rebind_window", 10 * 60 * USEC_PER_SEC,
                                   &as->rebind_window)) < 0 ||
         (rc = config_get_u64(cfg, AS_SECTION, "max_ips_per_mac", 1, &as->max_ips)) < 0 ||
-        (rc = config_get_u64(cfg, AS_SECTION, "storm_count", 50, &as->storm_count)) < 0)
+        (rc = config_get_u64(cfg, AS_SECTION, "storm_count", 50, &as->storm_count)) < 0 ||
+        (rc = config_get_u64(cfg, AS_SECTION, "unsolicited_count", 10,
+                             &as->unsolicited_count)) < 0)
         return rc;
     if (as->max_ips < 1 || as->max_ips >= AS_CLAIMS)
         return config_fail(cfg, AS_SECTION, "max_ips_per_mac", "must be between 1 and %d",
                            AS_CLAIMS - 1);
     as->bindings = keymap_new(8192, sizeof(struct addr), sizeof(struct as_binding));
     as->macs = keymap_new(8192, sizeof(struct as_mac_key), sizeof(struct as_mac));
-    return as->bindings && as->macs ? 0 : -ENOMEM;
+    as->asked = keymap_new(8192, sizeof(struct as_ask_key), sizeof(uint64_t));
+    return as->bindings && as->macs && as->asked ? 0 : -ENOMEM;
 }
 
 static void as_fini(void *state)
@@ -141,6 +158,7 @@ static void as_fini(void *state)
         return;
     keymap_free(as->bindings);
     keymap_free(as->macs);
+    keymap_free(as->asked);
     cidr_set_fini(&as->gateways);
     free(as);
 }
@@ -148,7 +166,8 @@ static void as_fini(void *state)
 static size_t as_memory(const void *state)
 {
     const struct arp_spoof *as = state;
-    return sizeof(*as) + keymap_memory(as->bindings) + keymap_memory(as->macs);
+    return sizeof(*as) + keymap_memory(as->bindings) + keymap_memory(as->macs) +
+           keymap_memory(as->asked);
 }
 
 static bool mac_zero(const uint8_t m[6])
@@ -205,7 +224,11 @@ static void report(struct arp_spoof *as, struct detect_ctx *ctx, const struct as
         addr_format(&m->own, own, sizeof(own));
     else
         snprintf(own, sizeof(own), "?");
-    if (strcmp(m->subtype, "storm") == 0) {
+    if (strcmp(m->subtype, "unsolicited") == 0 && !m->rebinds) {
+        event_report_summary(&r, "%s (%s) sent %u ARP replies nobody asked for within a minute, "
+                                 "claiming %u addresses",
+                             mac, own, m->unsolicited, m->n_claims);
+    } else if (strcmp(m->subtype, "storm") == 0) {
         event_report_summary(&r, "%s (%s) sent %u gratuitous ARPs in 10 s", mac, own,
                              m->gratuitous);
     } else if (m->rebinds) {
@@ -227,6 +250,7 @@ static void report(struct arp_spoof *as, struct detect_ctx *ctx, const struct as
     event_report_figure(&r, "claimed_addresses", m->n_claims);
     event_report_figure(&r, "rebinds", m->rebinds);
     event_report_figure(&r, "gratuitous", m->gratuitous);
+    event_report_figure(&r, "unsolicited_replies", m->unsolicited);
     event_report_figure(&r, "gateway", m->gateway ? 1 : 0);
     r.severity = m->gateway ? 85 : 70;
     r.confidence = m->rebinds ? 90 : 75;
@@ -273,6 +297,28 @@ static void on_arp(struct arp_spoof *as, struct detect_ctx *ctx, const struct pk
         }
         if (++m->gratuitous >= detect_scaled(ctx, (double)as->storm_count))
             flag(as, ctx, &k, m, "storm");
+    }
+
+    /* Requests are remembered so that replies can be matched to them. */
+    struct as_ask_key ak;
+    memset(&ak, 0, sizeof(ak));
+    if (a->op == 1 && !gratuitous) {
+        ak.target = a->tpa;
+        ak.requester = a->spa;
+        uint64_t *t = keymap_get(as->asked, &ak, ctx->now_usec, true, NULL);
+        *t = ctx->now_usec;
+    } else if (a->op == 2 && !gratuitous && a->tpa.family == 4) {
+        ak.target = a->spa;
+        ak.requester = a->tpa;
+        uint64_t *t = keymap_peek(as->asked, &ak);
+        if (!t || ctx->now_usec > *t + AS_ASK_USEC) {
+            if (ctx->now_usec > m->unsol_start + AS_UNSOL_USEC) {
+                m->unsol_start = ctx->now_usec;
+                m->unsolicited = 0;
+            }
+            if (++m->unsolicited >= detect_scaled(ctx, (double)as->unsolicited_count))
+                flag(as, ctx, &k, m, "unsolicited");
+        }
     }
 
     /* Binding of spa. */

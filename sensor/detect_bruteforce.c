@@ -11,6 +11,8 @@
  *  - SMB: SESSION_SETUP answers with STATUS_LOGON_FAILURE and its relatives.
  *  - Kerberos: KRB-ERROR answers PREAUTH_FAILED, C_PRINCIPAL_UNKNOWN and
  *    CLIENT_REVOKED from a KDC (password spraying), read from the DER header.
+ *  - HTTP: `http_min` POSTs to a login page (login, logon, signin, auth...
+ *    in the path) from one client to one server.
  *
  * After an alert, a long session between the same pair (longer than
  * `long_session`, or carrying `long_bytes` from the server) is reported as a
@@ -32,7 +34,7 @@
 #define BF_RING 64     /* attempt times kept per pair (upper bound of thresholds) */
 #define BF_MAX_PORTS 32
 
-enum bf_kind { BF_SESSIONS = 0, BF_SMB, BF_KERBEROS };
+enum bf_kind { BF_SESSIONS = 0, BF_SMB, BF_KERBEROS, BF_HTTP };
 
 struct bf_key {
     struct addr client; /* who guesses */
@@ -69,6 +71,7 @@ struct bruteforce {
     uint64_t long_usec;                /* a session this long is a probable success */
     uint64_t long_bytes;               /* or one carrying this much from the server */
     double max_cv;                     /* largest spread of attempt sizes */
+    uint64_t http_min;                 /* HTTP login requests in the window */
     bool any_dirty;                    /* some alerted pair changed since the last tick */
 };
 
@@ -94,7 +97,7 @@ static const char *service_name(uint16_t port)
 static int parse_ports(struct config *cfg, struct bruteforce *bf)
 {
     const char *list =
-        config_get_str(cfg, BF_SECTION, "ports", "21,22,23,1433,1521,3306,3389,5432,5900,5985,5986");
+        config_get_str(cfg, BF_SECTION, "ports", "21,22,23,110,143,993,995,1433,1521,3306,3389,5432,5900,5985,5986");
     const char *p = list;
     while (*p) {
         char *end;
@@ -134,10 +137,13 @@ static int bf_init(struct config *cfg, void **state)
                                   &bf->long_usec)) < 0 ||
         (rc = config_get_size(cfg, BF_SECTION, "long_bytes", 100000, &bf->long_bytes)) < 0 ||
         (rc = config_get_double(cfg, BF_SECTION, "max_size_cv", 1.0, &bf->max_cv)) < 0 ||
+        (rc = config_get_u64(cfg, BF_SECTION, "http_min", 20, &bf->http_min)) < 0 ||
         (rc = config_get_u64(cfg, BF_SECTION, "pairs_max", 16384, &pairs_max)) < 0)
         return rc;
     if (bf->min_attempts < 2 || bf->min_attempts > BF_RING)
         return config_fail(cfg, BF_SECTION, "min_attempts", "must be between 2 and %d", BF_RING);
+    if (bf->http_min < 2 || bf->http_min > BF_RING)
+        return config_fail(cfg, BF_SECTION, "http_min", "must be between 2 and %d", BF_RING);
     if (bf->min_failures < 1 || bf->min_failures > BF_RING)
         return config_fail(cfg, BF_SECTION, "min_failures", "must be between 1 and %d", BF_RING);
     if (pairs_max < 1 || pairs_max > (1u << 24))
@@ -207,7 +213,7 @@ static void report(struct bruteforce *bf, struct detect_ctx *ctx, const struct b
 {
     struct event_report r;
     char src[ADDR_STR_LEN], dst[ADDR_STR_LEN];
-    static const char *const subtypes[] = {"sessions", "smb", "kerberos"};
+    static const char *const subtypes[] = {"sessions", "smb", "kerberos", "http"};
     const char *svc = k->kind == BF_KERBEROS ? "kerberos" : service_name(k->port);
     double n = (double)bp->attempts;
     double mean = n > 0 ? bp->sum_bytes / n : 0;
@@ -227,7 +233,9 @@ static void report(struct bruteforce *bf, struct detect_ctx *ctx, const struct b
     addr_format(&k->client, src, sizeof(src));
     addr_format(&k->server, dst, sizeof(dst));
     double secs = (double)(bp->last_usec - oldest) / 1e6;
-    const char *what = k->kind == BF_SESSIONS ? "short sessions" : "failed logons";
+    const char *what = k->kind == BF_SESSIONS ? "short sessions"
+                       : k->kind == BF_HTTP   ? "login requests"
+                                              : "failed logons";
     event_report_summary(&r, "%s made %u %s to %s %s/%u in %.0f s (%llu in all)%s", src, recent,
                          what, svc, dst, k->port, secs, (unsigned long long)bp->attempts,
                          bp->long_after ? "; a long session followed (probable success)" : "");
@@ -263,7 +271,9 @@ static void count(struct bruteforce *bf, struct detect_ctx *ctx, const struct bf
     bp->sum_sq += client_bytes * client_bytes;
     uint64_t oldest;
     unsigned recent = in_window(bf, bp, when, &oldest);
-    uint64_t need_raw = k->kind == BF_SESSIONS ? bf->min_attempts : bf->min_failures;
+    uint64_t need_raw = k->kind == BF_SESSIONS ? bf->min_attempts
+                        : k->kind == BF_HTTP   ? bf->http_min
+                                               : bf->min_failures;
     double need = detect_scaled(ctx, (double)need_raw);
     if (need < 2 && k->kind == BF_SESSIONS)
         need = 2;
@@ -389,6 +399,36 @@ static void on_smb(struct bruteforce *bf, struct detect_ctx *ctx, const struct p
     count(bf, ctx, &k, bp, 0, ctx->now_usec);
 }
 
+/* A request line that names a login page ("POST /wp-login.php"). */
+static bool login_uri(const char *uri)
+{
+    static const char *const words[] = {"login", "logon", "signin", "sign-in", "auth",
+                                        "session", "password", "j_security_check"};
+    char low[PKT_NAME_MAX];
+    size_t n = 0;
+    for (; uri[n] && n + 1 < sizeof(low); n++)
+        low[n] = (char)((uri[n] >= 'A' && uri[n] <= 'Z') ? uri[n] + 32 : uri[n]);
+    low[n] = '\0';
+    char *q = strchr(low, '?');
+    if (q)
+        *q = '\0';
+    for (size_t i = 0; i < WARD_ARRAY_LEN(words); i++) {
+        if (strstr(low, words[i]))
+            return true;
+    }
+    return false;
+}
+
+static void on_http(struct bruteforce *bf, struct detect_ctx *ctx, const struct pkt *p)
+{
+    if (strcmp(p->http.method, "POST") != 0 || !login_uri(p->http.uri))
+        return;
+    struct bf_key k;
+    struct bf_pair *bp = pair_get(bf, ctx, &p->src, &p->dst, p->dport, BF_HTTP, &k);
+    bp->proto = 6;
+    count(bf, ctx, &k, bp, (double)p->payload_len, ctx->now_usec);
+}
+
 static void bf_packet(void *state, struct detect_ctx *ctx, const struct pkt *p, struct flow *f,
                       int dir)
 {
@@ -397,6 +437,10 @@ static void bf_packet(void *state, struct detect_ctx *ctx, const struct pkt *p, 
     (void)dir;
     if (!p->payload_len || !(p->layers & (PKT_TCP | PKT_UDP)))
         return;
+    if (p->layers & PKT_HTTP) {
+        on_http(bf, ctx, p);
+        return;
+    }
     if (p->sport == 88 || p->dport == 88)
         on_kerberos(bf, ctx, p);
     else if ((p->layers & PKT_TCP) && (p->sport == 445 || p->sport == 139))

@@ -67,6 +67,7 @@ struct flood {
     struct addr last_src[FL_SLOTS];  /* source of the latest packet in */
     uint64_t last_fold[FL_SLOTS];    /* its address folded to 64 bits */
     uint32_t src_changes[FL_SLOTS];  /* packets in whose source differed from the one before */
+    uint64_t udp_bytes[FL_SLOTS];    /* UDP payload bytes in */
     uint64_t watch[FL_SLOTS / 64];   /* hashes of targets under attack */
     struct addr cand[FL_CANDIDATES]; /* candidates this second */
     size_t n_cand;                   /* entries in cand */
@@ -207,6 +208,8 @@ static void fl_packet(void *state, struct detect_ctx *ctx, const struct pkt *p, 
         fl->last_fold[s] = fold;
         fl->last_src[s] = p->src;
     }
+    if (k == FL_UDP)
+        fl->udp_bytes[s] += p->payload_len;
     if (k != FL_ICMP) {
         if (p->dport != fl->last_port[s])
             fl->port_changes[s]++;
@@ -300,12 +303,14 @@ static void judge(struct flood *fl, struct detect_ctx *ctx, const struct addr *a
         flood = flood || answered <= fl->max_answer_ratio;
     }
     /*
-     * One source walking through ports is a scan (detect_portscan), not a flood;
-     * a flood hammers a few ports, or comes from many sources.
+     * One source walking through ports with empty probes is a scan
+     * (detect_portscan), not a flood; a flood hammers a few ports, comes from many
+     * sources, or fills its datagrams.
      */
     double tcp_udp = (double)fl->in[FL_SYN][s] + fl->in[FL_UDP][s];
+    double udp_mean = fl->in[FL_UDP][s] ? (double)fl->udp_bytes[s] / fl->in[FL_UDP][s] : 0;
     if (flood && tcp_udp > 0 && fl->src_changes[s] < 0.1 * tcp_udp &&
-        fl->port_changes[s] > 0.5 * tcp_udp)
+        fl->port_changes[s] > 0.5 * tcp_udp && udp_mean < 128)
         flood = false;
     if (rates[FL_ICMP] >= detect_scaled(ctx, fl->rate[FL_ICMP]))
         flood = true;
@@ -370,6 +375,7 @@ static void fl_tick(void *state, struct detect_ctx *ctx, uint64_t now_usec)
     memset(fl->out, 0, sizeof(fl->out));
     memset(fl->port_changes, 0, sizeof(fl->port_changes));
     memset(fl->src_changes, 0, sizeof(fl->src_changes));
+    memset(fl->udp_bytes, 0, sizeof(fl->udp_bytes));
     fl->n_cand = 0;
     fl->bucket_start = ctx->now_usec;
 }

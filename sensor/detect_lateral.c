@@ -11,7 +11,8 @@
  *    CREATE of an executable there, and service-control calls on the svcctl
  *    interface (CreateService or StartService), whether svcctl is reached
  *    through the SMB pipe or through DCE/RPC over TCP.  A service created
- *    remotely without the file copy is reported as remote_service.
+ *    remotely without the file copy, or a scheduled task registered remotely
+ *    (ITaskSchedulerService, ATSVC: atexec), is reported as remote_service.
  *  - eternalblue: SMBv1 requests no Windows client sends: Trans2 SESSION_SETUP
  *    (the DoublePulsar channel), NT Transact with an undefined function together
  *    with Trans2 secondary requests (the EternalBlue pool grooming), or a
@@ -39,6 +40,7 @@
 #define LT_SAMPLE 16
 #define LT_FLOW_FLAGS 1      /* flow->det[] slot: per-flow SMB/RPC facts */
 #define LT_FLOW_SVCCTL 1ULL  /* this flow bound or opened svcctl */
+#define LT_FLOW_TASKS 2ULL   /* this flow bound a task scheduler interface */
 
 enum lt_flag {
     LT_ADMIN_SHARE = 1u << 0, /* TREE_CONNECT to ADMIN$ or C$ */
@@ -51,6 +53,7 @@ enum lt_flag {
     LT_TX2_SECOND = 1u << 7,  /* Trans2 secondary request */
     LT_NT_ODD = 1u << 8,      /* NT Transact with an undefined function */
     LT_DP_REPLY = 1u << 9,    /* DoublePulsar answer from the target */
+    LT_TASK_CREATE = 1u << 10, /* a scheduled task registered remotely */
 };
 
 struct lt_src {
@@ -311,12 +314,14 @@ static void report_pair(struct detect_ctx *ctx, const struct lt_pair_key *k, str
         r.confidence = 90;
     } else {
         r.count = lp->rpc_calls;
-        event_report_summary(&r, "%s ran a service on %s over SMB/RPC:%s%s%s%s%s", src, dst,
+        event_report_summary(&r, "%s ran %s on %s over SMB/RPC:%s%s%s%s%s%s", src,
+                             lp->flags & LT_TASK_CREATE ? "a task" : "a service", dst,
                              lp->flags & LT_ADMIN_SHARE ? " ADMIN$ share" : "",
                              lp->flags & LT_EXE_WRITE ? ", wrote " : "",
                              lp->flags & LT_EXE_WRITE ? lp->file : "",
                              lp->flags & LT_SVC_CREATE ? ", CreateService" : "",
-                             lp->flags & LT_SVC_START ? ", StartService" : "");
+                             lp->flags & LT_SVC_START ? ", StartService" : "",
+                             lp->flags & LT_TASK_CREATE ? ", task registered" : "");
         r.severity = 80;
         r.confidence = strcmp(subtype, "psexec") == 0 ? 90 : 75;
     }
@@ -340,7 +345,8 @@ static void check_pair(struct detect_ctx *ctx, const struct lt_pair_key *k, stru
               ((f & LT_NT_ODD) && (f & LT_TX2_SECOND));
     bool psexec = (f & LT_ADMIN_SHARE) && (f & LT_EXE_WRITE) &&
                   (f & (LT_SVC_CREATE | LT_SVC_START));
-    bool remote = (f & LT_SVC_CREATE) || ((f & LT_EXE_WRITE) && (f & LT_SVC_START));
+    bool remote = (f & LT_SVC_CREATE) || ((f & LT_EXE_WRITE) && (f & LT_SVC_START)) ||
+                  (f & LT_TASK_CREATE);
     if (eb)
         report_pair(ctx, k, lp, "eternalblue");
     if (psexec)
@@ -348,6 +354,8 @@ static void check_pair(struct detect_ctx *ctx, const struct lt_pair_key *k, stru
     else if (remote)
         report_pair(ctx, k, lp, "remote_service");
 }
+
+static void rpc_facts(struct lt_pair *lp, struct flow *f, const struct dcerpc_info *rpc);
 
 static void on_smb(struct lateral *lt, struct detect_ctx *ctx, const struct pkt *p,
                    struct flow *f)
@@ -392,16 +400,29 @@ static void on_smb(struct lateral *lt, struct detect_ctx *ctx, const struct pkt 
             snprintf(lp->file, sizeof(lp->file), "%s", smb.pipe);
         }
     }
-    if (rpc.present) {
-        if (rpc.svcctl) {
-            lp->flags |= LT_SVCCTL;
-            if (f)
-                f->det[LT_FLOW_FLAGS] |= LT_FLOW_SVCCTL;
-        } else if (rpc.ptype == DCERPC_REQUEST && f && (f->det[LT_FLOW_FLAGS] & LT_FLOW_SVCCTL)) {
-            svcctl_call(lp, rpc.opnum);
-        }
-    }
+    if (rpc.present && f)
+        rpc_facts(lp, f, &rpc);
     check_pair(ctx, &k, lp);
+}
+
+/* Facts of one DCE/RPC PDU on flow f between the pair. */
+static void rpc_facts(struct lt_pair *lp, struct flow *f, const struct dcerpc_info *rpc)
+{
+    if (rpc->svcctl) {
+        lp->flags |= LT_SVCCTL;
+        f->det[LT_FLOW_FLAGS] |= LT_FLOW_SVCCTL;
+    }
+    if (rpc->tasks)
+        f->det[LT_FLOW_FLAGS] |= LT_FLOW_TASKS;
+    if (rpc->ptype != DCERPC_REQUEST)
+        return;
+    if (f->det[LT_FLOW_FLAGS] & LT_FLOW_SVCCTL)
+        svcctl_call(lp, rpc->opnum);
+    /* SchRpcRegisterTask (1) or NetrJobAdd (0). */
+    if ((f->det[LT_FLOW_FLAGS] & LT_FLOW_TASKS) && rpc->opnum <= 1) {
+        lp->flags |= LT_TASK_CREATE;
+        lp->rpc_calls++;
+    }
 }
 
 /* DCE/RPC straight over TCP (ncacn_ip_tcp: the endpoint mapper hands out a port). */
@@ -412,16 +433,11 @@ static void on_rpc(struct lateral *lt, struct detect_ctx *ctx, const struct pkt 
     struct lt_pair_key k;
     if (!decode_dcerpc(p->payload, &rpc))
         return;
-    if (rpc.svcctl) {
-        f->det[LT_FLOW_FLAGS] |= LT_FLOW_SVCCTL;
-        struct lt_pair *lp = pair_get(lt, ctx, &p->src, &p->dst, &k);
-        lp->flags |= LT_SVCCTL;
-        return;
-    }
-    if (rpc.ptype != DCERPC_REQUEST || !(f->det[LT_FLOW_FLAGS] & LT_FLOW_SVCCTL))
+    if (!rpc.svcctl && !rpc.tasks &&
+        (rpc.ptype != DCERPC_REQUEST || !(f->det[LT_FLOW_FLAGS] & (LT_FLOW_SVCCTL | LT_FLOW_TASKS))))
         return;
     struct lt_pair *lp = pair_get(lt, ctx, &p->src, &p->dst, &k);
-    svcctl_call(lp, rpc.opnum);
+    rpc_facts(lp, f, &rpc);
     check_pair(ctx, &k, lp);
 }
 

@@ -356,8 +356,13 @@ static void ps_packet(void *state, struct detect_ctx *ctx, const struct pkt *p, 
 
     if (p->layers & PKT_TCP) {
         uint8_t fl = p->tcp.flags;
-        if (!(fl & (TCP_SYN | TCP_RST)))
+        if (!(fl & (TCP_SYN | TCP_RST))) {
+            /* FIN, NULL and Xmas probes: neither SYN nor ACK, opening a flow. */
+            if (!(fl & TCP_ACK) && f && dir == FLOW_ORIG && f->pkts[FLOW_ORIG] == 1 &&
+                f->pkts[FLOW_RESP] == 0)
+                attempt(ps, ctx, &p->src, &p->dst, 6, p->dport, false);
             return;
+        }
         if ((fl & (TCP_SYN | TCP_ACK | TCP_RST)) == TCP_SYN)
             attempt(ps, ctx, &p->src, &p->dst, 6, p->dport, false);
         else if ((fl & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK))

@@ -99,6 +99,21 @@ static void test_detect_arp_spoof_gratuitous_storm(void **state)
     harness_free(h);
 }
 
+/* arpspoof: "the gateway is at me" to the victim every two seconds, unasked. */
+static void test_detect_arp_spoof_unsolicited_replies(void **state)
+{
+    (void)state;
+    struct harness *h = harness_new(NULL, NULL);
+    for (unsigned i = 0; i < 15; i++)
+        harness_arp(h, T0 + i * 2 * SEC, 2, EVIL_MAC, "10.3.3.1", HOST_MAC, "10.3.3.20");
+    harness_flush(h, T0 + 60 * SEC);
+    const struct harness_event *e = harness_find(h, "arp_spoof", NULL);
+    assert_non_null(e);
+    assert_string_equal(e->src_mac, EVIL_MAC);
+    assert_string_equal(e->subtype, "unsolicited");
+    harness_free(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -107,6 +122,7 @@ int main(void)
         cmocka_unit_test(test_detect_arp_spoof_ordinary_arp_is_quiet),
         cmocka_unit_test(test_detect_arp_spoof_slow_address_reuse_is_quiet),
         cmocka_unit_test(test_detect_arp_spoof_gratuitous_storm),
+        cmocka_unit_test(test_detect_arp_spoof_unsolicited_replies),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -148,6 +148,36 @@ static void test_detect_bruteforce_smb_logon_failures(void **state)
     harness_free(h);
 }
 
+static void http_post(struct harness *h, uint64_t t, const char *uri)
+{
+    struct pkt p;
+    harness_ip(&p, t, "10.0.0.70", "10.0.0.80", 6);
+    p.layers |= PKT_TCP | PKT_HTTP;
+    p.sport = 45000;
+    p.dport = 80;
+    p.tcp.flags = TCP_ACK | TCP_PSH;
+    p.payload_len = 300;
+    snprintf(p.http.method, sizeof(p.http.method), "POST");
+    snprintf(p.http.uri, sizeof(p.http.uri), "%s", uri);
+    harness_feed(h, &p);
+}
+
+static void test_detect_bruteforce_http_login_posts(void **state)
+{
+    (void)state;
+    struct harness *h = harness_new(NULL, NULL);
+    for (unsigned i = 0; i < 25; i++)
+        http_post(h, T0 + i * SEC, "/wp-login.php");
+    for (unsigned i = 0; i < 40; i++) /* posting comments is not logging in */
+        http_post(h, T0 + i * SEC, "/api/comments?page=2");
+    harness_flush(h, T0 + 60 * SEC);
+    assert_int_equal(harness_uids(h, "bruteforce", NULL), 1);
+    const struct harness_event *e = harness_find(h, "bruteforce", "10.0.0.70");
+    assert_non_null(e);
+    assert_string_equal(e->subtype, "http");
+    harness_free(h);
+}
+
 static void test_detect_bruteforce_bad_ports_setting(void **state)
 {
     (void)state;
@@ -165,6 +195,7 @@ int main(void)
         cmocka_unit_test(test_detect_bruteforce_web_client_is_quiet),
         cmocka_unit_test(test_detect_bruteforce_kerberos_spray),
         cmocka_unit_test(test_detect_bruteforce_smb_logon_failures),
+        cmocka_unit_test(test_detect_bruteforce_http_login_posts),
         cmocka_unit_test(test_detect_bruteforce_bad_ports_setting),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

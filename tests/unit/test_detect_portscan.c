@@ -209,6 +209,25 @@ static void test_detect_portscan_one_event_revised(void **state)
     harness_free(h);
 }
 
+/* nmap -sF: FIN probes; closed ports answer RST, open ones stay silent. */
+static void test_detect_portscan_fin_scan(void **state)
+{
+    (void)state;
+    struct harness *h = harness_new(NULL, NULL);
+    for (unsigned port = 1; port <= 100; port++) {
+        uint64_t t = T0 + port * 10000;
+        harness_tcp(h, t, "10.1.1.6", 41000, "10.1.1.9", (uint16_t)port, TCP_FIN, 0);
+        if (port % 10)
+            harness_tcp(h, t + 100, "10.1.1.9", (uint16_t)port, "10.1.1.6", 41000,
+                        TCP_RST | TCP_ACK, 0);
+    }
+    harness_flush(h, T0 + 10 * SEC);
+    const struct harness_event *e = harness_find(h, "portscan", "10.1.1.6");
+    assert_non_null(e);
+    assert_string_equal(e->subtype, "vertical");
+    harness_free(h);
+}
+
 static void test_detect_portscan_bad_setting_names_line(void **state)
 {
     (void)state;
@@ -231,6 +250,7 @@ int main(void)
         cmocka_unit_test(test_detect_portscan_allowlisted_scanner_is_quiet),
         cmocka_unit_test(test_detect_portscan_heightened_lowers_threshold),
         cmocka_unit_test(test_detect_portscan_one_event_revised),
+        cmocka_unit_test(test_detect_portscan_fin_scan),
         cmocka_unit_test(test_detect_portscan_bad_setting_names_line),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -764,7 +764,7 @@ static int open_output(struct sensor *s)
                     "--keys, --console-key, --name and --spool (or [uplink] in the config)");
             return -EINVAL;
         }
-        s->out = sink_jsonl_init(&s->jsonl, stdout, o->name, o->assets, false);
+        s->out = sink_jsonl_init(&s->jsonl, stdout, s->name, o->assets, false);
         return 0;
     }
     struct uplink_opts uo;

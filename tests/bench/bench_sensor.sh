@@ -65,7 +65,7 @@ best() {
 }
 
 packets=$("$BARE" "$PCAP" | awk '{ print $2 }')
-size=$(du -m "$PCAP" | cut -f1)
+size=$(du -mL "$PCAP" | cut -f1)
 echo "capture: $PCAP ($packets packets, $FLOWS flows, $size MB)"
 echo "runs:    best of $RUNS, $(nproc) CPU(s), $(date -u +%Y-%m-%dT%H:%MZ)"
 

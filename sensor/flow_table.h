@@ -79,8 +79,8 @@ struct flow {
     /* Internal to flow_table.c. */
     uint64_t hash;              /* bidirectional key hash */
     uint64_t lru_usec;          /* packet time it last moved to the LRU head */
-    uint32_t lru_prev;          /* LRU (open flows) or closing list */
-    uint32_t lru_next;
+    uint32_t lru_prev;          /* previous on the LRU (open flows) or closing list */
+    uint32_t lru_next;          /* next on that list; free-list link when unused */
     uint32_t slot;              /* index slot holding this flow */
     uint32_t host_slot[2];      /* host_table.c: where key.a and key.b were last found */
     uint8_t list;               /* which list the flow is on */

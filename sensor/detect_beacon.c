@@ -347,7 +347,8 @@ static void report(struct beacon *bc, struct detect_ctx *ctx, const struct bc_ke
     bp->reported = true;
 }
 
-static void burst(struct beacon *bc, struct detect_ctx *ctx, const struct flow *f)
+/* Records a burst start of f's pair; true if the pair has a table entry. */
+static bool burst(struct beacon *bc, struct detect_ctx *ctx, const struct flow *f)
 {
     struct bc_key k;
     memset(&k, 0, sizeof(k));
@@ -367,7 +368,7 @@ static void burst(struct beacon *bc, struct detect_ctx *ctx, const struct flow *
         uint64_t bit = 1ULL << (h & 63);
         if (!(bc->seen[h >> 6] & bit)) {
             bc->seen[h >> 6] |= bit;
-            return;
+            return false;
         }
         bp = keymap_get(bc->pairs, &k, ctx->now_usec, true, &created);
         if (f->first_usec + bc->gap_usec <= ctx->now_usec) {
@@ -377,34 +378,35 @@ static void burst(struct beacon *bc, struct detect_ctx *ctx, const struct flow *
         }
     }
     if (bp->n_starts && ctx->now_usec < bp->last_start + bc->gap_usec)
-        return; /* another connection of the same burst */
+        return true; /* another connection of the same burst */
     bp->starts[bp->n_starts % BC_RING] = ctx->now_usec;
     bp->n_starts++;
     bp->last_start = ctx->now_usec;
     if (bp->n_starts < 4)
-        return;
+        return true;
     struct bc_stats st;
     compute(bp, &st);
     if (!is_beacon(bc, ctx, &st)) {
         bp->periodic_since = 0;
-        return;
+        return true;
     }
     unsigned polled = pollers(bc, ctx, &k, st.median, !bp->periodic_since);
     if (!bp->periodic_since) {
         bp->periodic_since = ctx->now_usec;
-        return; /* judge again a period later, when pollers have shown themselves */
+        return true; /* judge again a period later, when pollers have shown themselves */
     }
     if (polled >= bc->poller_min)
-        return;
+        return true;
     /* Password guessing is periodic too; the bruteforce event already explains it. */
     struct event_report bf;
     event_report_init(&bf, WARD__EVENT_KIND__BRUTEFORCE, "", EVENT_KEY_SRC | EVENT_KEY_DST);
     bf.src = k.client;
     bf.dst = k.server;
     if (detect_is_reported(ctx, &bf))
-        return;
+        return true;
     if (!bp->reported || bp->n_starts % 16 == 0)
         report(bc, ctx, &k, bp, &st);
+    return true;
 }
 
 static void bc_packet(void *state, struct detect_ctx *ctx, const struct pkt *p, struct flow *f,
@@ -413,20 +415,23 @@ static void bc_packet(void *state, struct detect_ctx *ctx, const struct pkt *p, 
     struct beacon *bc = state;
     if (!f || dir != FLOW_ORIG || !(p->layers & (PKT_TCP | PKT_UDP)))
         return;
-    uint64_t last = f->det[BC_LAST];
-    f->det[BC_LAST] = ctx->now_usec;
+    /* det[BC_LAST]: time of the last client packet, bit 0 set when the pair has an entry. */
+    uint64_t last = f->det[BC_LAST] & ~1ULL;
+    uint64_t tracked = f->det[BC_LAST] & 1ULL;
+    f->det[BC_LAST] = (ctx->now_usec & ~1ULL) | tracked;
     if (last && ctx->now_usec < last + bc->gap_usec)
         return;
     if (ignored(bc, f->key.port_b) || addr_is_multicast_or_broadcast(&f->key.b))
         return;
-    burst(bc, ctx, f);
+    if (burst(bc, ctx, f))
+        f->det[BC_LAST] |= 1ULL;
 }
 
 static void bc_flow_end(void *state, struct detect_ctx *ctx, const struct flow *f)
 {
     struct beacon *bc = state;
     (void)ctx;
-    if (f->key.proto != 6 && f->key.proto != 17)
+    if ((f->key.proto != 6 && f->key.proto != 17) || !(f->det[BC_LAST] & 1ULL))
         return;
     struct bc_key k;
     memset(&k, 0, sizeof(k));

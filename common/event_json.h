@@ -12,6 +12,9 @@
 #ifndef WARD_EVENT_JSON_H
 #define WARD_EVENT_JSON_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #include "json.h"
 #include "ward.pb-c.h"
 
@@ -22,5 +25,25 @@ Ward__EventKind event_kind_parse(const char *name);
 
 /* A new JSON object for ev (sensor may be NULL: offline mode).  NULL if out of memory. */
 json_t *event_json(const Ward__Event *ev, const char *sensor);
+
+/*
+ * A growing text buffer for event_json_text().  The caller may start it on its
+ * own storage (data/cap, owned false) so the common case allocates nothing;
+ * once it outgrows that, it moves to the heap and event_json_buf_fini() frees it.
+ */
+struct event_json_buf {
+    char *data;                 /* NUL-terminated text */
+    size_t len;                 /* bytes before the NUL */
+    size_t cap;                 /* bytes available at data */
+    bool owned;                 /* data is heap memory of ours */
+};
+
+/*
+ * Writes ev's compact JSON text into b (replacing what it held), byte for byte
+ * what json_dumps(event_json(ev, sensor), JSON_COMPACT) gives, without building
+ * the tree: the store writes one per event.  0 or -ENOMEM.
+ */
+int event_json_text(const Ward__Event *ev, const char *sensor, struct event_json_buf *b);
+void event_json_buf_fini(struct event_json_buf *b);
 
 #endif

@@ -529,11 +529,12 @@ static int on_event(struct console *c, struct incidents *m, const struct msg_ori
     char key[128];
     campaign_key(ev, src_internal, key, sizeof(key));
 
-    json_t *evj = event_json(ev, sensor);
-    char *evtext = evj ? json_dumps(evj, JSON_COMPACT) : NULL;
-    json_decref(evj);
-    if (!evtext)
+    char evstack[4096];
+    struct event_json_buf evtext = {evstack, 0, sizeof(evstack), false};
+    if (event_json_text(ev, sensor, &evtext) < 0) {
+        event_json_buf_fini(&evtext);
         return -ENOMEM;
+    }
 
     struct incident_row row;
     memset(&row, 0, sizeof(row));
@@ -588,7 +589,7 @@ static int on_event(struct console *c, struct incidents *m, const struct msg_ori
         .last_usec = last,
         .severity = ev->severity,
         .summary = ev->summary,
-        .json = evtext,
+        .json = evtext.data,
         .received_usec = now,
     };
     rc = store_incidents_link_event(c->store, row.id, &ie);
@@ -661,7 +662,7 @@ static int on_event(struct console *c, struct incidents *m, const struct msg_ori
         rc = store_incidents_update(c->store, &row);
 out:
     store_incidents_row_fini(&row);
-    free(evtext);
+    event_json_buf_fini(&evtext);
     return rc;
 }
 

@@ -42,13 +42,13 @@ static int upsert(struct store *st, int64_t sensor_id, const char *sensor, uint6
 
     if (!ev->uid || !ev->uid[0])
         return -EINVAL;
-    json_t *j = event_json(ev, sensor);
-    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
-    json_decref(j);
-    if (!text)
-        return -ENOMEM;
+    char stack[4096];
+    struct event_json_buf text = {stack, 0, sizeof(stack), false};
+    int ret = event_json_text(ev, sensor, &text);
+    if (ret < 0)
+        goto out;
 
-    int ret = -EIO;
+    ret = -EIO;
     sqlite3_stmt *s = store_prepare(st, ins);
     if (!s)
         goto out;
@@ -70,7 +70,7 @@ static int upsert(struct store *st, int64_t sensor_id, const char *sensor, uint6
     sqlite3_bind_int64(s, 16, ev->confidence);
     sqlite3_bind_int(s, 17, ev->closed);
     store_bind_text(s, 18, ev->summary ? ev->summary : "");
-    sqlite3_bind_text(s, 19, text, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 19, text.data, (int)text.len, SQLITE_STATIC);
     int rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
         *rowid = sqlite3_column_int64(s, 0);
@@ -103,7 +103,7 @@ static int upsert(struct store *st, int64_t sensor_id, const char *sensor, uint6
     }
     ret = 0;
 out:
-    free(text);
+    event_json_buf_fini(&text);
     return ret;
 }
 

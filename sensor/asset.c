@@ -47,6 +47,7 @@ struct svc {
 };
 
 struct host {
+    /* Hot: read or written by every packet of the host (first cache line). */
     struct addr ip;        /* key: address */
     uint16_t vlan;         /* key: VLAN */
     bool used;             /* slot in use */
@@ -58,23 +59,25 @@ struct host {
     uint8_t os_rank;       /* enum osfp_rank of os */
     uint8_t ttl;           /* TTL of its latest packet */
     uint8_t n_svc;         /* services in use */
+    uint32_t hnext;        /* hash chain */
+    uint32_t prev, next;   /* LRU list */
+    uint64_t last_usec;    /* last seen */
+    /* Cold: changed when something about the host is learnt. */
     uint8_t n_tls;         /* TLS names in use */
     uint8_t n_ua;          /* user agents in use */
     const char *os;        /* family (static) or NULL */
+    uint64_t first_usec;   /* first seen */
+    uint64_t emit_usec;    /* packet time of the last update */
+    uint64_t emit_last;    /* last_usec as of the last update */
     char hostname[PKT_SHORT_MAX];     /* host name */
     char vendor_class[PKT_SHORT_MAX]; /* DHCP option 60 */
     struct svc svc[ASSET_MAX_SERVICES];             /* services offered */
     char tls[ASSET_MAX_NAMES][ASSET_NAME_MAX];      /* TLS server names it asked for */
     char ua[ASSET_MAX_NAMES][ASSET_NAME_MAX];       /* HTTP user agents it sent */
-    uint64_t first_usec;   /* first seen */
-    uint64_t last_usec;    /* last seen */
-    uint64_t emit_usec;    /* packet time of the last update */
-    uint64_t emit_last;    /* last_usec as of the last update */
-    uint32_t hnext;        /* hash chain */
-    uint32_t prev, next;   /* LRU list */
 };
 
 struct mac_ent {
+    /* Hot: read or written by every packet from the MAC. */
     uint8_t mac[6];        /* key */
     bool used;             /* slot in use */
     bool device;           /* a DHCP client or ARP probe: a device even without an address */
@@ -83,16 +86,17 @@ struct mac_ent {
     bool multi_v4;         /* sends for more than one IPv4 address */
     bool multi_v6;         /* sends for more than MAC_V6_TRACK IPv6 addresses */
     uint8_t n_v6;          /* IPv6 sources tracked */
-    struct addr v4[2];     /* the two most frequent inside IPv4 sources (space-saving) */
-    uint32_t v4_pkts[2];   /* their packet counts */
-    struct addr v6[MAC_V6_TRACK]; /* IPv6 sources (not link-local) */
     uint32_t host;         /* host slot holding this MAC, NIL if none */
-    char hostname[PKT_SHORT_MAX];     /* from DHCP */
-    char vendor_class[PKT_SHORT_MAX]; /* from DHCP */
-    uint64_t first_usec;   /* first seen */
-    uint64_t last_usec;    /* last seen */
     uint32_t hnext;        /* hash chain */
     uint32_t prev, next;   /* LRU list */
+    uint32_t v4_pkts[2];   /* packet counts of v4[] */
+    struct addr v4[2];     /* the two most frequent inside IPv4 sources (space-saving) */
+    uint64_t last_usec;    /* last seen */
+    /* Cold. */
+    uint64_t first_usec;   /* first seen */
+    struct addr v6[MAC_V6_TRACK]; /* IPv6 sources (not link-local) */
+    char hostname[PKT_SHORT_MAX];     /* from DHCP */
+    char vendor_class[PKT_SHORT_MAX]; /* from DHCP */
 };
 
 struct asset_tracker {
@@ -114,6 +118,7 @@ struct asset_tracker {
     uint32_t m_free;              /* free MAC slots */
     uint64_t now_usec;            /* packet time of the latest packet */
     uint64_t next_tick_usec;      /* when to tick next */
+    uint32_t foreign_gen;         /* bumped whenever a host outside home is created */
     struct asset_stats st;        /* counters */
 };
 
@@ -251,6 +256,26 @@ static uint32_t pow2_at_least(size_t n)
             (tail) = (i);                                                                    \
     } while (0)
 
+/* Moves host slot i to the LRU head (its hot fields share a cache line, so
+ * this costs little; an order exact to the packet keeps busy hosts). */
+static void host_touch(struct asset_tracker *t, uint32_t i)
+{
+    if (t->h_head == i)
+        return;
+    LRU_UNLINK(t->hosts, t->h_head, t->h_tail, i);
+    LRU_PUSH(t->hosts, t->h_head, t->h_tail, i);
+}
+
+/* The same for MAC slot i, and brings its last_usec up to date. */
+static void mac_touch(struct asset_tracker *t, uint32_t i)
+{
+    t->macs[i].last_usec = t->now_usec;
+    if (t->m_head == i)
+        return;
+    LRU_UNLINK(t->macs, t->m_head, t->m_tail, i);
+    LRU_PUSH(t->macs, t->m_head, t->m_tail, i);
+}
+
 static struct host *host_find(struct asset_tracker *t, const struct addr *a, uint16_t vlan)
 {
     uint32_t b = host_hash(a, vlan) & t->hmask;
@@ -263,6 +288,7 @@ static struct host *host_find(struct asset_tracker *t, const struct addr *a, uin
 }
 
 static void mac_unhold(struct asset_tracker *t, struct host *h);
+static bool is_home(const struct asset_tracker *t, const struct addr *a);
 
 static void host_unhash(struct asset_tracker *t, uint32_t i)
 {
@@ -279,9 +305,7 @@ static struct host *host_get(struct asset_tracker *t, const struct addr *a, uint
 {
     struct host *h = host_find(t, a, vlan);
     if (h) {
-        uint32_t i = (uint32_t)(h - t->hosts);
-        LRU_UNLINK(t->hosts, t->h_head, t->h_tail, i);
-        LRU_PUSH(t->hosts, t->h_head, t->h_tail, i);
+        host_touch(t, (uint32_t)(h - t->hosts));
         return h;
     }
     if (!create)
@@ -305,6 +329,8 @@ static struct host *host_get(struct asset_tracker *t, const struct addr *a, uint
     h->vlan = vlan;
     h->dirty = true;
     h->first_usec = h->last_usec = t->now_usec;
+    if (!is_home(t, a))
+        t->foreign_gen++; /* "not an asset" cached in flows may be stale now */
     uint32_t b = host_hash(a, vlan) & t->hmask;
     h->hnext = t->hidx[b];
     t->hidx[b] = i;
@@ -329,9 +355,7 @@ static struct mac_ent *mac_get(struct asset_tracker *t, const uint8_t mac[6], bo
     uint32_t b = mac_hash(mac) & t->mmask;
     for (uint32_t i = t->midx[b]; i != NIL; i = t->macs[i].hnext) {
         if (memcmp(t->macs[i].mac, mac, 6) == 0) {
-            LRU_UNLINK(t->macs, t->m_head, t->m_tail, i);
-            LRU_PUSH(t->macs, t->m_head, t->m_tail, i);
-            t->macs[i].last_usec = t->now_usec;
+            mac_touch(t, i);
             return &t->macs[i];
         }
     }
@@ -412,6 +436,7 @@ struct asset_tracker *asset_tracker_new(const struct asset_opts *o, const struct
         t->macs[i].next = i + 1 < t->o.max_macs ? (uint32_t)(i + 1) : NIL;
     t->h_free = 0;
     t->m_free = 0;
+    t->foreign_gen = 1; /* a new flow's zero never matches */
     return t;
 }
 
@@ -565,10 +590,8 @@ static void host_set_vendor_class(struct host *h, const char *vc)
  * IPv4 addresses count: a gateway sends for the whole Internet and for its own
  * inside address, and that one address is its own.
  */
-static struct mac_ent *mac_note_source(struct asset_tracker *t, const uint8_t mac[6],
-                                       const struct addr *a)
+static void mac_note_source(struct asset_tracker *t, struct mac_ent *m, const struct addr *a)
 {
-    struct mac_ent *m = mac_get(t, mac, true);
     if (a->family == 4 && is_home(t, a)) {
         int k;
         if (m->v4[0].family == 0 || addr_eq(&m->v4[0], a)) {
@@ -598,7 +621,7 @@ static struct mac_ent *mac_note_source(struct asset_tracker *t, const uint8_t ma
     } else if (a->family == 6 && !addr_is_link_local6(a) && !m->multi_v6) {
         for (uint8_t i = 0; i < m->n_v6; i++) {
             if (addr_eq(&m->v6[i], a))
-                return m;
+                return;
         }
         if (m->n_v6 < MAC_V6_TRACK) {
             m->v6[m->n_v6++] = *a;
@@ -608,12 +631,12 @@ static struct mac_ent *mac_note_source(struct asset_tracker *t, const uint8_t ma
                 t->hosts[m->host].dirty = true;
         }
     }
-    return m;
 }
 
-/* Gives host h the MAC mac from evidence of strength src. */
+/* Gives host h the MAC mac from evidence of strength src; known is mac's entry,
+ * already touched for this packet, or NULL. */
 static void host_set_mac(struct asset_tracker *t, struct host *h, const uint8_t mac[6],
-                         enum mac_src src)
+                         enum mac_src src, struct mac_ent *known)
 {
     if (!mac_is_unicast(mac) || src < h->mac_src)
         return;
@@ -624,7 +647,7 @@ static void host_set_mac(struct asset_tracker *t, struct host *h, const uint8_t 
         h->dirty = true;
     }
     h->mac_src = (uint8_t)src;
-    struct mac_ent *m = mac_get(t, mac, true);
+    struct mac_ent *m = known ? known : mac_get(t, mac, true);
     if (src == MAC_AUTH || m->host == NIL)
         m->host = (uint32_t)(h - t->hosts);
     if (m->hostname[0])
@@ -641,7 +664,7 @@ static void link_bind(struct asset_tracker *t, const struct addr *a, uint16_t vl
         return;
     struct host *h = host_get(t, a, vlan, true);
     h->last_usec = t->now_usec;
-    host_set_mac(t, h, mac, MAC_AUTH);
+    host_set_mac(t, h, mac, MAC_AUTH, NULL);
 }
 
 static void add_service(struct asset_tracker *t, struct host *h, uint8_t proto, uint16_t port,
@@ -976,16 +999,77 @@ static const char *service_app(const struct pkt *p, const struct flow *f)
     return app;
 }
 
-static void learn_ip(struct asset_tracker *t, const struct pkt *p, const struct flow *f, int dir)
+/*
+ * The MAC entry of the Ethernet source of p, touched: the one f remembers for
+ * this direction when it still holds that MAC, else looked up (and remembered).
+ */
+static struct mac_ent *src_mac_ent(struct asset_tracker *t, const struct pkt *p, struct flow *f,
+                                   int dir)
+{
+    if (f) {
+        uint32_t i = f->asset_mac[dir];
+        if (i != 0 && i <= t->o.max_macs) {
+            struct mac_ent *m = &t->macs[i - 1];
+            if (m->used && memcmp(m->mac, p->src_mac, 6) == 0) {
+                mac_touch(t, i - 1);
+                return m;
+            }
+        }
+    }
+    struct mac_ent *m = mac_get(t, p->src_mac, true);
+    if (f)
+        f->asset_mac[dir] = (uint32_t)(m - t->macs) + 1;
+    return m;
+}
+
+#define HOST_NONE UINT32_MAX /* flow->asset_host[]: the source is not an asset */
+
+/*
+ * The host of the source of p (created if it is inside), touched, or NULL: the
+ * slot f remembers for this direction when it still holds that host, or its
+ * remembered "not an asset" while no host outside home has been created since.
+ */
+static struct host *src_host(struct asset_tracker *t, const struct pkt *p, struct flow *f,
+                             int dir)
+{
+    if (f) {
+        uint32_t i = f->asset_host[dir];
+        if (i == HOST_NONE && f->asset_gen == t->foreign_gen)
+            return NULL;
+        if (i != 0 && i <= t->o.max_hosts) {
+            struct host *h = &t->hosts[i - 1];
+            if (h->used && h->vlan == p->vlan && addr_eq(&h->ip, &p->src)) {
+                host_touch(t, i - 1);
+                return h;
+            }
+        }
+    }
+    bool home = is_home(t, &p->src);
+    struct host *h = host_get(t, &p->src, p->vlan, home);
+    if (f) {
+        if (h) {
+            f->asset_host[dir] = (uint32_t)(h - t->hosts) + 1;
+        } else {
+            f->asset_host[dir] = HOST_NONE;
+            f->asset_gen = t->foreign_gen;
+        }
+    }
+    return h;
+}
+
+static void learn_ip(struct asset_tracker *t, const struct pkt *p, struct flow *f, int dir)
 {
     if (!pkt_has(p, PKT_IP4) && !pkt_has(p, PKT_IP6))
         return;
     if (!addr_usable(&p->src))
         return;
     bool eth = pkt_has(p, PKT_ETH) && mac_is_unicast(p->src_mac);
-    if (eth)
-        mac_note_source(t, p->src_mac, &p->src);
-    struct host *h = host_get(t, &p->src, p->vlan, is_home(t, &p->src));
+    struct mac_ent *sm = NULL;
+    if (eth) {
+        sm = src_mac_ent(t, p, f, dir);
+        mac_note_source(t, sm, &p->src);
+    }
+    struct host *h = src_host(t, p, f, dir);
     if (!h)
         return;
     h->last_usec = t->now_usec;
@@ -994,7 +1078,7 @@ static void learn_ip(struct asset_tracker *t, const struct pkt *p, const struct 
        TTLs (1, 4, 255) whatever the OS: no guess from those. */
     bool ttl_ok = !addr_is_multicast_or_broadcast(&p->dst) && p->proto != 58 && p->ttl > 4;
     if (eth && h->mac_src <= MAC_WEAK && !weak_mac_worse(t, h, p->src_mac))
-        host_set_mac(t, h, p->src_mac, MAC_WEAK);
+        host_set_mac(t, h, p->src_mac, MAC_WEAK, sm);
 
     if (pkt_has(p, PKT_TCP)) {
         uint8_t fl = p->tcp.flags;
@@ -1225,8 +1309,7 @@ void asset_tracker_flush(struct asset_tracker *t)
     emit_due(t, true);
 }
 
-void asset_tracker_packet(struct asset_tracker *t, const struct pkt *p, const struct flow *f,
-                          int dir)
+void asset_tracker_packet(struct asset_tracker *t, const struct pkt *p, struct flow *f, int dir)
 {
     if (!t)
         return;

@@ -76,9 +76,10 @@ void asset_tracker_free(struct asset_tracker *t);
 /*
  * Every decoded packet (f its flow or NULL, dir FLOW_ORIG/FLOW_RESP).  Also
  * ticks by itself once per second of packet time.  t may be NULL (disabled).
+ * Remembers in f (asset_host, asset_mac, asset_gen) which entries its sources
+ * hold, so that later packets of the flow need no lookup.
  */
-void asset_tracker_packet(struct asset_tracker *t, const struct pkt *p, const struct flow *f,
-                          int dir);
+void asset_tracker_packet(struct asset_tracker *t, const struct pkt *p, struct flow *f, int dir);
 /* Sends what is due as of packet time now_usec (idle live capture).  t may be NULL. */
 void asset_tracker_tick(struct asset_tracker *t, uint64_t now_usec);
 /* End of input: sends every pending change and a last-seen for every host.  t may be NULL. */

@@ -73,6 +73,9 @@ struct flow {
     uint8_t resp_ttl;           /* TTL of the responder's first packet */
     uint32_t syn_count;         /* SYNs from the originator (retries) */
     uint64_t det[4];            /* scratch for detectors (see detect.h owners) */
+    uint32_t asset_host[2];     /* asset.c: host slot + 1 of each direction's source, 0 unknown */
+    uint32_t asset_mac[2];      /* asset.c: MAC slot + 1 of each direction's Ethernet source */
+    uint32_t asset_gen;         /* asset.c: generation of a cached "not an asset" */
     char name[PKT_NAME_MAX];    /* SNI, HTTP Host or DNS name seen on this flow */
     uint64_t close_usec;        /* packet time it reached FLOW_CLOSED, 0 while open */
 

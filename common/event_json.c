@@ -12,7 +12,6 @@
 #include "event_json.h"
 
 #include <errno.h>
-#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -243,19 +242,56 @@ static int member_str(struct event_json_buf *b, const char *key, const char *v, 
     return put_str(b, v);
 }
 
-static int member_u64(struct event_json_buf *b, const char *key, uint64_t v, bool *first)
+/* Decimal digits of v, written to end at end; returns where they start. */
+static char *digits(uint64_t v, char *end)
 {
-    char num[24];
-    int n = snprintf(num, sizeof(num), "%" PRIu64, v > INT64_MAX ? (uint64_t)INT64_MAX : v);
-    if (put_key(b, key, first) < 0)
-        return -ENOMEM;
-    return put(b, num, (size_t)n);
+    do {
+        *--end = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return end;
 }
 
+static int put_u64(struct event_json_buf *b, uint64_t v)
+{
+    char num[24];
+    char *p = digits(v, num + sizeof(num));
+    return put(b, p, (size_t)(num + sizeof(num) - p));
+}
+
+static int member_u64(struct event_json_buf *b, const char *key, uint64_t v, bool *first)
+{
+    if (put_key(b, key, first) < 0)
+        return -ENOMEM;
+    return put_u64(b, v > INT64_MAX ? (uint64_t)INT64_MAX : v);
+}
+
+/*
+ * clock_format_iso()'s text, with the date and time of day of the last second
+ * formatted kept (an event's first and last, and the next event's, mostly share
+ * it).  Years past 9999 go to clock_format_iso() itself.
+ */
 static int member_time(struct event_json_buf *b, const char *key, uint64_t usec, bool *first)
 {
+    static _Thread_local uint64_t cached_sec = UINT64_MAX;
+    static _Thread_local char cached[40];
     char t[40];
-    return member_str(b, key, clock_format_iso(usec, t, sizeof(t)), first);
+    uint64_t sec = usec / USEC_PER_SEC;
+    if (sec >= 253402300800ull) /* 10000-01-01 */
+        return member_str(b, key, clock_format_iso(usec, t, sizeof(t)), first);
+    if (sec != cached_sec) {
+        clock_format_iso(sec * USEC_PER_SEC, cached, sizeof(cached));
+        cached_sec = sec;
+    }
+    size_t base = strlen(cached) - 8; /* without ".000000Z" */
+    memcpy(t, cached, base);
+    char frac[8];
+    char *p = digits(usec % USEC_PER_SEC + 1000000, frac + sizeof(frac));
+    p[0] = '.'; /* the leading 1 of 1xxxxxx */
+    memcpy(t + base, p, 7);
+    t[base + 7] = 'Z';
+    t[base + 8] = '\0';
+    return member_str(b, key, t, first);
 }
 
 static int member_strs(struct event_json_buf *b, const char *key, char **items, size_t n,
@@ -346,9 +382,7 @@ static int write_event(const Ward__Event *ev, const char *sensor, struct event_j
         put(b, "[", 1) < 0)
         return -ENOMEM;
     for (size_t i = 0; i < ev->n_ports; i++) {
-        char num[16];
-        int n = snprintf(num, sizeof(num), "%s%" PRIu32, i ? "," : "", ev->ports[i]);
-        if (put(b, num, (size_t)n) < 0)
+        if ((i && put(b, ",", 1) < 0) || put_u64(b, ev->ports[i]) < 0)
             return -ENOMEM;
     }
     if (put(b, "]", 1) < 0 || member_time(b, "first", ev->first_usec, &f) < 0 ||

@@ -172,8 +172,55 @@ sqlite3_stmt *store_prepare(struct store *st, const char *sql)
     return stmt;
 }
 
+/*
+ * Transaction control ("BEGIN IMMEDIATE", "COMMIT", "SAVEPOINT s1", a module's
+ * own savepoint) runs several times per stored batch and per audit entry, and
+ * sqlite3_exec() parses it every time.  Such statements are interned here, for
+ * the life of the process, so the statement cache (keyed by a stable pointer)
+ * can keep them prepared.  Console thread only, like the rest of the store.
+ */
+#define EXEC_INTERN_MAX 48
+#define EXEC_INTERN_LEN 48
+
+static const char *exec_intern(const char *sql)
+{
+    static char interned[EXEC_INTERN_MAX][EXEC_INTERN_LEN];
+    static size_t n;
+    static const char *const verbs[] = {"BEGIN ", "COMMIT", "SAVEPOINT ", "RELEASE ",
+                                        "ROLLBACK"};
+    size_t len = strlen(sql);
+    if (len >= EXEC_INTERN_LEN || strchr(sql, ';'))
+        return NULL;
+    bool control = false;
+    for (size_t i = 0; i < WARD_ARRAY_LEN(verbs) && !control; i++)
+        control = strncmp(sql, verbs[i], strlen(verbs[i])) == 0;
+    if (!control)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(interned[i], sql) == 0)
+            return interned[i];
+    }
+    if (n == EXEC_INTERN_MAX)
+        return NULL;
+    memcpy(interned[n], sql, len + 1);
+    return interned[n++];
+}
+
 int store_exec(struct store *st, const char *sql)
 {
+    const char *key = exec_intern(sql);
+    sqlite3_stmt *s = key ? store_prepare(st, key) : NULL;
+    if (s) {
+        int rc = sqlite3_step(s);
+        int ret = 0;
+        if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+            char what[96];
+            snprintf(what, sizeof(what), "cannot run \"%.60s\"", sql);
+            ret = store_fail(st, what);
+        }
+        sqlite3_reset(s);
+        return ret;
+    }
     char *msg = NULL;
     if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
         sqlite3_free(msg);
@@ -191,6 +238,16 @@ int store_open(const char *path, struct store **out)
     if (!st)
         return -ENOMEM;
     int rc = 0;
+    /*
+     * No allocation statistics: SQLite takes a process-wide mutex on every one of
+     * its allocations to keep them.  Only possible before SQLite initialises, so
+     * only the first call in a process sets it (later ones would be refused).
+     */
+    static bool configured;
+    if (!configured) {
+        configured = true;
+        (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    }
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
     if (sqlite3_open_v2(path, &st->db, flags, NULL) != SQLITE_OK) {
         if (!st->db) {

@@ -106,6 +106,7 @@ static void test_event_json_text_matches_tree_for_awkward_values(void **state)
     ev.domain = (char *)(uintptr_t) "\xe0\x80\x80"; /* overlong */
     ev.revision = UINT32_MAX;
     ev.packets = UINT64_MAX;
+    ev.last_usec = 253402300800000000ull + 5; /* the year 10000 */
     ev.bytes = (uint64_t)INT64_MAX + 5;
     ev.n_figures = 7;
     ev.figures = figs;

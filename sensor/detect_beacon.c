@@ -223,6 +223,8 @@ static void compute(const struct bc_pair *bp, struct bc_stats *st)
     uint32_t first = bp->n_starts - n; /* oldest kept burst */
     memset(st, 0, sizeof(*st));
     st->n = n;
+    if (n < 2)
+        return; /* no gap yet: nothing to measure */
     for (unsigned i = 1; i < n; i++) {
         uint64_t a = bp->starts[(first + i - 1) % BC_RING];
         uint64_t b = bp->starts[(first + i) % BC_RING];

@@ -86,6 +86,7 @@ struct mac_ent {
     bool multi_v4;         /* sends for more than one IPv4 address */
     bool multi_v6;         /* sends for more than MAC_V6_TRACK IPv6 addresses */
     uint8_t n_v6;          /* IPv6 sources tracked */
+    bool named;            /* hostname or vendor_class is set */
     uint32_t host;         /* host slot holding this MAC, NIL if none */
     uint32_t hnext;        /* hash chain */
     uint32_t prev, next;   /* LRU list */
@@ -650,6 +651,8 @@ static void host_set_mac(struct asset_tracker *t, struct host *h, const uint8_t 
     struct mac_ent *m = known ? known : mac_get(t, mac, true);
     if (src == MAC_AUTH || m->host == NIL)
         m->host = (uint32_t)(h - t->hosts);
+    if (!m->named)
+        return; /* spares the cold half of the entry */
     if (m->hostname[0])
         host_set_name(h, m->hostname, NAME_DHCP);
     if (m->vendor_class[0])
@@ -922,6 +925,7 @@ static void learn_dhcp(struct asset_tracker *t, const struct pkt *p)
             changed |= set_str(m->hostname, sizeof(m->hostname), d->hostname);
         if (d->vendor_class[0])
             changed |= set_str(m->vendor_class, sizeof(m->vendor_class), d->vendor_class);
+        m->named = m->hostname[0] || m->vendor_class[0];
         if (changed)
             m->dirty = true;
         if ((type == 3 || type == 7 || type == 8) && addr_usable(&d->ciaddr))
@@ -1055,6 +1059,22 @@ static struct host *src_host(struct asset_tracker *t, const struct pkt *p, struc
         }
     }
     return h;
+}
+
+void asset_tracker_prefetch_flow(const struct asset_tracker *t, const struct flow *f)
+{
+    if (!t || !f)
+        return;
+    for (int k = 0; k < 2; k++) {
+        uint32_t i = f->asset_host[k];
+        if (i != 0 && i <= t->o.max_hosts)
+            __builtin_prefetch(&t->hosts[i - 1]);
+        i = f->asset_mac[k];
+        if (i != 0 && i <= t->o.max_macs) {
+            __builtin_prefetch(&t->macs[i - 1]);
+            __builtin_prefetch(&t->macs[i - 1].last_usec);
+        }
+    }
 }
 
 static void learn_ip(struct asset_tracker *t, const struct pkt *p, struct flow *f, int dir)

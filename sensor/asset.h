@@ -80,6 +80,9 @@ void asset_tracker_free(struct asset_tracker *t);
  * hold, so that later packets of the flow need no lookup.
  */
 void asset_tracker_packet(struct asset_tracker *t, const struct pkt *p, struct flow *f, int dir);
+/* Latency hiding for loops that decode ahead: prefetches the host and MAC
+ * entries flow f remembers (f may be NULL; a hint, nothing is changed). */
+void asset_tracker_prefetch_flow(const struct asset_tracker *t, const struct flow *f);
 /* Sends what is due as of packet time now_usec (idle live capture).  t may be NULL. */
 void asset_tracker_tick(struct asset_tracker *t, uint64_t now_usec);
 /* End of input: sends every pending change and a last-seen for every host.  t may be NULL. */

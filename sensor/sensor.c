@@ -564,12 +564,19 @@ static void batch_run(struct sensor *s)
     }
     for (size_t i = 0; i < n; i++) {
         size_t j = i + SENSOR_AHEAD;
-        if (j < n && s->batch[j].rc == DECODE_OK)
+        if (j < n && s->batch[j].rc == DECODE_OK) {
             flow_table_prefetch_flow(s->flows, s->batch[j].hash);
+            const struct flow *g = flow_table_guess(s->flows, s->batch[j].hash);
+            if (g && s->assets)
+                __builtin_prefetch(&g->asset_host);
+        }
         /* Half-way: the flow has arrived; fetch the hosts it remembers. */
         size_t k = i + SENSOR_AHEAD / 2;
-        if (k < n && s->batch[k].rc == DECODE_OK)
-            host_table_prefetch_flow(s->hosts, flow_table_guess(s->flows, s->batch[k].hash));
+        if (k < n && s->batch[k].rc == DECODE_OK) {
+            const struct flow *g = flow_table_guess(s->flows, s->batch[k].hash);
+            host_table_prefetch_flow(s->hosts, g);
+            asset_tracker_prefetch_flow(s->assets, g);
+        }
         process(s, i);
     }
     s->batch_n = 0;

@@ -21,6 +21,7 @@
 #include <strings.h>
 
 #include "clock.h"
+#include "hash.h"
 #include "log.h"
 #include "osfp.h"
 #include "rd.h"
@@ -59,6 +60,7 @@ struct host {
     uint8_t os_rank;       /* enum osfp_rank of os */
     uint8_t ttl;           /* TTL of its latest packet */
     uint8_t n_svc;         /* services in use */
+    bool foreign;          /* outside home (bound by the link layer) */
     uint32_t hnext;        /* hash chain */
     uint32_t prev, next;   /* LRU list */
     uint64_t last_usec;    /* last seen */
@@ -120,6 +122,8 @@ struct asset_tracker {
     uint64_t now_usec;            /* packet time of the latest packet */
     uint64_t next_tick_usec;      /* when to tick next */
     uint32_t foreign_gen;         /* bumped whenever a host outside home is created */
+    uint32_t n_foreign;           /* hosts outside home in the table */
+    uint32_t last_mac;            /* MAC slot of the latest lookup by Ethernet source */
     struct asset_stats st;        /* counters */
 };
 
@@ -204,24 +208,17 @@ int asset_opts_read(struct config *cfg, struct asset_opts *o)
 
 /* ------------------------------------------------------------------ tables */
 
-static uint32_t hash_bytes(const void *p, size_t n, uint32_t h)
-{
-    const uint8_t *b = p;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ b[i]) * 16777619u;
-    return h;
-}
-
 static uint32_t host_hash(const struct addr *a, uint16_t vlan)
 {
-    uint32_t h = hash_bytes(a->b, sizeof(a->b), 2166136261u);
-    h = hash_bytes(&a->family, 1, h);
-    return hash_bytes(&vlan, sizeof(vlan), h);
+    uint64_t h = hash_step((uint64_t)a->family << 16 | vlan, hash_word(a->b));
+    return (uint32_t)hash_mix64(h ^ hash_word(a->b + 8));
 }
 
 static uint32_t mac_hash(const uint8_t mac[6])
 {
-    return hash_bytes(mac, 6, 2166136261u);
+    uint64_t w = 0;
+    memcpy(&w, mac, 6);
+    return (uint32_t)hash_mix64(w ^ 0x6a09e667f3bcc908ULL);
 }
 
 static uint32_t pow2_at_least(size_t n)
@@ -322,6 +319,8 @@ static struct host *host_get(struct asset_tracker *t, const struct addr *a, uint
         host_unhash(t, i);
         t->st.host_evictions++;
         t->st.hosts--;
+        if (t->hosts[i].foreign)
+            t->n_foreign--;
     }
     h = &t->hosts[i];
     memset(h, 0, sizeof(*h));
@@ -330,8 +329,11 @@ static struct host *host_get(struct asset_tracker *t, const struct addr *a, uint
     h->vlan = vlan;
     h->dirty = true;
     h->first_usec = h->last_usec = t->now_usec;
-    if (!is_home(t, a))
+    if (!is_home(t, a)) {
+        h->foreign = true;
+        t->n_foreign++;
         t->foreign_gen++; /* "not an asset" cached in flows may be stale now */
+    }
     uint32_t b = host_hash(a, vlan) & t->hmask;
     h->hnext = t->hidx[b];
     t->hidx[b] = i;
@@ -1020,9 +1022,14 @@ static struct mac_ent *src_mac_ent(struct asset_tracker *t, const struct pkt *p,
             }
         }
     }
-    struct mac_ent *m = mac_get(t, p->src_mac, true);
+    struct mac_ent *m = &t->macs[t->last_mac]; /* a gateway's MAC comes again and again */
+    if (m->used && memcmp(m->mac, p->src_mac, 6) == 0)
+        mac_touch(t, t->last_mac);
+    else
+        m = mac_get(t, p->src_mac, true);
+    t->last_mac = (uint32_t)(m - t->macs);
     if (f)
-        f->asset_mac[dir] = (uint32_t)(m - t->macs) + 1;
+        f->asset_mac[dir] = t->last_mac + 1;
     return m;
 }
 
@@ -1049,7 +1056,8 @@ static struct host *src_host(struct asset_tracker *t, const struct pkt *p, struc
         }
     }
     bool home = is_home(t, &p->src);
-    struct host *h = host_get(t, &p->src, p->vlan, home);
+    /* Outside home only link-layer bindings make hosts: none, nothing to find. */
+    struct host *h = home || t->n_foreign ? host_get(t, &p->src, p->vlan, home) : NULL;
     if (f) {
         if (h) {
             f->asset_host[dir] = (uint32_t)(h - t->hosts) + 1;

@@ -15,6 +15,7 @@
 #include "asset.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +74,7 @@ struct host {
     uint64_t emit_last;    /* last_usec as of the last update */
     char hostname[PKT_SHORT_MAX];     /* host name */
     char vendor_class[PKT_SHORT_MAX]; /* DHCP option 60 */
+    /* Lists, valid below n_svc, n_tls and n_ua (not cleared on reuse). */
     struct svc svc[ASSET_MAX_SERVICES];             /* services offered */
     char tls[ASSET_MAX_NAMES][ASSET_NAME_MAX];      /* TLS server names it asked for */
     char ua[ASSET_MAX_NAMES][ASSET_NAME_MAX];       /* HTTP user agents it sent */
@@ -323,7 +325,9 @@ static struct host *host_get(struct asset_tracker *t, const struct addr *a, uint
             t->n_foreign--;
     }
     h = &t->hosts[i];
-    memset(h, 0, sizeof(*h));
+    /* The lists are read only below their counts: a slot taken over from an
+       evicted host needs its first few hundred bytes cleared, not all of it. */
+    memset(h, 0, offsetof(struct host, svc));
     h->used = true;
     h->ip = *a;
     h->vlan = vlan;

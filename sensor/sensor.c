@@ -566,9 +566,15 @@ static void batch_run(struct sensor *s)
         size_t j = i + SENSOR_AHEAD;
         if (j < n && s->batch[j].rc == DECODE_OK) {
             flow_table_prefetch_flow(s->flows, s->batch[j].hash);
+            /* The flow's other lines: detectors' and the tracker's fields, and the
+               table's own tail (hash, LRU links, host slots). */
             const struct flow *g = flow_table_guess(s->flows, s->batch[j].hash);
-            if (g && s->assets)
+            if (g) {
+                __builtin_prefetch(&g->det);
                 __builtin_prefetch(&g->asset_host);
+                __builtin_prefetch(&g->hash);
+                __builtin_prefetch(&g->host_slot);
+            }
         }
         /* Half-way: the flow has arrived; fetch the hosts it remembers. */
         size_t k = i + SENSOR_AHEAD / 2;

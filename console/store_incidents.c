@@ -135,8 +135,10 @@ static void copy(char *dst, size_t cap, const char *src)
 /* Binds the row's columns from index 1 (ROW_COLS order); returns -ENOMEM for fields. */
 static int bind_row(sqlite3_stmt *s, const struct incident_row *r, char **fields_text)
 {
-    *fields_text = r->fields ? json_dumps(r->fields, JSON_COMPACT | JSON_SORT_KEYS)
-                             : strdup("{}");
+    /* Most incidents have no fields: skip jansson for the "{}" it would print. */
+    *fields_text = r->fields && (!json_is_object(r->fields) || json_object_size(r->fields))
+                       ? json_dumps(r->fields, JSON_COMPACT | JSON_SORT_KEYS)
+                       : strdup("{}");
     if (!*fields_text)
         return -ENOMEM;
     int i = 1;
@@ -203,7 +205,8 @@ static int read_row(sqlite3_stmt *s, struct incident_row *r)
     r->merged_into = sqlite3_column_int64(s, i++);
     int c = sqlite3_column_int(s, i++);
     r->containment = c < 0 ? 0 : (unsigned)c;
-    r->fields = json_loads(txt(s, i++), 0, NULL);
+    const char *fields = txt(s, i++);
+    r->fields = strcmp(fields, "{}") == 0 ? json_object() : json_loads(fields, 0, NULL);
     r->kinds = (uint32_t)sqlite3_column_int64(s, i++);
     r->n_hosts = (unsigned)sqlite3_column_int(s, i++);
     r->n_sources = (unsigned)sqlite3_column_int(s, i++);

@@ -283,8 +283,10 @@ static void check_vertical(struct portscan *ps, struct detect_ctx *ctx, const st
     mark_dirty(ps, &k->a, s);
 }
 
-static void attempt(struct portscan *ps, struct detect_ctx *ctx, const struct addr *a,
-                    const struct addr *b, uint8_t proto, uint16_t port, bool arp)
+/* A first contact from a to b; f (may be NULL) remembers where its pair lives. */
+static void attempt(struct portscan *ps, struct detect_ctx *ctx, struct flow *f,
+                    const struct addr *a, const struct addr *b, uint8_t proto, uint16_t port,
+                    bool arp)
 {
     struct pair_key k;
     bool created;
@@ -296,6 +298,8 @@ static void attempt(struct portscan *ps, struct detect_ctx *ctx, const struct ad
     k.b = *b;
     k.arp = arp;
     struct scan_pair *pr = keymap_get(ps->pairs, &k, ctx->now_usec, true, &created);
+    if (f)
+        f->ps_pair = (uint32_t)keymap_slot_of(ps->pairs, pr) + 1;
     if (created) {
         pr->first_usec = ctx->now_usec;
         pr->state = PAIR_PENDING;
@@ -315,16 +319,19 @@ static void attempt(struct portscan *ps, struct detect_ctx *ctx, const struct ad
     }
 }
 
-/* b answered a (ok) or refused it (!ok). */
-static void answer(struct portscan *ps, struct detect_ctx *ctx, const struct addr *a,
-                   const struct addr *b, bool ok, bool arp)
+/* b answered a (ok) or refused it (!ok); f is the flow of the answer, or NULL. */
+static void answer(struct portscan *ps, struct detect_ctx *ctx, const struct flow *f,
+                   const struct addr *a, const struct addr *b, bool ok, bool arp)
 {
     struct pair_key k;
     memset(&k, 0, sizeof(k));
     k.a = *a;
     k.b = *b;
     k.arp = arp;
-    struct scan_pair *pr = keymap_peek(ps->pairs, &k);
+    /* Mostly the pair the flow's first packet created: no hash, no probe. */
+    struct scan_pair *pr = f && f->ps_pair ? keymap_peek_slot(ps->pairs, f->ps_pair - 1, &k) : NULL;
+    if (!pr)
+        pr = keymap_peek(ps->pairs, &k);
     if (!pr)
         return;
     if (ok)
@@ -342,10 +349,10 @@ static void on_arp(struct portscan *ps, struct detect_ctx *ctx, const struct pkt
         /* Probes (sender 0.0.0.0) and announcements (sender == target) are not contacts. */
         if (addr_v4_host(&arp->spa) == 0 || addr_eq(&arp->spa, &arp->tpa))
             return;
-        attempt(ps, ctx, &arp->spa, &arp->tpa, 0, 0, true);
+        attempt(ps, ctx, NULL, &arp->spa, &arp->tpa, 0, 0, true);
     } else if (arp->op == 2) {
         /* A reply from tpa's owner answers the requester. */
-        answer(ps, ctx, &arp->tpa, &arp->spa, true, true);
+        answer(ps, ctx, NULL, &arp->tpa, &arp->spa, true, true);
     }
 }
 
@@ -360,36 +367,36 @@ static void ps_packet(void *state, struct detect_ctx *ctx, const struct pkt *p, 
             /* FIN, NULL and Xmas probes: neither SYN nor ACK, opening a flow. */
             if (!(fl & TCP_ACK) && f && dir == FLOW_ORIG && f->pkts[FLOW_ORIG] == 1 &&
                 f->pkts[FLOW_RESP] == 0)
-                attempt(ps, ctx, &p->src, &p->dst, 6, p->dport, false);
+                attempt(ps, ctx, f, &p->src, &p->dst, 6, p->dport, false);
             return;
         }
         if ((fl & (TCP_SYN | TCP_ACK | TCP_RST)) == TCP_SYN)
-            attempt(ps, ctx, &p->src, &p->dst, 6, p->dport, false);
+            attempt(ps, ctx, f, &p->src, &p->dst, 6, p->dport, false);
         else if ((fl & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK))
-            answer(ps, ctx, &p->dst, &p->src, true, false);
+            answer(ps, ctx, f, &p->dst, &p->src, true, false);
         else if (fl & TCP_RST)
-            answer(ps, ctx, &p->dst, &p->src, false, false);
+            answer(ps, ctx, f, &p->dst, &p->src, false, false);
         return;
     }
     if (p->layers & PKT_UDP) {
         if (!f)
             return;
         if (dir == FLOW_ORIG && f->pkts[FLOW_ORIG] == 1 && f->pkts[FLOW_RESP] == 0)
-            attempt(ps, ctx, &p->src, &p->dst, 17, p->dport, false);
+            attempt(ps, ctx, f, &p->src, &p->dst, 17, p->dport, false);
         else if (dir == FLOW_RESP && f->pkts[FLOW_RESP] == 1)
-            answer(ps, ctx, &p->dst, &p->src, true, false);
+            answer(ps, ctx, f, &p->dst, &p->src, true, false);
         return;
     }
     if (p->layers & (PKT_ICMP | PKT_ICMP6)) {
         bool v6 = (p->layers & PKT_ICMP6) != 0;
         uint8_t t = p->icmp.type;
         if (t == (v6 ? 128 : 8))
-            attempt(ps, ctx, &p->src, &p->dst, v6 ? 58 : 1, 0, false);
+            attempt(ps, ctx, f, &p->src, &p->dst, v6 ? 58 : 1, 0, false);
         else if (t == (v6 ? 129 : 0))
-            answer(ps, ctx, &p->dst, &p->src, true, false);
+            answer(ps, ctx, f, &p->dst, &p->src, true, false);
         else if (t == (v6 ? 1 : 3) && (p->layers & PKT_ICMP_INNER) &&
                  addr_eq(&p->dst, &p->icmp.inner_src))
-            answer(ps, ctx, &p->icmp.inner_src, &p->icmp.inner_dst, false, false);
+            answer(ps, ctx, NULL, &p->icmp.inner_src, &p->icmp.inner_dst, false, false);
         return;
     }
     if (p->layers & PKT_ARP)

@@ -76,6 +76,7 @@ struct flow {
     uint32_t asset_host[2];     /* asset.c: host slot + 1 of each direction's source, 0 unknown */
     uint32_t asset_mac[2];      /* asset.c: MAC slot + 1 of each direction's Ethernet source */
     uint32_t asset_gen;         /* asset.c: generation of a cached "not an asset" */
+    uint32_t ps_pair;           /* detect_portscan.c: pair table slot + 1 of its first contact */
     char name[PKT_NAME_MAX];    /* SNI, HTTP Host or DNS name seen on this flow */
     uint64_t close_usec;        /* packet time it reached FLOW_CLOSED, 0 while open */
 

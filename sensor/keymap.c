@@ -200,6 +200,18 @@ void *keymap_peek(const struct keymap *m, const void *key)
     return i == m->slot_count ? NULL : val_at(m, i);
 }
 
+size_t keymap_slot_of(const struct keymap *m, const void *val)
+{
+    return (size_t)((const uint8_t *)val - m->recs) / m->stride;
+}
+
+void *keymap_peek_slot(const struct keymap *m, size_t slot, const void *key)
+{
+    if (slot >= m->slot_count || !m->tags[slot] || !key_eq(key_at(m, slot), key, m->key_len))
+        return NULL;
+    return val_at(m, slot);
+}
+
 void keymap_del_at(struct keymap *m, size_t i)
 {
     if (i >= m->slot_count || !m->tags[i])

@@ -42,6 +42,14 @@ void *keymap_get(struct keymap *m, const void *key, uint64_t now_usec, bool crea
 void *keymap_peek(const struct keymap *m, const void *key);
 void keymap_del(struct keymap *m, const void *key);
 
+/*
+ * For callers that remember where a key lives (in a flow, say): the slot of a
+ * value keymap_get() or keymap_peek() returned, and the value at that slot if it
+ * still holds key (else NULL: look it up again).  Neither touches the entry's time.
+ */
+size_t keymap_slot_of(const struct keymap *m, const void *val);
+void *keymap_peek_slot(const struct keymap *m, size_t slot, const void *key);
+
 /* Iteration by slot: 0 <= i < keymap_slots(m).  NULL for an empty slot. */
 size_t keymap_slots(const struct keymap *m);
 void *keymap_at(struct keymap *m, size_t i, const void **key, uint64_t *last_usec);

@@ -406,8 +406,9 @@ static bool burst(struct beacon *bc, struct detect_ctx *ctx, const struct flow *
     bf.dst = k.server;
     if (detect_is_reported(ctx, &bf))
         return true;
-    if (!bp->reported || bp->n_starts % 16 == 0)
-        report(bc, ctx, &k, bp, &st);
+    /* Every burst of an established beacon updates its event (count, regularity);
+     * the event table limits how often a revision actually goes out. */
+    report(bc, ctx, &k, bp, &st);
     return true;
 }
 

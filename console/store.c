@@ -389,8 +389,20 @@ int store_step_done(struct store *st, sqlite3_stmt *s, const char *what)
 {
     int rc = sqlite3_step(s);
     int ret = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : store_fail(st, what);
-    sqlite3_reset(s);
+    store_stmt_done(s);
     return ret;
+}
+
+void store_stmt_done(sqlite3_stmt *s)
+{
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+}
+
+void store_col_text(sqlite3_stmt *s, int col, char *out, size_t cap)
+{
+    const unsigned char *t = sqlite3_column_text(s, col);
+    snprintf(out, cap, "%s", t ? (const char *)t : "");
 }
 
 int store_bind_text(sqlite3_stmt *s, int idx, const char *text)

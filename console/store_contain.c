@@ -29,27 +29,6 @@ int store_contain_init(struct store *st)
     return store_exec(st, SCHEMA);
 }
 
-static int step_done(struct store *st, sqlite3_stmt *s, const char *what)
-{
-    int rc = sqlite3_step(s);
-    int ret = rc == SQLITE_DONE ? 0 : store_fail(st, what);
-    sqlite3_reset(s);
-    sqlite3_clear_bindings(s);
-    return ret;
-}
-
-static void done(sqlite3_stmt *s)
-{
-    sqlite3_reset(s);
-    sqlite3_clear_bindings(s);
-}
-
-static void col_text(sqlite3_stmt *s, int col, char *out, size_t cap)
-{
-    const unsigned char *t = sqlite3_column_text(s, col);
-    snprintf(out, cap, "%s", t ? (const char *)t : "");
-}
-
 static const char SQL_NEXT_ID[] = "SELECT coalesce(max(id), 0) + 1 FROM contain_cmd";
 
 int store_contain_next_id(struct store *st, uint64_t *out)
@@ -64,7 +43,7 @@ int store_contain_next_id(struct store *st, uint64_t *out)
     } else {
         rc = store_fail(st, "contain: next command id");
     }
-    done(s);
+    store_stmt_done(s);
     return rc;
 }
 
@@ -86,7 +65,7 @@ int store_contain_cmd_add(struct store *st, const struct contain_cmd_row *r)
     sqlite3_bind_int64(s, 7, (sqlite3_int64)r->ttl_sec);
     sqlite3_bind_int(s, 8, r->dry_run);
     sqlite3_bind_int(s, 9, r->drill);
-    return step_done(st, s, "contain: recording a command");
+    return store_step_done(st, s, "contain: recording a command");
 }
 
 static const char SQL_CMD_GET[] =
@@ -103,10 +82,10 @@ int store_contain_cmd_get(struct store *st, uint64_t id, struct contain_cmd_row 
     if (rc == SQLITE_ROW) {
         memset(out, 0, sizeof(*out));
         out->id = (uint64_t)sqlite3_column_int64(s, 0);
-        col_text(s, 1, out->action, sizeof(out->action));
-        col_text(s, 2, out->host, sizeof(out->host));
+        store_col_text(s, 1, out->action, sizeof(out->action));
+        store_col_text(s, 2, out->host, sizeof(out->host));
         out->incident = sqlite3_column_int64(s, 3);
-        col_text(s, 4, out->actor, sizeof(out->actor));
+        store_col_text(s, 4, out->actor, sizeof(out->actor));
         out->issued_usec = (uint64_t)sqlite3_column_int64(s, 5);
         out->ttl_sec = (uint64_t)sqlite3_column_int64(s, 6);
         out->dry_run = sqlite3_column_int(s, 7) != 0;
@@ -115,7 +94,7 @@ int store_contain_cmd_get(struct store *st, uint64_t id, struct contain_cmd_row 
     } else {
         rc = rc == SQLITE_DONE ? -ENOENT : store_fail(st, "contain: reading a command");
     }
-    done(s);
+    store_stmt_done(s);
     return rc;
 }
 
@@ -137,7 +116,7 @@ int store_contain_result(struct store *st, uint64_t id, const char *sensor, cons
     sqlite3_bind_text(s, 4, detail ? detail : "", -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(s, 5, backend ? backend : "", -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(s, 6, (sqlite3_int64)at_usec);
-    return step_done(st, s, "contain: recording a result");
+    return store_step_done(st, s, "contain: recording a result");
 }
 
 static const char SQL_RESULTS[] =
@@ -165,7 +144,7 @@ int store_contain_results_json(struct store *st, uint64_t id, json_t **out)
         json_array_append_new(arr, o);
     }
     rc = rc == SQLITE_DONE ? 0 : store_fail(st, "contain: reading results");
-    done(s);
+    store_stmt_done(s);
     if (rc) {
         json_decref(arr);
         return rc;
@@ -195,7 +174,7 @@ int store_contain_host_put(struct store *st, const struct contain_host_row *h)
     sqlite3_bind_int64(s, 9, (sqlite3_int64)h->leak_packets);
     sqlite3_bind_int64(s, 10, (sqlite3_int64)h->leak_last_usec);
     sqlite3_bind_int(s, 11, h->dry_run);
-    return step_done(st, s, "contain: recording a host");
+    return store_step_done(st, s, "contain: recording a host");
 }
 
 #define HOST_COLS                                                                            \
@@ -205,14 +184,14 @@ int store_contain_host_put(struct store *st, const struct contain_host_row *h)
 static void read_host(sqlite3_stmt *s, struct contain_host_row *h)
 {
     memset(h, 0, sizeof(*h));
-    col_text(s, 0, h->host, sizeof(h->host));
-    col_text(s, 1, h->state, sizeof(h->state));
+    store_col_text(s, 0, h->host, sizeof(h->host));
+    store_col_text(s, 1, h->state, sizeof(h->state));
     h->incident = sqlite3_column_int64(s, 2);
     h->command_id = (uint64_t)sqlite3_column_int64(s, 3);
-    col_text(s, 4, h->actor, sizeof(h->actor));
+    store_col_text(s, 4, h->actor, sizeof(h->actor));
     h->since_usec = (uint64_t)sqlite3_column_int64(s, 5);
     h->expires_usec = (uint64_t)sqlite3_column_int64(s, 6);
-    col_text(s, 7, h->backend, sizeof(h->backend));
+    store_col_text(s, 7, h->backend, sizeof(h->backend));
     h->leak_packets = (uint64_t)sqlite3_column_int64(s, 8);
     h->leak_last_usec = (uint64_t)sqlite3_column_int64(s, 9);
     h->dry_run = sqlite3_column_int(s, 10) != 0;
@@ -233,7 +212,7 @@ int store_contain_host_get(struct store *st, const char *host, struct contain_ho
     } else {
         rc = rc == SQLITE_DONE ? -ENOENT : store_fail(st, "contain: reading a host");
     }
-    done(s);
+    store_stmt_done(s);
     return rc;
 }
 
@@ -250,7 +229,7 @@ int store_contain_host_state(struct store *st, const char *host, const char *sta
     sqlite3_bind_text(s, 1, host, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(s, 2, state, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(s, 3, backend ? backend : "", -1, SQLITE_TRANSIENT);
-    return step_done(st, s, "contain: updating a host");
+    return store_step_done(st, s, "contain: updating a host");
 }
 
 static const char SQL_HOST_LEAK[] =
@@ -266,7 +245,7 @@ int store_contain_host_leak(struct store *st, const char *host, uint64_t packets
     sqlite3_bind_text(s, 1, host, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(s, 2, (sqlite3_int64)packets);
     sqlite3_bind_int64(s, 3, (sqlite3_int64)last_usec);
-    return step_done(st, s, "contain: recording a leak");
+    return store_step_done(st, s, "contain: recording a leak");
 }
 
 static const char SQL_HOSTS_EXPIRED[] =
@@ -286,7 +265,7 @@ int store_contain_hosts_expired(struct store *st, uint64_t now_usec, store_conta
     /* Collected first: fn may write to the same table. */
     while (n < 64 && (rc = sqlite3_step(s)) == SQLITE_ROW)
         read_host(s, &rows[n++]);
-    done(s);
+    store_stmt_done(s);
     for (size_t i = 0; i < n; i++) {
         rc = fn(arg, &rows[i]);
         if (rc)
@@ -327,7 +306,7 @@ int store_contain_hosts_json(struct store *st, bool all, json_t **out)
         json_array_append_new(arr, o);
     }
     rc = rc == SQLITE_DONE ? 0 : store_fail(st, "contain: listing hosts");
-    done(s);
+    store_stmt_done(s);
     if (rc) {
         json_decref(arr);
         return rc;

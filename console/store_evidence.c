@@ -33,28 +33,6 @@ int store_evidence_init(struct store *st)
     return store_exec(st, SCHEMA);
 }
 
-/* Steps a statement that returns no row and resets it. */
-static int step_done(struct store *st, sqlite3_stmt *s, const char *what)
-{
-    int rc = sqlite3_step(s);
-    int ret = rc == SQLITE_DONE ? 0 : store_fail(st, what);
-    sqlite3_reset(s);
-    sqlite3_clear_bindings(s);
-    return ret;
-}
-
-static void done(sqlite3_stmt *s)
-{
-    sqlite3_reset(s);
-    sqlite3_clear_bindings(s);
-}
-
-static void col_text(sqlite3_stmt *s, int col, char *out, size_t cap)
-{
-    const unsigned char *t = sqlite3_column_text(s, col);
-    snprintf(out, cap, "%s", t ? (const char *)t : "");
-}
-
 static const char SQL_CHUNK_PUT[] =
     "INSERT OR IGNORE INTO evidence_chunk (sha256, idx, total, size, data, received_usec)"
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
@@ -71,7 +49,7 @@ int store_evidence_chunk_put(struct store *st, const char *sha256, uint32_t idx,
     sqlite3_bind_int64(s, 4, (sqlite3_int64)size);
     sqlite3_bind_blob64(s, 5, data ? data : "", len, SQLITE_STATIC);
     sqlite3_bind_int64(s, 6, (sqlite3_int64)now_usec);
-    return step_done(st, s, "evidence: storing a chunk");
+    return store_step_done(st, s, "evidence: storing a chunk");
 }
 
 static const char SQL_CHUNK_COUNT[] =
@@ -87,12 +65,12 @@ int store_evidence_chunk_count(struct store *st, const char *sha256, uint32_t *c
     int rc = sqlite3_step(s);
     if (rc != SQLITE_ROW) {
         rc = store_fail(st, "evidence: counting chunks");
-        done(s);
+        store_stmt_done(s);
         return rc;
     }
     *count = (uint32_t)sqlite3_column_int64(s, 0);
     *bytes = (uint64_t)sqlite3_column_int64(s, 1);
-    done(s);
+    store_stmt_done(s);
     return 0;
 }
 
@@ -107,12 +85,12 @@ int store_evidence_partial_stats(struct store *st, uint32_t *items, uint64_t *by
     int rc = sqlite3_step(s);
     if (rc != SQLITE_ROW) {
         rc = store_fail(st, "evidence: counting files in progress");
-        done(s);
+        store_stmt_done(s);
         return rc;
     }
     *items = (uint32_t)sqlite3_column_int64(s, 0);
     *bytes = (uint64_t)sqlite3_column_int64(s, 1);
-    done(s);
+    store_stmt_done(s);
     return 0;
 }
 
@@ -131,12 +109,12 @@ int store_evidence_chunk_each(struct store *st, const char *sha256, store_eviden
         int r = fn(arg, (uint32_t)sqlite3_column_int64(s, 0), sqlite3_column_blob(s, 1),
                    (size_t)sqlite3_column_bytes(s, 1));
         if (r) {
-            done(s);
+            store_stmt_done(s);
             return r;
         }
     }
     rc = rc == SQLITE_DONE ? 0 : store_fail(st, "evidence: reading chunks");
-    done(s);
+    store_stmt_done(s);
     return rc;
 }
 
@@ -148,7 +126,7 @@ int store_evidence_chunk_delete(struct store *st, const char *sha256)
     if (!s)
         return -EIO;
     sqlite3_bind_text(s, 1, sha256, -1, SQLITE_TRANSIENT);
-    return step_done(st, s, "evidence: deleting chunks");
+    return store_step_done(st, s, "evidence: deleting chunks");
 }
 
 static const char SQL_CHUNK_OLDEST[] =
@@ -161,12 +139,12 @@ int store_evidence_chunk_oldest(struct store *st, char out[65])
         return -EIO;
     int rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
-        col_text(s, 0, out, 65);
+        store_col_text(s, 0, out, 65);
         rc = 0;
     } else {
         rc = rc == SQLITE_DONE ? -ENOENT : store_fail(st, "evidence: oldest file in progress");
     }
-    done(s);
+    store_stmt_done(s);
     return rc;
 }
 
@@ -195,7 +173,7 @@ int store_evidence_item_add(struct store *st, struct evidence_item *it)
     sqlite3_bind_int64(s, 10, (sqlite3_int64)it->collected_usec);
     sqlite3_bind_int64(s, 11, (sqlite3_int64)it->stored_usec);
     sqlite3_bind_text(s, 12, it->path, -1, SQLITE_TRANSIENT);
-    int rc = step_done(st, s, "evidence: storing an item");
+    int rc = store_step_done(st, s, "evidence: storing an item");
     if (rc == 0)
         it->id = sqlite3_last_insert_rowid(store_db(st));
     return rc;
@@ -209,18 +187,18 @@ static void read_item(sqlite3_stmt *s, struct evidence_item *it)
 {
     memset(it, 0, sizeof(*it));
     it->id = sqlite3_column_int64(s, 0);
-    col_text(s, 1, it->sha256, sizeof(it->sha256));
+    store_col_text(s, 1, it->sha256, sizeof(it->sha256));
     it->size = (uint64_t)sqlite3_column_int64(s, 2);
     it->first_usec = (uint64_t)sqlite3_column_int64(s, 3);
     it->last_usec = (uint64_t)sqlite3_column_int64(s, 4);
-    col_text(s, 5, it->sensor, sizeof(it->sensor));
-    col_text(s, 6, it->hosts, sizeof(it->hosts));
-    col_text(s, 7, it->event_uid, sizeof(it->event_uid));
+    store_col_text(s, 5, it->sensor, sizeof(it->sensor));
+    store_col_text(s, 6, it->hosts, sizeof(it->hosts));
+    store_col_text(s, 7, it->event_uid, sizeof(it->event_uid));
     it->incident = sqlite3_column_int64(s, 8);
     it->command_id = (uint64_t)sqlite3_column_int64(s, 9);
     it->collected_usec = (uint64_t)sqlite3_column_int64(s, 10);
     it->stored_usec = (uint64_t)sqlite3_column_int64(s, 11);
-    col_text(s, 12, it->path, sizeof(it->path));
+    store_col_text(s, 12, it->path, sizeof(it->path));
 }
 
 static const char SQL_ITEM_GET[] = "SELECT " ITEM_COLS " FROM evidence_item WHERE sha256 = ?1";
@@ -238,7 +216,7 @@ int store_evidence_item_get(struct store *st, const char *sha256, struct evidenc
     } else {
         rc = rc == SQLITE_DONE ? -ENOENT : store_fail(st, "evidence: reading an item");
     }
-    done(s);
+    store_stmt_done(s);
     return rc;
 }
 
@@ -306,7 +284,7 @@ int store_evidence_items_json(struct store *st, int64_t incident, const json_t *
     }
     if (r != SQLITE_DONE)
         rc = store_fail(st, "evidence: listing items");
-    done(s);
+    store_stmt_done(s);
 out:
     free(keys_text);
     json_decref(keys);
@@ -329,12 +307,12 @@ static void read_custody(sqlite3_stmt *s, struct evidence_custody *e)
 {
     memset(e, 0, sizeof(*e));
     e->seq = sqlite3_column_int64(s, 0);
-    col_text(s, 1, e->action, sizeof(e->action));
-    col_text(s, 2, e->who, sizeof(e->who));
+    store_col_text(s, 1, e->action, sizeof(e->action));
+    store_col_text(s, 2, e->who, sizeof(e->who));
     e->at_usec = (uint64_t)sqlite3_column_int64(s, 3);
-    col_text(s, 4, e->detail, sizeof(e->detail));
-    col_text(s, 5, e->prev_hash, sizeof(e->prev_hash));
-    col_text(s, 6, e->hash, sizeof(e->hash));
+    store_col_text(s, 4, e->detail, sizeof(e->detail));
+    store_col_text(s, 5, e->prev_hash, sizeof(e->prev_hash));
+    store_col_text(s, 6, e->hash, sizeof(e->hash));
 }
 
 int store_evidence_custody_last(struct store *st, const char *sha256,
@@ -351,7 +329,7 @@ int store_evidence_custody_last(struct store *st, const char *sha256,
     } else {
         rc = rc == SQLITE_DONE ? -ENOENT : store_fail(st, "evidence: reading custody");
     }
-    done(s);
+    store_stmt_done(s);
     return rc;
 }
 
@@ -373,7 +351,7 @@ int store_evidence_custody_insert(struct store *st, const char *sha256,
     sqlite3_bind_text(s, 6, e->detail, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(s, 7, e->prev_hash, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(s, 8, e->hash, -1, SQLITE_TRANSIENT);
-    return step_done(st, s, "evidence: appending custody");
+    return store_step_done(st, s, "evidence: appending custody");
 }
 
 int store_evidence_custody_json(struct store *st, const char *sha256, json_t **out)
@@ -401,7 +379,7 @@ int store_evidence_custody_json(struct store *st, const char *sha256, json_t **o
         json_array_append_new(arr, o);
     }
     rc = rc == SQLITE_DONE ? 0 : store_fail(st, "evidence: reading custody");
-    done(s);
+    store_stmt_done(s);
     if (rc) {
         json_decref(arr);
         return rc;

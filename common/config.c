@@ -403,6 +403,68 @@ int config_get_size(struct config *c, const char *section, const char *key, uint
     return 0;
 }
 
+static bool is_blank(char ch)
+{
+    return ch == ' ' || ch == '\t';
+}
+
+/* Longest token quoted back in a message. */
+#define CONFIG_TOKEN_SHOWN 40
+
+int config_get_ports(struct config *c, const char *section, const char *key, const char *def,
+                     uint16_t *out, size_t cap, size_t *count)
+{
+    struct config_entry *e = find(c, section, key);
+    const char *p = def;
+    if (e) {
+        e->used = true;
+        p = e->value;
+    }
+    *count = 0;
+    while (is_blank(*p))
+        p++;
+    if (*p == '\0')
+        return 0;
+    size_t n = 0;
+    for (;;) {
+        size_t len = strcspn(p, ",");
+        const char *tok = p;
+        size_t tok_len = len;
+        while (tok_len > 0 && is_blank(tok[0])) {
+            tok++;
+            tok_len--;
+        }
+        while (tok_len > 0 && is_blank(tok[tok_len - 1]))
+            tok_len--;
+        if (tok_len == 0)
+            return config_fail(c, section, key, "empty item in the list of ports");
+        /* Digits only: strtoul would take a sign, blanks and "0x". */
+        uint32_t v = 0;
+        bool digits = true;
+        for (size_t i = 0; i < tok_len && digits; i++) {
+            digits = isdigit((unsigned char)tok[i]) != 0;
+            if (digits && v <= 65535)
+                v = v * 10 + (uint32_t)(tok[i] - '0');
+        }
+        int shown = (int)WARD_MIN(tok_len, (size_t)CONFIG_TOKEN_SHOWN);
+        if (!digits || v < 1 || v > 65535)
+            return config_fail(c, section, key, "'%.*s' is not a port (1 to 65535)", shown, tok);
+        for (size_t i = 0; i < n; i++) {
+            if (out[i] == v)
+                return config_fail(c, section, key, "port %u is listed twice", (unsigned)v);
+        }
+        if (n == cap)
+            return config_fail(c, section, key, "more than %zu ports (at '%.*s')", cap, shown,
+                               tok);
+        out[n++] = (uint16_t)v;
+        if (p[len] == '\0')
+            break;
+        p += len + 1;
+    }
+    *count = n;
+    return 0;
+}
+
 int config_each(struct config *c, const char *section, config_visit_fn fn, void *arg)
 {
     for (size_t i = 0; i < c->count; i++) {

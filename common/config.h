@@ -57,6 +57,16 @@ WARD_MUST_CHECK int config_get_duration(struct config *c, const char *section, c
 /* Sizes "64M", "1G", "4096" in bytes. */
 WARD_MUST_CHECK int config_get_size(struct config *c, const char *section, const char *key,
                                     uint64_t def, uint64_t *out);
+/*
+ * A list of ports, "22, 80,443": whole numbers 1 to 65535 separated by commas, with
+ * blanks allowed around each.  An empty value is an empty list.  Fills out[0..*count)
+ * in the order written, at most cap ports (cap > 0).  When the key is absent, def is
+ * parsed instead.  An empty item, a token that is not a port, a port listed twice or
+ * more than cap ports returns -EINVAL with a message in config_error() that names the
+ * section, the key and the bad token; *count is then 0 and out is unspecified.
+ */
+WARD_MUST_CHECK int config_get_ports(struct config *c, const char *section, const char *key,
+                                     const char *def, uint16_t *out, size_t cap, size_t *count);
 /* True if the key is present (does not mark it used). */
 bool config_has(const struct config *c, const char *section, const char *key);
 /* Line of the key in the file, 0 if absent. */

@@ -42,6 +42,7 @@
 #define BC_RING 64       /* burst starts kept per pair */
 #define BC_SIZES 32      /* connection sizes kept per pair */
 #define BC_MAX_PORTS 32  /* ignored ports */
+#define BC_DEFAULT_IGNORE "53,67,68,123,137,138,161,162,514,1900,3702,5353,5355"
 #define BC_LAST 0        /* flow->det[] slot: last client packet time on this flow */
 #define BC_FEW_GAPS 12   /* fewer gaps than this are judged by their range too */
 #define BC_SEEN_WORDS (1u << 14) /* 1M-bit filter of pairs seen once */
@@ -107,28 +108,6 @@ struct bc_stats {
     bool jittered;      /* passed as jittered rather than periodic */
 };
 
-static int parse_ports(struct config *cfg, struct beacon *bc)
-{
-    const char *list = config_get_str(cfg, BC_SECTION, "ignore_ports",
-                                      "53,67,68,123,137,138,161,162,514,1900,3702,5353,5355");
-    const char *p = list;
-    while (*p) {
-        char *end;
-        while (*p == ',' || *p == ' ')
-            p++;
-        if (!*p)
-            break;
-        unsigned long v = strtoul(p, &end, 10);
-        if (end == p || v > 65535 || bc->n_ignore >= BC_MAX_PORTS)
-            return config_fail(cfg, BC_SECTION, "ignore_ports",
-                               "expected up to %d port numbers separated by commas",
-                               BC_MAX_PORTS);
-        bc->ignore[bc->n_ignore++] = (uint16_t)v;
-        p = end;
-    }
-    return 0;
-}
-
 static int bc_init(struct config *cfg, void **state)
 {
     struct beacon *bc = calloc(1, sizeof(*bc));
@@ -137,7 +116,8 @@ static int bc_init(struct config *cfg, void **state)
     *state = bc;
     if (!bc)
         return -ENOMEM;
-    if ((rc = parse_ports(cfg, bc)) < 0 ||
+    if ((rc = config_get_ports(cfg, BC_SECTION, "ignore_ports", BC_DEFAULT_IGNORE, bc->ignore,
+                               BC_MAX_PORTS, &bc->n_ignore)) < 0 ||
         (rc = config_get_duration(cfg, BC_SECTION, "burst_gap", USEC_PER_SEC, &bc->gap_usec)) <
             0 ||
         (rc = config_get_u64(cfg, BC_SECTION, "min_bursts", 6, &bc->min_bursts)) < 0 ||

@@ -33,6 +33,7 @@
 #define BF_SECTION "detect.bruteforce"
 #define BF_RING 64     /* attempt times kept per pair (upper bound of thresholds) */
 #define BF_MAX_PORTS 32
+#define BF_DEFAULT_PORTS "21,22,23,110,143,993,995,1433,1521,3306,3389,5432,5900,5985,5986"
 
 enum bf_kind { BF_SESSIONS = 0, BF_SMB, BF_KERBEROS, BF_HTTP };
 
@@ -94,28 +95,6 @@ static const char *service_name(uint16_t port)
     return "service";
 }
 
-static int parse_ports(struct config *cfg, struct bruteforce *bf)
-{
-    const char *list =
-        config_get_str(cfg, BF_SECTION, "ports", "21,22,23,110,143,993,995,1433,1521,3306,3389,5432,5900,5985,5986");
-    const char *p = list;
-    while (*p) {
-        char *end;
-        while (*p == ',' || *p == ' ')
-            p++;
-        if (!*p)
-            break;
-        unsigned long v = strtoul(p, &end, 10);
-        if (end == p || v == 0 || v > 65535 || bf->n_ports >= BF_MAX_PORTS)
-            return config_fail(cfg, BF_SECTION, "ports",
-                               "expected up to %d port numbers separated by commas",
-                               BF_MAX_PORTS);
-        bf->ports[bf->n_ports++] = (uint16_t)v;
-        p = end;
-    }
-    return 0;
-}
-
 static int bf_init(struct config *cfg, void **state)
 {
     struct bruteforce *bf = calloc(1, sizeof(*bf));
@@ -124,7 +103,8 @@ static int bf_init(struct config *cfg, void **state)
     *state = bf;
     if (!bf)
         return -ENOMEM;
-    if ((rc = parse_ports(cfg, bf)) < 0 ||
+    if ((rc = config_get_ports(cfg, BF_SECTION, "ports", BF_DEFAULT_PORTS, bf->ports,
+                               BF_MAX_PORTS, &bf->n_ports)) < 0 ||
         (rc = config_get_u64(cfg, BF_SECTION, "min_attempts", 10, &bf->min_attempts)) < 0 ||
         (rc = config_get_u64(cfg, BF_SECTION, "min_failures", 5, &bf->min_failures)) < 0 ||
         (rc = config_get_duration(cfg, BF_SECTION, "window", 5 * 60 * USEC_PER_SEC,

@@ -37,6 +37,7 @@
 
 #define LT_SECTION "detect.lateral"
 #define LT_MAX_PORTS 16
+#define LT_DEFAULT_PORTS "445,139,135,3389,22,5985,5986"
 #define LT_SAMPLE 16
 #define LT_FLOW_FLAGS 1      /* flow->det[] slot: per-flow SMB/RPC facts */
 #define LT_FLOW_SVCCTL 1ULL  /* this flow bound or opened svcctl */
@@ -95,27 +96,6 @@ struct lateral {
     bool any_dirty;                 /* some reported source grew */
 };
 
-static int parse_ports(struct config *cfg, struct lateral *lt)
-{
-    const char *list = config_get_str(cfg, LT_SECTION, "ports", "445,139,135,3389,22,5985,5986");
-    const char *p = list;
-    while (*p) {
-        char *end;
-        while (*p == ',' || *p == ' ')
-            p++;
-        if (!*p)
-            break;
-        unsigned long v = strtoul(p, &end, 10);
-        if (end == p || v == 0 || v > 65535 || lt->n_ports >= LT_MAX_PORTS)
-            return config_fail(cfg, LT_SECTION, "ports",
-                               "expected up to %d port numbers separated by commas",
-                               LT_MAX_PORTS);
-        lt->ports[lt->n_ports++] = (uint16_t)v;
-        p = end;
-    }
-    return 0;
-}
-
 static int lt_init(struct config *cfg, void **state)
 {
     struct lateral *lt = calloc(1, sizeof(*lt));
@@ -124,7 +104,8 @@ static int lt_init(struct config *cfg, void **state)
     *state = lt;
     if (!lt)
         return -ENOMEM;
-    if ((rc = parse_ports(cfg, lt)) < 0 ||
+    if ((rc = config_get_ports(cfg, LT_SECTION, "ports", LT_DEFAULT_PORTS, lt->ports,
+                               LT_MAX_PORTS, &lt->n_ports)) < 0 ||
         (rc = config_get_u64(cfg, LT_SECTION, "fanout_min", 10, &lt->fanout_min)) < 0 ||
         (rc = config_get_duration(cfg, LT_SECTION, "window", 10 * 60 * USEC_PER_SEC,
                                   &lt->window_usec)) < 0 ||

@@ -131,6 +131,89 @@ static void test_config_defaults_and_units(void **state)
     config_free(c);
 }
 
+static void test_config_ports_reads_list_default_and_empty(void **state)
+{
+    (void)state;
+    struct config *c = parse_ok("[d]\nports = 22, 80 ,\t443,65535,1\nnone =\n");
+    uint16_t ports[8];
+    size_t n = 99;
+    assert_int_equal(config_get_ports(c, "d", "ports", "", ports, 8, &n), 0);
+    assert_int_equal(n, 5);
+    assert_int_equal(ports[0], 22);
+    assert_int_equal(ports[1], 80);
+    assert_int_equal(ports[2], 443);
+    assert_int_equal(ports[3], 65535);
+    assert_int_equal(ports[4], 1);
+    assert_int_equal(config_get_ports(c, "d", "none", "53", ports, 8, &n), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(config_get_ports(c, "d", "absent", "53,123", ports, 8, &n), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(ports[1], 123);
+    assert_int_equal(config_get_ports(c, "d", "exact", "1,2,3", ports, 3, &n), 0);
+    assert_int_equal(n, 3);
+    assert_int_equal(config_check_unused(c, NULL), 0);
+    config_free(c);
+}
+
+static void test_config_ports_rejects_hostile_lists(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *value; /* the setting */
+        const char *want;  /* in the message */
+    } bad[] = {
+        {",", "empty item"},
+        {"22,,23", "empty item"},
+        {"22,", "empty item"},
+        {" , 22", "empty item"},
+        {"22 23", "'22 23' is not a port"},
+        {"0", "'0' is not a port"},
+        {"00", "'00' is not a port"},
+        {"65536", "'65536' is not a port"},
+        {"99999999999999999999999", "'99999999999999999999999' is not a port"},
+        {"18446744073709551638", "is not a port"}, /* 2^64 + 22 */
+        {"-1", "'-1' is not a port"},
+        {"+22", "'+22' is not a port"},
+        {"0x16", "'0x16' is not a port"},
+        {"22abc", "'22abc' is not a port"},
+        {"ssh", "'ssh' is not a port"},
+        {"80-90", "'80-90' is not a port"},
+        {"22;23", "'22;23' is not a port"},
+        {"22,22", "port 22 is listed twice"},
+        {"1,2,3,4,5", "more than 4 ports (at '5')"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char text[128];
+        snprintf(text, sizeof(text), "[detect.x]\n\nports = %s\n", bad[i].value);
+        struct config *c = parse_ok(text);
+        uint16_t ports[4];
+        size_t n = 99;
+        assert_int_equal(config_get_ports(c, "detect.x", "ports", "", ports, 4, &n), -EINVAL);
+        assert_int_equal(n, 0);
+        const char *err = config_error(c);
+        if (!strstr(err, "ward.conf:3: [detect.x] ports: ") || !strstr(err, bad[i].want))
+            fail_msg("'%s': error \"%s\" does not contain \"%s\"", bad[i].value, err,
+                     bad[i].want);
+        config_free(c);
+    }
+}
+
+static void test_config_ports_quotes_a_long_token_shortly(void **state)
+{
+    (void)state;
+    char text[200];
+    int off = snprintf(text, sizeof(text), "[d]\nports = 22,");
+    memset(text + off, '7', 150);
+    strcpy(text + off + 150, "\n");
+    struct config *c = parse_ok(text);
+    uint16_t ports[4];
+    size_t n;
+    assert_int_equal(config_get_ports(c, "d", "ports", "", ports, 4, &n), -EINVAL);
+    assert_true(strlen(config_error(c)) < 120);
+    assert_non_null(strstr(config_error(c), "is not a port"));
+    config_free(c);
+}
+
 static void test_config_load_names_missing_file(void **state)
 {
     (void)state;
@@ -163,6 +246,9 @@ int main(void)
         cmocka_unit_test(test_config_unknown_key_names_line),
         cmocka_unit_test(test_config_duration_too_large_is_an_error),
         cmocka_unit_test(test_config_defaults_and_units),
+        cmocka_unit_test(test_config_ports_reads_list_default_and_empty),
+        cmocka_unit_test(test_config_ports_rejects_hostile_lists),
+        cmocka_unit_test(test_config_ports_quotes_a_long_token_shortly),
         cmocka_unit_test(test_config_load_names_missing_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -21,10 +21,22 @@
  *  - and for both, coverage: (gaps x median) / span at least `min_coverage`, so
  *    a burst of activity followed by silence (browsing) is not periodic.
  *
+ * Bursts are also counted per (client, server name, port, protocol), the name
+ * being the flow's TLS SNI or HTTP Host, else the name the client resolved to
+ * that address in a DNS answer seen within `resolve_window`.  A check-in to a
+ * name whose addresses rotate (a CDN, round-robin A records) is periodic by name
+ * though no single address is.  For a TCP flow the name arrives after the
+ * handshake, so its first burst is keyed by name at the first client data.  A
+ * name event is raised when the name spans two or more addresses or its
+ * address's own pair has not been reported; an address pair whose latest name
+ * already has an event stays quiet, so one beacon makes one event.  Names under
+ * `ignore_names` are neither keyed nor reported.
+ *
  * Infrastructure chatter (DNS, NTP, DHCP, NetBIOS, SNMP, syslog, SSDP, mDNS,
  * LLMNR, WS-Discovery) is ignored by port (`ignore_ports`), and a source that
- * polls `poller_min` or more servers on one port at the same period is a
- * monitoring poller, not a beacon.  State: fixed-size keymaps with LRU eviction.
+ * polls `poller_min` or more servers (or names) on one port at the same period
+ * is a monitoring poller, not a beacon.  State: fixed-size keymaps with LRU
+ * eviction (counted by keymap).
  */
 #include <errno.h>
 #include <math.h>
@@ -35,6 +47,7 @@
 #include "clock.h"
 #include "detect.h"
 #include "distinct.h"
+#include "domain.h"
 #include "event.h"
 #include "keymap.h"
 
@@ -46,6 +59,14 @@
 #define BC_LAST 0        /* flow->det[] slot: last client packet time on this flow */
 #define BC_FEW_GAPS 12   /* fewer gaps than this are judged by their range too */
 #define BC_SEEN_WORDS (1u << 14) /* 1M-bit filter of pairs seen once */
+#define BC_NAME_MAX 96   /* server name kept, with NUL (longer names are cut) */
+#define BC_NAME_ADDRS 4  /* latest server addresses kept per named pair */
+#define BC_MAX_IGNORE_NAMES 32 /* ignore_names entries */
+/* Low bits of flow->det[BC_LAST] (the rest is the time of the last client packet). */
+#define BC_F_TRACKED 1ULL /* the address pair has an entry */
+#define BC_F_PENDING 2ULL /* the flow's first burst waits for its name (first client data) */
+#define BC_F_NAMED 4ULL   /* the named pair has an entry */
+#define BC_F_MASK 7ULL
 
 struct bc_key {
     struct addr client; /* who calls */
@@ -63,13 +84,41 @@ struct bc_pair {
     uint64_t last_start;       /* latest burst start */
     uint64_t periodic_since;   /* when the gaps first looked periodic, 0 if not */
     uint64_t bytes;            /* client payload bytes of ended flows */
+    uint64_t name_hash;        /* latest server name seen on a flow of the pair, 0 none */
+    bool name_ignored;         /* that name is under ignore_names */
     bool reported;             /* an event is out */
+};
+
+struct bc_name_key {
+    struct addr client; /* who calls */
+    uint64_t name;      /* hash of the server name */
+    uint16_t port;      /* server port */
+    uint8_t proto;      /* 6 or 17 */
+};
+
+struct bc_named {
+    struct bc_pair p;                  /* bursts and sizes, as for an address pair */
+    uint64_t addr_sketch;              /* distinct server addresses (linear counting) */
+    struct addr addrs[BC_NAME_ADDRS];  /* latest different server addresses, ring */
+    uint32_t n_addrs;                  /* entries made in addrs in all */
+    char name[BC_NAME_MAX];            /* the server name */
+};
+
+struct bc_resolve_key {
+    struct addr client; /* who asked */
+    struct addr server; /* an address in the answer */
+};
+
+struct bc_resolved {
+    uint64_t usec;          /* packet time of the answer */
+    char name[BC_NAME_MAX]; /* the name asked for */
 };
 
 struct bc_poll_key {
     struct addr client; /* polling source */
     uint16_t port;      /* polled port */
     int16_t bucket;     /* period bucket, half octaves of seconds */
+    uint8_t named;      /* 1: servers counted by name, 0: by address */
 };
 
 struct bc_poll {
@@ -79,6 +128,11 @@ struct bc_poll {
 struct beacon {
     struct keymap *pairs;             /* bc_key -> bc_pair */
     struct keymap *polls;             /* bc_poll_key -> bc_poll */
+    struct keymap *names;             /* bc_name_key -> bc_named */
+    struct keymap *resolved;          /* bc_resolve_key -> bc_resolved (DNS answers) */
+    char ignore_names[BC_MAX_IGNORE_NAMES][BC_NAME_MAX]; /* names never keyed */
+    size_t n_ignore_names;            /* entries in ignore_names */
+    uint64_t resolve_usec;            /* how long a DNS answer names its addresses */
     uint16_t ignore[BC_MAX_PORTS];    /* ignored server ports */
     size_t n_ignore;                  /* entries in ignore */
     uint64_t gap_usec;                /* silence that starts a new burst */
@@ -108,16 +162,47 @@ struct bc_stats {
     bool jittered;      /* passed as jittered rather than periodic */
 };
 
+/* ignore_names: server names (and everything under them) never keyed or reported. */
+static int parse_names(struct config *cfg, struct beacon *bc)
+{
+    const char *p = config_get_str(cfg, BC_SECTION, "ignore_names", "");
+    while (*p) {
+        while (*p == ',' || *p == ' ')
+            p++;
+        if (!*p)
+            break;
+        size_t n = 0;
+        char *out = bc->ignore_names[bc->n_ignore_names];
+        if (p[0] == '*' && p[1] == '.')
+            p += 2;
+        while (*p && *p != ',' && *p != ' ') {
+            if (n + 1 >= BC_NAME_MAX || bc->n_ignore_names >= BC_MAX_IGNORE_NAMES)
+                return config_fail(cfg, BC_SECTION, "ignore_names",
+                                   "expected up to %d names of up to %d characters",
+                                   BC_MAX_IGNORE_NAMES, BC_NAME_MAX - 1);
+            out[n++] = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
+            p++;
+        }
+        while (n && out[n - 1] == '.')
+            n--;
+        out[n] = '\0';
+        if (n)
+            bc->n_ignore_names++;
+    }
+    return 0;
+}
+
 static int bc_init(struct config *cfg, void **state)
 {
     struct beacon *bc = calloc(1, sizeof(*bc));
-    uint64_t pairs_max;
+    uint64_t pairs_max, names_max, resolve_max;
     int rc;
     *state = bc;
     if (!bc)
         return -ENOMEM;
     if ((rc = config_get_ports(cfg, BC_SECTION, "ignore_ports", BC_DEFAULT_IGNORE, bc->ignore,
                                BC_MAX_PORTS, &bc->n_ignore)) < 0 ||
+        (rc = parse_names(cfg, bc)) < 0 ||
         (rc = config_get_duration(cfg, BC_SECTION, "burst_gap", USEC_PER_SEC, &bc->gap_usec)) <
             0 ||
         (rc = config_get_u64(cfg, BC_SECTION, "min_bursts", 6, &bc->min_bursts)) < 0 ||
@@ -131,7 +216,11 @@ static int bc_init(struct config *cfg, void **state)
                                 &bc->max_size_mad)) < 0 ||
         (rc = config_get_double(cfg, BC_SECTION, "min_coverage", 0.5, &bc->min_coverage)) < 0 ||
         (rc = config_get_u64(cfg, BC_SECTION, "poller_min", 3, &bc->poller_min)) < 0 ||
-        (rc = config_get_u64(cfg, BC_SECTION, "pairs_max", 8192, &pairs_max)) < 0)
+        (rc = config_get_u64(cfg, BC_SECTION, "pairs_max", 8192, &pairs_max)) < 0 ||
+        (rc = config_get_u64(cfg, BC_SECTION, "names_max", 4096, &names_max)) < 0 ||
+        (rc = config_get_u64(cfg, BC_SECTION, "resolve_max", 8192, &resolve_max)) < 0 ||
+        (rc = config_get_duration(cfg, BC_SECTION, "resolve_window", 30 * 60 * USEC_PER_SEC,
+                                  &bc->resolve_usec)) < 0)
         return rc;
     if (bc->min_bursts < 4 || bc->min_bursts * 3 > BC_RING)
         return config_fail(cfg, BC_SECTION, "min_bursts", "must be between 4 and %d",
@@ -140,10 +229,24 @@ static int bc_init(struct config *cfg, void **state)
         return config_fail(cfg, BC_SECTION, "burst_gap", "must be longer than 0");
     if (pairs_max < 1 || pairs_max > (1u << 22))
         return config_fail(cfg, BC_SECTION, "pairs_max", "must be between 1 and 4194304");
+    if (names_max > (1u << 22))
+        return config_fail(cfg, BC_SECTION, "names_max", "must be at most 4194304");
+    if (resolve_max > (1u << 22))
+        return config_fail(cfg, BC_SECTION, "resolve_max", "must be at most 4194304");
     bc->pairs = keymap_new(pairs_max, sizeof(struct bc_key), sizeof(struct bc_pair));
     bc->polls = keymap_new(pairs_max / 4 + 8, sizeof(struct bc_poll_key), sizeof(struct bc_poll));
     bc->seen = calloc(BC_SEEN_WORDS, sizeof(uint64_t));
-    return bc->pairs && bc->polls && bc->seen ? 0 : -ENOMEM;
+    if (!bc->pairs || !bc->polls || !bc->seen)
+        return -ENOMEM;
+    /* names_max = 0 turns keying by name off. */
+    if (names_max) {
+        bc->names = keymap_new(names_max, sizeof(struct bc_name_key), sizeof(struct bc_named));
+        bc->resolved = keymap_new(resolve_max ? resolve_max : 1, sizeof(struct bc_resolve_key),
+                                  sizeof(struct bc_resolved));
+        if (!bc->names || !bc->resolved)
+            return -ENOMEM;
+    }
+    return 0;
 }
 
 static void bc_fini(void *state)
@@ -153,6 +256,8 @@ static void bc_fini(void *state)
         return;
     keymap_free(bc->pairs);
     keymap_free(bc->polls);
+    keymap_free(bc->names);
+    keymap_free(bc->resolved);
     free(bc->seen);
     free(bc);
 }
@@ -161,6 +266,7 @@ static size_t bc_memory(const void *state)
 {
     const struct beacon *bc = state;
     return sizeof(*bc) + keymap_memory(bc->pairs) + keymap_memory(bc->polls) +
+           (bc->names ? keymap_memory(bc->names) + keymap_memory(bc->resolved) : 0) +
            BC_SEEN_WORDS * sizeof(uint64_t);
 }
 
@@ -264,23 +370,27 @@ static int16_t period_bucket(double median)
     return (int16_t)floor(2.0 * log2(median > 0.01 ? median : 0.01));
 }
 
-/* Servers seen periodic from this client and port at about this period. */
-static unsigned pollers(struct beacon *bc, struct detect_ctx *ctx, const struct bc_key *k,
-                        double median, bool add)
+/*
+ * Servers (named: server names) seen periodic from client on port at about this
+ * period; with add, server_id is counted in first.
+ */
+static unsigned pollers(struct beacon *bc, struct detect_ctx *ctx, const struct addr *client,
+                        uint16_t port, bool named, uint64_t server_id, double median, bool add)
 {
     unsigned most = 0;
     int16_t b = period_bucket(median);
     for (int16_t d = -1; d <= 1; d++) {
         struct bc_poll_key pk;
         memset(&pk, 0, sizeof(pk));
-        pk.client = k->client;
-        pk.port = k->port;
+        pk.client = *client;
+        pk.port = port;
         pk.bucket = (int16_t)(b + d);
+        pk.named = named;
         struct bc_poll *pl = keymap_get(bc->polls, &pk, ctx->now_usec, add && d == 0, NULL);
         if (!pl)
             continue;
         if (add && d == 0)
-            distinct_add(pl->dsts, 2, keymap_hash(&k->server, sizeof(k->server), 7));
+            distinct_add(pl->dsts, 2, server_id);
         unsigned n = (unsigned)(distinct_estimate(pl->dsts, 2) + 0.5);
         if (n > most)
             most = n;
@@ -288,12 +398,132 @@ static unsigned pollers(struct beacon *bc, struct detect_ctx *ctx, const struct 
     return most;
 }
 
+static uint64_t name_hash(const char *name, size_t len)
+{
+    return keymap_hash(name, len, 0x6e616d65) | 1; /* never 0: 0 means "no name" */
+}
+
+/*
+ * A server name as the detector keys it: lower case, without a port or trailing
+ * dot, cut to BC_NAME_MAX - 1.  Returns its hash, or 0 (out is then undefined) for
+ * what is not a usable name: empty, escaped bytes, an address literal.
+ */
+static uint64_t name_clean(const char *in, char out[BC_NAME_MAX])
+{
+    size_t n = 0;
+    bool letter = false;
+    for (const char *s = in; *s && *s != ':'; s++) {
+        char c = *s;
+        if (c >= 'A' && c <= 'Z')
+            c = (char)(c - 'A' + 'a');
+        bool alpha = (c >= 'a' && c <= 'z') || c == '-' || c == '_';
+        if (!alpha && !(c >= '0' && c <= '9') && c != '.')
+            return 0;
+        letter |= alpha;
+        if (n + 1 < BC_NAME_MAX)
+            out[n++] = c;
+    }
+    while (n && out[n - 1] == '.')
+        n--;
+    out[n] = '\0';
+    return n && letter ? name_hash(out, n) : 0;
+}
+
+static bool name_ignored(const struct beacon *bc, const char *name)
+{
+    for (size_t i = 0; i < bc->n_ignore_names; i++) {
+        if (domain_is_within(name, bc->ignore_names[i]))
+            return true;
+    }
+    return false;
+}
+
+/*
+ * The server name of f: its TLS SNI or HTTP Host, else the name its client
+ * resolved to its server within resolve_window.  Returns the name's hash with the
+ * name in out, or 0.
+ */
+static uint64_t flow_name(const struct beacon *bc, const struct detect_ctx *ctx,
+                          const struct flow *f, char out[BC_NAME_MAX])
+{
+    uint64_t h = f->name[0] ? name_clean(f->name, out) : 0;
+    if (h)
+        return h;
+    struct bc_resolve_key k;
+    memset(&k, 0, sizeof(k));
+    k.client = f->key.a;
+    k.server = f->key.b;
+    const struct bc_resolved *r = keymap_peek(bc->resolved, &k);
+    if (!r || ctx->now_usec > r->usec + bc->resolve_usec)
+        return 0;
+    memcpy(out, r->name, BC_NAME_MAX);
+    return name_hash(out, strlen(out));
+}
+
+/* A DNS answer: each A/AAAA address it gives is named, for its client, by the question. */
+static void learn_dns(struct beacon *bc, struct detect_ctx *ctx, const struct pkt *p)
+{
+    const struct pkt_dns *d = &p->dns;
+    char name[BC_NAME_MAX];
+    if (!d->is_response || d->rcode != 0 || !d->n_answers || !name_clean(d->qname, name))
+        return;
+    struct bc_resolve_key k;
+    memset(&k, 0, sizeof(k));
+    k.client = p->dst;
+    for (unsigned i = 0; i < d->n_answers && i < PKT_DNS_MAX_ANSWERS; i++) {
+        if (d->answers[i].addr.family != 4 && d->answers[i].addr.family != 6)
+            continue;
+        k.server = d->answers[i].addr;
+        struct bc_resolved *r = keymap_get(bc->resolved, &k, ctx->now_usec, true, NULL);
+        r->usec = ctx->now_usec;
+        memcpy(r->name, name, sizeof(name));
+    }
+}
+
+static void add_figures(struct event_report *r, const struct bc_pair *bp,
+                        const struct bc_stats *st)
+{
+    event_report_figure(r, "bursts", bp->n_starts);
+    event_report_figure(r, "median_interval_s", st->median);
+    event_report_figure(r, "mad_s", st->mad);
+    event_report_figure(r, "mad_ratio", st->median > 0 ? st->mad / st->median : 0);
+    event_report_figure(r, "bowley_skew", st->skew);
+    event_report_figure(r, "coverage", st->coverage);
+    event_report_figure(r, "span_s", st->span);
+    if (st->n_sizes) {
+        event_report_figure(r, "median_bytes", st->size_median);
+        event_report_figure(r, "size_mad_ratio",
+                            st->size_median > 0 ? st->size_mad / st->size_median : 0);
+    }
+}
+
+static struct bc_name_key name_key(const struct addr *client, uint64_t h, uint16_t port,
+                                   uint8_t proto)
+{
+    struct bc_name_key k;
+    memset(&k, 0, sizeof(k));
+    k.client = *client;
+    k.name = h;
+    k.port = port;
+    k.proto = proto;
+    return k;
+}
+
 static void report(struct beacon *bc, struct detect_ctx *ctx, const struct bc_key *k,
                    struct bc_pair *bp, const struct bc_stats *st)
 {
     struct event_report r;
-    char src[ADDR_STR_LEN], dst[ADDR_STR_LEN];
-    (void)bc;
+    char src[ADDR_STR_LEN], dst[ADDR_STR_LEN], name[BC_NAME_MAX + 3] = "";
+    if (bp->name_ignored)
+        return;
+    if (bp->name_hash && bc->names) {
+        struct bc_name_key nk = name_key(&k->client, bp->name_hash, k->port, k->proto);
+        const struct bc_named *nm = keymap_peek(bc->names, &nk);
+        if (nm && nm->p.reported)
+            return; /* the name's event already tells of this beacon */
+        if (nm)
+            snprintf(name, sizeof(name), " (%s)", nm->name);
+    }
     event_report_init(&r, WARD__EVENT_KIND__BEACON, st->jittered ? "jittered" : "periodic",
                       EVENT_KEY_SRC | EVENT_KEY_DST);
     r.src = k->client;
@@ -301,36 +531,108 @@ static void report(struct beacon *bc, struct detect_ctx *ctx, const struct bc_ke
     r.proto = k->proto;
     event_report_port(&r, k->port);
     event_report_target(&r, &k->server);
+    if (name[0])
+        snprintf(r.domain, sizeof(r.domain), "%.*s", (int)strlen(name) - 3, name + 2);
     r.first_usec = bp->starts[(bp->n_starts - st->n) % BC_RING];
     r.last_usec = bp->last_start;
     r.count = bp->n_starts;
     r.bytes = bp->bytes;
     addr_format(&k->client, src, sizeof(src));
     addr_format(&k->server, dst, sizeof(dst));
-    event_report_summary(&r, "%s called %s %s/%u %u times about every %.1f s (MAD %.1f s) over "
+    event_report_summary(&r, "%s called %s%s %s/%u %u times about every %.1f s (MAD %.1f s) over "
                              "%.0f s",
-                         src, dst, k->proto == 6 ? "tcp" : "udp", k->port, bp->n_starts,
+                         src, dst, name, k->proto == 6 ? "tcp" : "udp", k->port, bp->n_starts,
                          st->median, st->mad, st->span);
-    event_report_figure(&r, "bursts", bp->n_starts);
-    event_report_figure(&r, "median_interval_s", st->median);
-    event_report_figure(&r, "mad_s", st->mad);
-    event_report_figure(&r, "mad_ratio", st->median > 0 ? st->mad / st->median : 0);
-    event_report_figure(&r, "bowley_skew", st->skew);
-    event_report_figure(&r, "coverage", st->coverage);
-    event_report_figure(&r, "span_s", st->span);
-    if (st->n_sizes) {
-        event_report_figure(&r, "median_bytes", st->size_median);
-        event_report_figure(&r, "size_mad_ratio",
-                            st->size_median > 0 ? st->size_mad / st->size_median : 0);
-    }
+    add_figures(&r, bp, st);
     r.severity = detect_is_home(ctx, &k->server) ? 60 : 70;
     r.confidence = st->jittered ? 70 : (st->mad / st->median < 0.05 ? 90 : 80);
     detect_report(ctx, &r);
     bp->reported = true;
 }
 
-/* Records a burst start of f's pair; true if the pair has a table entry. */
-static bool burst(struct beacon *bc, struct detect_ctx *ctx, const struct flow *f)
+static unsigned name_addresses(const struct bc_named *nm)
+{
+    return (unsigned)(distinct_estimate(&nm->addr_sketch, 1) + 0.5);
+}
+
+static void report_named(struct detect_ctx *ctx, const struct bc_name_key *k, struct bc_named *nm,
+                         const struct addr *server, const struct bc_stats *st)
+{
+    struct event_report r;
+    struct bc_pair *bp = &nm->p;
+    char src[ADDR_STR_LEN], dst[ADDR_STR_LEN];
+    unsigned naddr = name_addresses(nm);
+    event_report_init(&r, WARD__EVENT_KIND__BEACON, st->jittered ? "jittered" : "periodic",
+                      EVENT_KEY_SRC | EVENT_KEY_DOMAIN);
+    r.src = k->client;
+    r.dst = *server;
+    r.proto = k->proto;
+    snprintf(r.domain, sizeof(r.domain), "%s", nm->name);
+    event_report_port(&r, k->port);
+    for (unsigned i = 0; i < nm->n_addrs && i < BC_NAME_ADDRS; i++)
+        event_report_target(&r, &nm->addrs[i]);
+    r.first_usec = bp->starts[(bp->n_starts - st->n) % BC_RING];
+    r.last_usec = bp->last_start;
+    r.count = bp->n_starts;
+    r.bytes = bp->bytes;
+    addr_format(&k->client, src, sizeof(src));
+    addr_format(server, dst, sizeof(dst));
+    event_report_summary(&r, "%s called %s %s/%u %u times about every %.1f s (MAD %.1f s) over "
+                             "%.0f s, at %u address%s (latest %s)",
+                         src, nm->name, k->proto == 6 ? "tcp" : "udp", k->port, bp->n_starts,
+                         st->median, st->mad, st->span, naddr, naddr == 1 ? "" : "es", dst);
+    add_figures(&r, bp, st);
+    event_report_figure(&r, "addresses", naddr);
+    r.severity = detect_is_home(ctx, server) ? 60 : 70;
+    r.confidence = st->jittered ? 70 : (st->mad / st->median < 0.05 ? 90 : 80);
+    detect_report(ctx, &r);
+    bp->reported = true;
+}
+
+/* Enters a burst start at t; false if t belongs to the latest burst (or precedes it). */
+static bool record(const struct beacon *bc, struct bc_pair *bp, uint64_t t)
+{
+    if (bp->n_starts && t < bp->last_start + bc->gap_usec)
+        return false;
+    bp->starts[bp->n_starts % BC_RING] = t;
+    bp->n_starts++;
+    bp->last_start = t;
+    return true;
+}
+
+/*
+ * After a new burst start of bp: true when the pair is a beacon to report
+ * (periodic, still so a period after it first looked it, not one of a poller's
+ * targets, not password guessing).  Fills st.
+ */
+static bool judge(struct beacon *bc, struct detect_ctx *ctx, struct bc_pair *bp,
+                  const struct addr *client, const struct addr *server, uint16_t port,
+                  bool named, uint64_t server_id, struct bc_stats *st)
+{
+    if (bp->n_starts < 4)
+        return false;
+    compute(bp, st);
+    if (!is_beacon(bc, ctx, st)) {
+        bp->periodic_since = 0;
+        return false;
+    }
+    unsigned polled = pollers(bc, ctx, client, port, named, server_id, st->median,
+                              !bp->periodic_since);
+    if (!bp->periodic_since) {
+        bp->periodic_since = ctx->now_usec;
+        return false; /* judge again a period later, when pollers have shown themselves */
+    }
+    if (polled >= bc->poller_min)
+        return false;
+    /* Password guessing is periodic too; the bruteforce event already explains it. */
+    struct event_report bf;
+    event_report_init(&bf, WARD__EVENT_KIND__BRUTEFORCE, "", EVENT_KEY_SRC | EVENT_KEY_DST);
+    bf.src = *client;
+    bf.dst = *server;
+    return !detect_is_reported(ctx, &bf);
+}
+
+static struct bc_key pair_key(const struct flow *f)
 {
     struct bc_key k;
     memset(&k, 0, sizeof(k));
@@ -338,20 +640,36 @@ static bool burst(struct beacon *bc, struct detect_ctx *ctx, const struct flow *
     k.server = f->key.b;
     k.port = f->key.port_b;
     k.proto = f->key.proto;
+    return k;
+}
+
+/*
+ * True the first time the filter sees hash h (the caller then keeps no entry):
+ * most pairs burst once and never again, and only set a bit.
+ */
+static bool first_sight(struct beacon *bc, uint64_t h)
+{
+    h %= (uint64_t)BC_SEEN_WORDS * 64;
+    uint64_t bit = 1ULL << (h & 63);
+    if (bc->seen[h >> 6] & bit)
+        return false;
+    bc->seen[h >> 6] |= bit;
+    return true;
+}
+
+/* Records a burst start of f's pair; true if the pair has a table entry. */
+static bool burst(struct beacon *bc, struct detect_ctx *ctx, const struct flow *f)
+{
+    struct bc_key k = pair_key(f);
     /*
-     * Most pairs burst once and never again; they only set a bit in the filter.
      * A pair gets a table entry on its second burst (so the first is counted from
      * the filter's say-so, at the flow's start time).
      */
     bool created;
     struct bc_pair *bp = keymap_get(bc->pairs, &k, ctx->now_usec, false, NULL);
     if (!bp) {
-        uint64_t h = keymap_hash(&k, sizeof(k), 13) % ((uint64_t)BC_SEEN_WORDS * 64);
-        uint64_t bit = 1ULL << (h & 63);
-        if (!(bc->seen[h >> 6] & bit)) {
-            bc->seen[h >> 6] |= bit;
+        if (first_sight(bc, keymap_hash(&k, sizeof(k), 13)))
             return false;
-        }
         bp = keymap_get(bc->pairs, &k, ctx->now_usec, true, &created);
         if (f->first_usec + bc->gap_usec <= ctx->now_usec) {
             bp->starts[0] = f->first_usec; /* the burst the filter remembered */
@@ -359,36 +677,64 @@ static bool burst(struct beacon *bc, struct detect_ctx *ctx, const struct flow *
             bp->last_start = f->first_usec;
         }
     }
-    if (bp->n_starts && ctx->now_usec < bp->last_start + bc->gap_usec)
+    if (!record(bc, bp, ctx->now_usec))
         return true; /* another connection of the same burst */
-    bp->starts[bp->n_starts % BC_RING] = ctx->now_usec;
-    bp->n_starts++;
-    bp->last_start = ctx->now_usec;
-    if (bp->n_starts < 4)
-        return true;
     struct bc_stats st;
-    compute(bp, &st);
-    if (!is_beacon(bc, ctx, &st)) {
-        bp->periodic_since = 0;
-        return true;
-    }
-    unsigned polled = pollers(bc, ctx, &k, st.median, !bp->periodic_since);
-    if (!bp->periodic_since) {
-        bp->periodic_since = ctx->now_usec;
-        return true; /* judge again a period later, when pollers have shown themselves */
-    }
-    if (polled >= bc->poller_min)
-        return true;
-    /* Password guessing is periodic too; the bruteforce event already explains it. */
-    struct event_report bf;
-    event_report_init(&bf, WARD__EVENT_KIND__BRUTEFORCE, "", EVENT_KEY_SRC | EVENT_KEY_DST);
-    bf.src = k.client;
-    bf.dst = k.server;
-    if (detect_is_reported(ctx, &bf))
-        return true;
     /* Every burst of an established beacon updates its event (count, regularity);
      * the event table limits how often a revision actually goes out. */
-    report(bc, ctx, &k, bp, &st);
+    if (judge(bc, ctx, bp, &k.client, &k.server, k.port, false,
+              keymap_hash(&k.server, sizeof(k.server), 7), &st))
+        report(bc, ctx, &k, bp, &st);
+    return true;
+}
+
+/*
+ * Records a burst start at t of f's server name (if it has one); true if the
+ * named pair has a table entry.  tracked: f's address pair has one, which learns
+ * the name.
+ */
+static bool name_burst(struct beacon *bc, struct detect_ctx *ctx, const struct flow *f,
+                       uint64_t t, bool tracked)
+{
+    char name[BC_NAME_MAX];
+    if (!bc->names)
+        return false;
+    uint64_t h = flow_name(bc, ctx, f, name);
+    if (!h)
+        return false;
+    bool ignore = name_ignored(bc, name);
+    struct bc_key ak = pair_key(f);
+    struct bc_pair *ap = tracked ? keymap_peek(bc->pairs, &ak) : NULL;
+    if (ap) {
+        ap->name_hash = h;
+        ap->name_ignored = ignore;
+    }
+    if (ignore)
+        return false;
+    struct bc_name_key k = name_key(&f->key.a, h, f->key.port_b, f->key.proto);
+    struct bc_named *nm = keymap_get(bc->names, &k, ctx->now_usec, false, NULL);
+    if (!nm) {
+        if (first_sight(bc, keymap_hash(&k, sizeof(k), 17)))
+            return false;
+        nm = keymap_get(bc->names, &k, ctx->now_usec, true, NULL);
+        memcpy(nm->name, name, sizeof(nm->name));
+    }
+    distinct_add(&nm->addr_sketch, 1, keymap_hash(&f->key.b, sizeof(f->key.b), 7));
+    if (!nm->n_addrs || !addr_eq(&nm->addrs[(nm->n_addrs - 1) % BC_NAME_ADDRS], &f->key.b))
+        nm->addrs[nm->n_addrs++ % BC_NAME_ADDRS] = f->key.b;
+    if (!record(bc, &nm->p, t))
+        return true;
+    struct bc_stats st;
+    if (!judge(bc, ctx, &nm->p, &f->key.a, &f->key.b, f->key.port_b, true, h, &st))
+        return true;
+    /*
+     * At one address the address pair sees the same bursts and, once reported,
+     * tells of the name; the name's own event is for rotating addresses and for
+     * an address shared by other names (a CDN edge) that is not periodic itself.
+     */
+    if (name_addresses(nm) < 2 && ap && ap->reported)
+        return true;
+    report_named(ctx, &k, nm, &f->key.b, &st);
     return true;
 }
 
@@ -396,38 +742,65 @@ static void bc_packet(void *state, struct detect_ctx *ctx, const struct pkt *p, 
                       int dir)
 {
     struct beacon *bc = state;
+    if ((p->layers & PKT_DNS) && bc->resolved)
+        learn_dns(bc, ctx, p);
     if (!f || dir != FLOW_ORIG || !(p->layers & (PKT_TCP | PKT_UDP)))
         return;
-    /* det[BC_LAST]: time of the last client packet, bit 0 set when the pair has an entry. */
-    uint64_t last = f->det[BC_LAST] & ~1ULL;
-    uint64_t tracked = f->det[BC_LAST] & 1ULL;
-    f->det[BC_LAST] = (ctx->now_usec & ~1ULL) | tracked;
+    /* det[BC_LAST]: time of the last client packet, BC_F_* in the low bits. */
+    uint64_t last = f->det[BC_LAST] & ~BC_F_MASK;
+    uint64_t flags = f->det[BC_LAST] & BC_F_MASK;
+    if ((flags & BC_F_PENDING) && (f->name[0] || p->payload_len)) {
+        /* The first client data (a ClientHello, a request) names the first burst. */
+        flags &= ~BC_F_PENDING;
+        if (name_burst(bc, ctx, f, f->first_usec, flags & BC_F_TRACKED))
+            flags |= BC_F_NAMED;
+    }
+    f->det[BC_LAST] = (ctx->now_usec & ~BC_F_MASK) | flags;
     if (last && ctx->now_usec < last + bc->gap_usec)
         return;
     if (ignored(bc, f->key.port_b) || addr_is_multicast_or_broadcast(&f->key.b))
         return;
     if (burst(bc, ctx, f))
-        f->det[BC_LAST] |= 1ULL;
+        flags |= BC_F_TRACKED;
+    if (bc->names) {
+        if (!last && !f->name[0] && !p->payload_len)
+            flags |= BC_F_PENDING;
+        else if (name_burst(bc, ctx, f, ctx->now_usec, flags & BC_F_TRACKED))
+            flags |= BC_F_NAMED;
+    }
+    f->det[BC_LAST] = (ctx->now_usec & ~BC_F_MASK) | flags;
+}
+
+static void add_size(struct bc_pair *bp, const struct flow *f)
+{
+    bp->sizes[bp->n_sizes % BC_SIZES] = (uint32_t)WARD_MIN(f->payload[FLOW_ORIG], UINT32_MAX);
+    bp->n_sizes++;
+    bp->bytes += f->payload[FLOW_ORIG];
 }
 
 static void bc_flow_end(void *state, struct detect_ctx *ctx, const struct flow *f)
 {
     struct beacon *bc = state;
-    (void)ctx;
-    if ((f->key.proto != 6 && f->key.proto != 17) || !(f->det[BC_LAST] & 1ULL))
+    uint64_t flags = f->det[BC_LAST] & BC_F_MASK;
+    if ((f->key.proto != 6 && f->key.proto != 17) || !flags)
         return;
-    struct bc_key k;
-    memset(&k, 0, sizeof(k));
-    k.client = f->key.a;
-    k.server = f->key.b;
-    k.port = f->key.port_b;
-    k.proto = f->key.proto;
-    struct bc_pair *bp = keymap_peek(bc->pairs, &k);
-    if (!bp)
-        return;
-    bp->sizes[bp->n_sizes % BC_SIZES] = (uint32_t)WARD_MIN(f->payload[FLOW_ORIG], UINT32_MAX);
-    bp->n_sizes++;
-    bp->bytes += f->payload[FLOW_ORIG];
+    if (flags & BC_F_TRACKED) {
+        struct bc_key k = pair_key(f);
+        struct bc_pair *bp = keymap_peek(bc->pairs, &k);
+        if (bp)
+            add_size(bp, f);
+    }
+    /* A flow that never carried client data (refused, unanswered) is named by DNS only. */
+    if (flags & BC_F_PENDING)
+        (void)name_burst(bc, ctx, f, f->first_usec, flags & BC_F_TRACKED);
+    if (flags & BC_F_NAMED) {
+        char name[BC_NAME_MAX];
+        uint64_t h = flow_name(bc, ctx, f, name);
+        struct bc_name_key k = name_key(&f->key.a, h, f->key.port_b, f->key.proto);
+        struct bc_named *nm = h ? keymap_peek(bc->names, &k) : NULL;
+        if (nm)
+            add_size(&nm->p, f);
+    }
 }
 
 const struct detector detect_beacon = {

@@ -16,6 +16,8 @@
  *   ntp_and_monitoring   an NTP client and a monitoring poller: periodic, not beacons
  *   backup_allowlisted   a 200 MB nightly backup from an allowlisted host
  *   cdn_dns              many CDN host names under a few domains
+ *   beacon_rotating_name a TLS check-in every 45 s +-20% to one name whose address
+ *                        changes from one check-in to the next (a CDN front)
  *
  * Usage: gen_detect_pcaps DIR
  */
@@ -122,6 +124,17 @@ static void dns(uint64_t *ts, const char *client, const char *server, const char
         fail("address");
     if (pktgen_session_dns(w, ts, 3000, &ep, (uint16_t)rnd(), name, qtype, 0, &a,
                            qtype == 1 ? 1 : 0) < 0)
+        fail("dns");
+}
+
+/* A DNS lookup of name (type A) answered with the address at. */
+static void dns_at(uint64_t *ts, const char *client, const char *name, const char *at)
+{
+    struct pktgen_ep ep = pktgen_ep_make(client, (uint16_t)between(1024, 65000), "10.0.0.53", 53);
+    struct addr a;
+    if (addr_parse(at, &a) < 0)
+        fail("address");
+    if (pktgen_session_dns(w, ts, 3000, &ep, (uint16_t)rnd(), name, 1, 0, &a, 1) < 0)
         fail("dns");
 }
 
@@ -409,6 +422,28 @@ static void gen_cdn_dns(void)
     close_pcap();
 }
 
+static void gen_beacon_rotating_name(void)
+{
+    static const char *const fronts[] = {"151.101.65.10", "151.101.129.10", "151.101.193.10",
+                                         "151.101.1.10", "199.232.36.10"};
+    uint64_t ts = T0;
+    uint64_t next = T0 + 3 * SEC;
+    open_pcap("beacon_rotating_name");
+    for (unsigned i = 0; i < 24; i++) {
+        while (ts + 4 * SEC < next) { /* another host browsing in between */
+            browsing(&ts, "10.50.0.22", 1);
+            ts += between(2, 8) * SEC;
+        }
+        ts = next;
+        const char *at = fronts[rnd() % WARD_ARRAY_LEN(fronts)];
+        dns_at(&ts, "10.50.0.21", "assets.front-cdn.example", at);
+        tls_session_req(&ts, "10.50.0.21", (uint16_t)(49500 + i), at, "assets.front-cdn.example",
+                        (size_t)between(0, 40), (size_t)between(300, 420));
+        next += between(36, 54) * SEC; /* 45 s +- 20% */
+    }
+    close_pcap();
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -428,5 +463,6 @@ int main(int argc, char **argv)
     gen_ntp_and_monitoring();
     gen_backup_allowlisted();
     gen_cdn_dns();
+    gen_beacon_rotating_name();
     return 0;
 }

@@ -11,6 +11,8 @@
 # unless WARD_DEMO_KEEP=1.
 set -u
 
+. "$(dirname "${BASH_SOURCE[0]}")/../tests/lib/net.sh" || exit 1
+
 BUILD=${1:-build}
 B=$(cd "$BUILD" && pwd) || exit 1
 WARDCTL=$B/wardctl
@@ -52,18 +54,6 @@ die() {
         [ -s "$f" ] && { echo "--- $(basename "$f")" >&2; tail -20 "$f" >&2; }
     done
     exit 1
-}
-
-free_port() {
-    local p i
-    for i in $(seq 1 100); do
-        p=$((20000 + (RANDOM * 7 + $$ + i) % 40000))
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-            echo "$p"
-            return 0
-        fi
-    done
-    return 1
 }
 
 PCAP=$B/demo/ward-demo.pcap

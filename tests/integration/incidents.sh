@@ -26,16 +26,8 @@ trap cleanup EXIT
 pass() { echo "PASS: $1"; }
 fail() { echo "FAIL: $1: $2"; }
 
-# A free TCP port on 127.0.0.1: one nothing answers on.
-PORT=
-for _ in $(seq 1 50); do
-    p=$((20000 + RANDOM % 40000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-        PORT=$p
-        break
-    fi
-done
-[ -n "$PORT" ] || { echo "SKIP: incidents: no free port found"; exit 0; }
+. "$WARD_SRC/tests/lib/net.sh"
+PORT=$(free_port) || { echo "SKIP: incidents: no free port found"; exit 0; }
 
 # Waits up to $1 seconds for the command in $2... to succeed.
 wait_for() {

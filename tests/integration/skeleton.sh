@@ -30,22 +30,15 @@ trap cleanup EXIT
 pass() { echo "PASS: skeleton: $*"; }
 fail() { echo "FAIL: skeleton: $*"; }
 
-free_port() {
-    local p i
-    for i in $(seq 1 100); do
-        p=$((20000 + (RANDOM * 7 + $$ + i) % 40000))
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-            echo "$p"
-            return 0
-        fi
-    done
-    return 1
-}
 
 sql() { sqlite3 -cmd ".timeout 5000" "$T/data/ward.db" "$1" 2>/dev/null; }
 
+. "$WARD_SRC/tests/lib/net.sh"
 CTL=$T/ctl.sock
-PORT=$(free_port)
+if ! PORT=$(free_port); then
+    echo "SKIP: skeleton: no free port on 127.0.0.1"
+    exit 0
+fi
 EP=tcp://127.0.0.1:$PORT
 W="$B/wardctl -s $CTL"
 

@@ -57,19 +57,11 @@ trap tx_cleanup EXIT
 tx_pass() { echo "PASS: $*"; }
 tx_fail() { echo "FAIL: $*"; }
 
-tx_free_port() {
-    local p i
-    for i in $(seq 1 100); do
-        p=$((20000 + (RANDOM * 7 + $$ + i) % 40000))
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-            echo "$p"
-            return 0
-        fi
-    done
-    return 1
-}
-
-PORT=$(tx_free_port)
+. "$WARD_SRC/tests/lib/net.sh"
+if ! PORT=$(free_port); then
+    echo "SKIP: $(basename "$0" .sh): no free port on 127.0.0.1"
+    exit 0
+fi
 EP=tcp://127.0.0.1:$PORT
 DATA=$T/data
 CTL=$T/ctl.sock

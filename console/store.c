@@ -286,9 +286,13 @@ int store_open(const char *path, struct store **out)
      * A larger WAL between automatic checkpoints lets pages that every batch
      * rewrites (index interiors, the incident and audit heads) be copied back to
      * the database once per checkpoint rather than once per few batches.
+     * temp_store=MEMORY keeps statement and savepoint journals (what SQLite
+     * needs to undo one statement or savepoint inside the open transaction,
+     * never read after a crash) in memory instead of a temporary file.
      */
     rc = store_exec(st, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
-                        " PRAGMA cache_size=-65536; PRAGMA wal_autocheckpoint=8192;");
+                        " PRAGMA cache_size=-65536; PRAGMA wal_autocheckpoint=8192;"
+                        " PRAGMA temp_store=MEMORY;");
     if (rc < 0)
         goto out_close;
     rc = store_exec(st, core_schema);

@@ -6,7 +6,9 @@
  * are console modules listed in modules.c, each with the same small interface:
  * init after the store is open, a hook for every stored sensor message (called
  * inside the batch's transaction, so what a module writes commits or rolls back
- * with the batch), a tick, and the control verbs it serves.  Modules keep their
+ * with the batch), a hook at the end of each batch (so a module may keep what a
+ * batch changes in memory and write it once), a tick, and the control verbs it
+ * serves.  Modules keep their
  * state behind the `mod` slots of struct console.
  */
 #ifndef WARD_CONSOLE_H
@@ -63,6 +65,7 @@ struct msg_origin {
     const char *sensor; /* enrolled sensor name */
     uint64_t seq;       /* its sequence number */
     int64_t sensor_id;  /* row id in the sensors table */
+    int64_t event_id;   /* an event's row in the events table once stored, else 0 */
 };
 
 struct console_module {
@@ -75,6 +78,13 @@ struct console_module {
      * rolls the whole batch back (it is then not acknowledged and will be resent).
      */
     int (*on_message)(struct console *c, const struct msg_origin *o, const Ward__Message *m);
+    /*
+     * After the last message of a batch (or of an event Ward raised), still
+     * inside its transaction.  ok: write what the module kept in memory for the
+     * batch; a negative return rolls the batch back.  !ok: the batch is being
+     * rolled back; forget it (the return is ignored).  NULL when unused.
+     */
+    int (*on_batch_end)(struct console *c, bool ok);
     /* Once a second (console wall clock through common/clock.h). */
     void (*on_tick)(struct console *c, uint64_t now_usec);
     /* Control verbs, terminated by {NULL}. */

@@ -447,6 +447,9 @@ static int auto_contain(struct console *c, const struct msg_origin *o, const War
     if (store_contain_host_get(c->store, ev->src, &h) == 0 &&
         (!strcmp(h.state, "pending") || !strcmp(h.state, "active")))
         return 0;
+    int rc = incident_flush(c); /* the incident may be in the batch's memory */
+    if (rc)
+        return rc;
     if (store_incidents_event_owner(c->store, o->sensor, ev->uid, &id) != 0)
         return 0;
     memset(&inc, 0, sizeof(inc));
@@ -459,7 +462,7 @@ static int auto_contain(struct console *c, const struct msg_origin *o, const War
     struct contain_req r = {ev->src, id, 0, false, false, false};
     json_t *reply = NULL;
     char err[256];
-    int rc = contain_isolate_host(c, console_ward_actor(), &r, &reply, err, sizeof(err));
+    rc = contain_isolate_host(c, console_ward_actor(), &r, &reply, err, sizeof(err));
     if (rc)
         log_warn("contain: auto-containment of %s (incident %" PRId64 ") failed: %s", ev->src, id,
                  err);

@@ -42,7 +42,11 @@ struct incidents {
     unsigned prefix4;           /* [incidents] segment_prefix4 */
     unsigned prefix6;           /* [incidents] segment_prefix6 */
     uint32_t ignore_kinds;      /* [incidents] ignore_kinds as a bit mask */
+    struct batch *batch;        /* what the batch in progress keeps in memory */
 };
+
+static struct batch *batch_new(void);
+static void batch_free(struct batch *b);
 
 static incident_evidence_fn evidence_source; /* the evidence vault, when registered */
 
@@ -203,6 +207,7 @@ static void incident_mod_fini(struct console *c)
     struct incidents *m = state_of(c);
     if (!m)
         return;
+    batch_free(m->batch);
     grade_rules_fini(&m->rules);
     cidr_set_fini(&m->home);
     cidr_set_fini(&m->no_join);
@@ -218,6 +223,11 @@ static int incident_mod_init(struct console *c)
     cidr_set_init(&m->home);
     cidr_set_init(&m->no_join);
     c->mod[MOD_INCIDENTS] = m;
+    m->batch = batch_new();
+    if (!m->batch) {
+        incident_mod_fini(c);
+        return -ENOMEM;
+    }
     int rc = load_config(m, c->cfg);
     if (rc) {
         log_err("incident: %s", c->cfg ? config_error(c->cfg) : "bad built-in settings");
@@ -337,7 +347,7 @@ static void count_host(struct incident_row *row, const char *addr, bool internal
         if (crit >= 1 && crit <= 4)
             row->crit[crit]++;
         if (crit == 1 && !row->core_host[0])
-            snprintf(row->core_host, sizeof(row->core_host), "%s", addr);
+            snprintf(row->core_host, sizeof(row->core_host), "%.*s", (int)sizeof(row->core_host) - 1, addr);
         if (internal)
             row->n_hosts++;
     }
@@ -387,6 +397,457 @@ static int recount(struct console *c, const struct incidents *m, struct incident
     return 0;
 }
 
+/* ---------------------------------------------------------------- the batch in memory */
+
+/*
+ * What correlation keeps in memory from the first event of a batch to its end
+ * (on_batch_end), so that each incident row is read and written once per batch
+ * rather than once per event: the incidents the batch touched, the hosts it
+ * added to or widened in them (one upsert each at the end), the segments and
+ * campaign keys each holds, the open incidents found for a host or key, and
+ * the events each incident was joined by (one audit row per incident per
+ * batch).  The stored tables and this memory together always say what the
+ * tables alone said when every event wrote through.  Whatever else reads the
+ * incident tables during a batch calls batch_flush() first (merges, recorded
+ * actions, incident_flush()).  A batch that outgrows the memory is flushed and
+ * goes on; a lookup that finds more open incidents than it can remember
+ * switches the rest of the batch to writing through after every event.
+ */
+#define BATCH_INCIDENTS 32      /* incidents kept in memory */
+#define BATCH_SLOTS 4096        /* hash slots: hosts, segments, keys, lookups */
+#define BATCH_FILL 3072         /* flush before an event when this many are used */
+#define BATCH_LOOKUP_IDS 16     /* open incidents one lookup remembers */
+#define BATCH_AUDIT_EVENTS 1024 /* events one incident.events audit row names */
+#define BATCH_TEXT 128          /* longest address, segment or campaign key kept */
+
+enum slot_tag { SLOT_FREE, SLOT_HOST, SLOT_SEGMENT, SLOT_KEY, SLOT_BY_HOST, SLOT_BY_KEY };
+
+struct batch_slot {
+    enum slot_tag tag;                  /* what the slot holds; SLOT_FREE when empty */
+    int64_t incident;                   /* its incident (0 for lookups) */
+    char text[BATCH_TEXT];              /* address, segment or campaign key */
+    /* SLOT_HOST: the host in the incident as the batch leaves it */
+    bool in_table;                      /* the incident held it before (stored) */
+    bool acting;                        /* seen acting, stored or in this batch */
+    bool dirty;                         /* to be written by the flush */
+    struct incident_host seen;          /* what this batch saw (strings below) */
+    uint64_t first_usec;                /* earliest packet time this batch saw */
+    char segment[64];                   /* seen.segment */
+    char sensor[STORE_INCIDENT_NAME_MAX]; /* seen.sensor: the last sensor */
+    /* SLOT_SEGMENT, SLOT_KEY: the incident holds it */
+    bool present;
+    /* SLOT_BY_HOST, SLOT_BY_KEY: the open incidents holding the host or key */
+    size_t n;                           /* how many */
+    int64_t ids[BATCH_LOOKUP_IDS];      /* their ids */
+    uint64_t last[BATCH_LOOKUP_IDS];    /* their stored last_usec */
+    bool acting_in[BATCH_LOOKUP_IDS];   /* the host acts in it (SLOT_BY_HOST) */
+};
+
+struct batch_incident {
+    struct incident_row row;  /* as the batch leaves it (fields owned) */
+    bool dirty;               /* differs from the stored row */
+    bool all_known;           /* opened in this batch: all of it is in memory */
+    unsigned n_events;        /* events joined in this batch, not yet audited */
+    json_t *events;           /* {sensor: [uid, ...]} of those */
+    json_t *one;              /* incident.event details of the first of them */
+    unsigned kinds[32];       /* those events by kind */
+};
+
+struct batch {
+    struct batch_incident inc[BATCH_INCIDENTS]; /* incidents touched */
+    size_t n_inc;                               /* how many */
+    struct batch_slot *slots;                   /* BATCH_SLOTS */
+    uint16_t used[BATCH_FILL + 256];            /* indexes of the slots in use */
+    size_t n_used;                              /* how many */
+    bool overflow;                              /* a lookup could not remember: flush */
+    bool write_through;                         /* flush after every event until batch end */
+    int failed;                                 /* a flush failed: the batch must roll back */
+};
+
+static uint64_t slot_hash(enum slot_tag tag, int64_t incident, const char *text)
+{
+    uint64_t h = 1469598103934665603ull ^ (uint64_t)tag;
+    h = (h ^ (uint64_t)incident) * 1099511628211ull;
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++)
+        h = (h ^ *p) * 1099511628211ull;
+    return h ^ (h >> 29);
+}
+
+/*
+ * The slot for (tag, incident, text): found, or (create) taken and zeroed with
+ * *fresh set; NULL when absent and !create.  The caller checked for room.
+ */
+static struct batch_slot *slot_get(struct batch *b, enum slot_tag tag, int64_t incident,
+                                   const char *text, bool create, bool *fresh)
+{
+    size_t i = (size_t)(slot_hash(tag, incident, text) % BATCH_SLOTS);
+    if (fresh)
+        *fresh = false;
+    for (;;) {
+        struct batch_slot *s = &b->slots[i];
+        if (s->tag == SLOT_FREE)
+            break;
+        if (s->tag == tag && s->incident == incident && strcmp(s->text, text) == 0)
+            return s;
+        i = (i + 1) % BATCH_SLOTS;
+    }
+    if (!create)
+        return NULL;
+    struct batch_slot *s = &b->slots[i];
+    memset(s, 0, sizeof(*s));
+    s->tag = tag;
+    s->incident = incident;
+    snprintf(s->text, sizeof(s->text), "%s", text);
+    b->used[b->n_used++] = (uint16_t)i;
+    if (fresh)
+        *fresh = true;
+    return s;
+}
+
+static bool batch_is_full(const struct batch *b)
+{
+    return b->n_used >= BATCH_FILL || b->n_inc >= BATCH_INCIDENTS;
+}
+
+static void batch_incident_fini(struct batch_incident *bi)
+{
+    store_incidents_row_fini(&bi->row);
+    json_decref(bi->events);
+    json_decref(bi->one);
+    memset(bi, 0, sizeof(*bi));
+}
+
+/* Forgets everything the batch kept (after a flush, or when it rolls back). */
+static void batch_clear(struct batch *b)
+{
+    for (size_t i = 0; i < b->n_inc; i++)
+        batch_incident_fini(&b->inc[i]);
+    b->n_inc = 0;
+    for (size_t i = 0; i < b->n_used; i++)
+        b->slots[b->used[i]].tag = SLOT_FREE;
+    b->n_used = 0;
+    b->overflow = false;
+}
+
+static bool is_open(const struct incident_row *row)
+{
+    return row->state != INCIDENT_CLOSED && row->state != INCIDENT_MERGED;
+}
+
+static struct batch *batch_new(void)
+{
+    struct batch *b = calloc(1, sizeof(*b));
+    if (b)
+        b->slots = calloc(BATCH_SLOTS, sizeof(*b->slots));
+    if (b && !b->slots) {
+        free(b);
+        b = NULL;
+    }
+    return b;
+}
+
+static void batch_free(struct batch *b)
+{
+    if (!b)
+        return;
+    batch_clear(b);
+    free(b->slots);
+    free(b);
+}
+
+static struct batch_incident *batch_peek(struct batch *b, int64_t id)
+{
+    for (size_t i = 0; i < b->n_inc; i++) {
+        if (b->inc[i].row.id == id)
+            return &b->inc[i];
+    }
+    return NULL;
+}
+
+/* Writes the audit row naming the events that joined bi since the last one. */
+static int batch_audit(struct console *c, struct batch_incident *bi)
+{
+    if (!bi->n_events)
+        return 0;
+    int rc;
+    if (bi->n_events == 1 && bi->one) {
+        rc = audit_append(c->store, console_ward_actor(), "incident.event", "incident",
+                          bi->row.id, bi->one, NULL);
+    } else {
+        json_t *kinds = json_object();
+        for (unsigned k = 0; kinds && k < 32; k++) {
+            if (bi->kinds[k])
+                json_object_set_new(kinds, event_kind_name((Ward__EventKind)k),
+                                    json_integer(bi->kinds[k]));
+        }
+        json_t *d = json_pack("{s:I, s:o, s:O}", "count", (json_int_t)bi->n_events, "kinds",
+                              kinds, "events", bi->events);
+        rc = d ? audit_append(c->store, console_ward_actor(), "incident.events", "incident",
+                              bi->row.id, d, NULL)
+               : -ENOMEM;
+        json_decref(d);
+    }
+    json_decref(bi->events);
+    json_decref(bi->one);
+    bi->events = bi->one = NULL;
+    bi->n_events = 0;
+    memset(bi->kinds, 0, sizeof(bi->kinds));
+    return rc;
+}
+
+/* Notes that ev joined bi, for its audit row. */
+static int batch_note_event(struct console *c, struct batch_incident *bi, const char *sensor,
+                            const Ward__Event *ev)
+{
+    if (!bi->n_events) {
+        bi->one = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "sensor", sensor, "uid", ev->uid,
+                            "kind", event_kind_name(ev->kind), "src", ev->src ? ev->src : "",
+                            "dst", ev->dst ? ev->dst : "", "summary",
+                            ev->summary ? ev->summary : "");
+        bi->events = json_object();
+        if (!bi->one || !bi->events)
+            return -ENOMEM;
+    }
+    json_t *list = json_object_get(bi->events, sensor);
+    if (!list) {
+        list = json_array();
+        if (!list || json_object_set_new(bi->events, sensor, list) < 0)
+            return -ENOMEM;
+    }
+    if (json_array_append_new(list, json_string(ev->uid)) < 0)
+        return -ENOMEM;
+    bi->n_events++;
+    if ((unsigned)ev->kind < 32)
+        bi->kinds[ev->kind]++;
+    return bi->n_events >= BATCH_AUDIT_EVENTS ? batch_audit(c, bi) : 0;
+}
+
+/* Writes what the batch kept in memory and forgets it.  0 or negative errno. */
+static int batch_flush(struct console *c, struct incidents *m)
+{
+    struct batch *b = m->batch;
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < b->n_used; i++) {
+        struct batch_slot *s = &b->slots[b->used[i]];
+        if (s->tag == SLOT_HOST && s->dirty)
+            rc = store_incidents_put_host(c->store, s->incident, &s->seen, s->first_usec);
+    }
+    for (size_t i = 0; rc == 0 && i < b->n_inc; i++) {
+        struct batch_incident *bi = &b->inc[i];
+        if (bi->dirty)
+            rc = store_incidents_update(c->store, &bi->row);
+        if (rc == 0)
+            rc = batch_audit(c, bi);
+    }
+    batch_clear(b);
+    if (rc && !b->failed)
+        b->failed = rc; /* even if the caller goes on, the batch will not commit */
+    return rc;
+}
+
+int incident_flush(struct console *c)
+{
+    struct incidents *m = state_of(c);
+    return m && m->batch ? batch_flush(c, m) : 0;
+}
+
+/* The incident id in the batch's memory, read from the store the first time. */
+static int batch_incident(struct console *c, struct incidents *m, int64_t id,
+                          struct batch_incident **out)
+{
+    struct batch *b = m->batch;
+    struct batch_incident *bi = batch_peek(b, id);
+    if (!bi) {
+        if (b->n_inc >= BATCH_INCIDENTS) {
+            int rc = batch_flush(c, m);
+            if (rc)
+                return rc;
+        }
+        bi = &b->inc[b->n_inc];
+        memset(bi, 0, sizeof(*bi));
+        int rc = store_incidents_get(c->store, id, &bi->row);
+        if (rc) {
+            store_incidents_row_fini(&bi->row);
+            return rc;
+        }
+        b->n_inc++;
+    }
+    *out = bi;
+    return 0;
+}
+
+/* Adds id to the sorted set ids[0..*n) (as store_incidents_candidates() does). */
+static void add_id(int64_t *ids, size_t cap, size_t *n, int64_t id)
+{
+    size_t i = 0;
+    while (i < *n && ids[i] < id)
+        i++;
+    if ((i < *n && ids[i] == id) || *n >= cap)
+        return;
+    memmove(ids + i + 1, ids + i, (*n - i) * sizeof(*ids));
+    ids[i] = id;
+    (*n)++;
+}
+
+/* The lookup slot of a host (by_host) or key, filled from the store the first time. */
+static int batch_lookup(struct console *c, struct incidents *m, bool by_host, const char *text,
+                        struct batch_slot **out)
+{
+    bool fresh;
+    struct batch_slot *s =
+        slot_get(m->batch, by_host ? SLOT_BY_HOST : SLOT_BY_KEY, 0, text, true, &fresh);
+    *out = s;
+    if (!fresh)
+        return 0;
+    return by_host ? store_incidents_open_by_host(c->store, text, s->ids, s->last, s->acting_in,
+                                                  BATCH_LOOKUP_IDS, &s->n)
+                   : store_incidents_open_by_key(c->store, text, s->ids, s->last,
+                                                 BATCH_LOOKUP_IDS, &s->n);
+}
+
+/* Records that incident now holds the host or key, in its lookup if there is one. */
+static void batch_lookup_add(struct incidents *m, bool by_host, const char *text, int64_t id,
+                             bool acting)
+{
+    struct batch_slot *s =
+        slot_get(m->batch, by_host ? SLOT_BY_HOST : SLOT_BY_KEY, 0, text, false, NULL);
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->n; i++) {
+        if (s->ids[i] == id)
+            return;
+    }
+    if (s->n >= BATCH_LOOKUP_IDS) {
+        m->batch->overflow = true;
+        return;
+    }
+    s->ids[s->n] = id;
+    s->last[s->n] = 0;
+    s->acting_in[s->n] = acting;
+    s->n++;
+}
+
+/*
+ * store_incidents_candidates() answered from the batch's memory: the open
+ * incidents active since since_usec holding one of hosts or key.
+ */
+static int batch_candidates(struct console *c, struct incidents *m, const char *const *hosts,
+                            size_t nhosts, const char *key, uint64_t since_usec, int64_t *ids,
+                            size_t cap, size_t *n)
+{
+    struct batch *b = m->batch;
+    if (b->write_through)
+        return store_incidents_candidates(c->store, hosts, nhosts, key, since_usec, ids, cap, n);
+    *n = 0;
+    for (size_t h = 0; h <= nhosts; h++) {
+        const char *text = h < nhosts ? hosts[h] : key;
+        if (!text || !*text)
+            continue;
+        struct batch_slot *s;
+        int rc = batch_lookup(c, m, h < nhosts, text, &s);
+        if (rc == -E2BIG) {
+            /* More than memory holds: write everything and ask the store from now on. */
+            b->write_through = true;
+            rc = batch_flush(c, m);
+            return rc ? rc
+                      : store_incidents_candidates(c->store, hosts, nhosts, key, since_usec,
+                                                   ids, cap, n);
+        }
+        if (rc)
+            return rc;
+        for (size_t i = 0; i < s->n; i++) {
+            const struct batch_incident *bi = batch_peek(b, s->ids[i]);
+            bool open = bi ? is_open(&bi->row) : true;
+            uint64_t last = bi ? bi->row.last_usec : s->last[i];
+            if (open && last >= since_usec)
+                add_id(ids, cap, n, s->ids[i]);
+        }
+    }
+    return 0;
+}
+
+/* store_incidents_add_host() through the batch's memory. */
+static int batch_add_host(struct console *c, struct incidents *m, struct batch_incident *bi,
+                          const struct incident_host *h, struct incident_host_delta *delta)
+{
+    struct batch *b = m->batch;
+    int64_t id = bi->row.id;
+    bool fresh;
+    int rc = 0;
+    memset(delta, 0, sizeof(*delta));
+    struct batch_slot *s = slot_get(b, SLOT_HOST, id, h->addr, true, &fresh);
+    if (fresh) {
+        bool exists = false, acting = false;
+        const struct batch_slot *look =
+            bi->all_known || !is_open(&bi->row)
+                ? NULL
+                : slot_get(b, SLOT_BY_HOST, 0, h->addr, false, NULL);
+        if (bi->all_known) {
+            /* Opened in this batch: every host it holds is in memory. */
+        } else if (look) {
+            for (size_t i = 0; i < look->n; i++) {
+                if (look->ids[i] == id) {
+                    exists = true;
+                    acting = look->acting_in[i];
+                }
+            }
+        } else {
+            rc = store_incidents_host_find(c->store, id, h->addr, &exists, &acting);
+            if (rc)
+                return rc;
+        }
+        s->in_table = exists;
+        s->acting = acting;
+        snprintf(s->segment, sizeof(s->segment), "%s", h->segment ? h->segment : "");
+        s->seen = *h;
+        s->seen.acting = s->seen.targeted = false;
+        s->seen.criticality = h->criticality;
+        s->first_usec = h->ts_usec;
+        if (!exists && h->internal && s->segment[0]) {
+            bool seg_fresh;
+            struct batch_slot *g = slot_get(b, SLOT_SEGMENT, id, s->segment, true, &seg_fresh);
+            if (seg_fresh && !bi->all_known)
+                rc = store_incidents_has_segment(c->store, id, s->segment, &g->present);
+            if (rc)
+                return rc;
+            delta->new_segment = !g->present;
+            g->present = true;
+        }
+        delta->new_host = !exists;
+        if (!exists)
+            batch_lookup_add(m, true, h->addr, id, h->acting);
+    }
+    delta->new_source = h->acting && !s->acting;
+    s->acting |= h->acting;
+    s->seen.acting |= h->acting;
+    s->seen.targeted |= h->targeted;
+    if (h->criticality < s->seen.criticality)
+        s->seen.criticality = h->criticality;
+    if (h->ts_usec < s->first_usec)
+        s->first_usec = h->ts_usec;
+    if (h->ts_usec > s->seen.ts_usec)
+        s->seen.ts_usec = h->ts_usec;
+    snprintf(s->sensor, sizeof(s->sensor), "%s", h->sensor ? h->sensor : "");
+    s->seen.addr = s->text;
+    s->seen.segment = s->segment;
+    s->seen.sensor = s->sensor;
+    s->dirty = true;
+    return 0;
+}
+
+/* store_incidents_add_key() once per batch for each incident and key. */
+static int batch_add_key(struct console *c, struct incidents *m, struct batch_incident *bi,
+                         const char *key)
+{
+    bool fresh;
+    struct batch_slot *s = slot_get(m->batch, SLOT_KEY, bi->row.id, key, true, &fresh);
+    if (!fresh)
+        return 0;
+    s->present = true;
+    batch_lookup_add(m, false, key, bi->row.id, false);
+    return store_incidents_add_key(c->store, bi->row.id, key);
+}
+
 static json_t *level_json(int from, int to, const char *reason)
 {
     return json_pack("{s:s, s:s, s:s}", "from", from ? grade_level_name(from) : "none", "to",
@@ -398,9 +859,10 @@ static json_t *level_json(int from, int to, const char *reason)
  * Ward only raises: when the computed level is more serious than any it computed
  * before (the scope grew) and than the level in force.
  */
-static int regrade(struct console *c, struct incidents *m, struct incident_row *row,
+static int regrade(struct console *c, struct incidents *m, struct batch_incident *bi,
                    bool creating)
 {
+    struct incident_row *row = &bi->row;
     struct grade_facts f;
     incident_facts(row, &f);
     struct grade_result g;
@@ -417,6 +879,9 @@ static int regrade(struct console *c, struct incidents *m, struct incident_row *
     row->auto_level = g.level;
     if (g.level >= row->level)
         return 0;
+    rc = batch_audit(c, bi); /* the events that raised it come first */
+    if (rc)
+        return rc;
     json_t *d = level_json(row->level, g.level, g.reason);
     rc = audit_append(c->store, console_ward_actor(), "incident.grade", "incident", row->id, d,
                       NULL);
@@ -516,6 +981,7 @@ static int on_event(struct console *c, struct incidents *m, const struct msg_ori
     uint64_t now = clock_now_usec();
     uint64_t first = ev->first_usec ? ev->first_usec : now;
     uint64_t last = ev->last_usec >= first ? ev->last_usec : first;
+    struct batch *b = m->batch;
 
     struct ev_host hosts[INCIDENT_MAX_EVENT_HOSTS];
     size_t nhosts = 0;
@@ -529,6 +995,11 @@ static int on_event(struct console *c, struct incidents *m, const struct msg_ori
     char key[128];
     campaign_key(ev, src_internal, key, sizeof(key));
 
+    int rc = b->failed;
+    if (rc == 0 && batch_is_full(b))
+        rc = batch_flush(c, m);
+    if (rc)
+        return rc;
     char evstack[4096];
     struct event_json_buf evtext = {evstack, 0, sizeof(evstack), false};
     if (event_json_text(ev, sensor, &evtext) < 0) {
@@ -536,13 +1007,12 @@ static int on_event(struct console *c, struct incidents *m, const struct msg_ori
         return -ENOMEM;
     }
 
-    struct incident_row row;
-    memset(&row, 0, sizeof(row));
+    struct batch_incident *bi = NULL;
     bool creating = false, new_event = false;
     int64_t owner = 0;
-    int rc = store_incidents_event_owner(c->store, sensor, ev->uid, &owner);
+    rc = store_incidents_event_owner(c->store, sensor, ev->uid, &owner);
     if (rc == 0) {
-        rc = store_incidents_get(c->store, owner, &row);
+        rc = batch_incident(c, m, owner, &bi);
     } else if (rc == -ENOENT) {
         new_event = true;
         const char *join[INCIDENT_MAX_EVENT_HOSTS];
@@ -554,30 +1024,46 @@ static int on_event(struct console *c, struct incidents *m, const struct msg_ori
         int64_t ids[INCIDENT_MAX_CANDIDATES];
         size_t n = 0;
         uint64_t since = first > m->window_usec ? first - m->window_usec : 0;
-        rc = store_incidents_candidates(c->store, join, njoin, key, since, ids,
-                                        WARD_ARRAY_LEN(ids), &n);
+        rc = batch_candidates(c, m, join, njoin, key, since, ids, WARD_ARRAY_LEN(ids), &n);
         if (rc == 0 && n == 0) {
             creating = true;
-            row.state = INCIDENT_RECORDED;
-            row.level = row.auto_level = GRADE_LEVEL_MAX;
-            row.first_usec = first;
-            row.last_usec = last;
-            row.detected_usec = now;
-            row.updated_usec = now;
-            snprintf(row.campaign_key, sizeof(row.campaign_key), "%s", key);
-            make_title(&row, ev);
-            row.fields = json_object();
-            rc = row.fields ? store_incidents_insert(c->store, &row) : -ENOMEM;
+            bi = &b->inc[b->n_inc];
+            memset(bi, 0, sizeof(*bi));
+            struct incident_row *row = &bi->row;
+            row->state = INCIDENT_RECORDED;
+            row->level = row->auto_level = GRADE_LEVEL_MAX;
+            row->first_usec = first;
+            row->last_usec = last;
+            row->detected_usec = now;
+            row->updated_usec = now;
+            snprintf(row->campaign_key, sizeof(row->campaign_key), "%s", key);
+            make_title(row, ev);
+            row->fields = json_object();
+            rc = row->fields ? store_incidents_insert(c->store, row) : -ENOMEM;
+            if (rc == 0) {
+                bi->all_known = true;
+                b->n_inc++;
+            } else {
+                batch_incident_fini(bi);
+                bi = NULL;
+            }
+        } else if (rc == 0 && n == 1) {
+            rc = batch_incident(c, m, ids[0], &bi);
         } else if (rc == 0) {
-            rc = store_incidents_get(c->store, ids[0], &row);
+            /* A merge works on the stored tables: write the batch's memory first. */
+            rc = batch_flush(c, m);
+            if (rc == 0)
+                rc = batch_incident(c, m, ids[0], &bi);
             for (size_t i = 1; rc == 0 && i < n; i++)
-                rc = merge_into(c, &row, ids[i]);
-            if (rc == 0 && n > 1)
-                rc = recount(c, m, &row);
+                rc = merge_into(c, &bi->row, ids[i]);
+            if (rc == 0)
+                rc = recount(c, m, &bi->row);
         }
     }
     if (rc)
         goto out;
+    struct incident_row *row = &bi->row;
+    bi->dirty = true;
 
     struct incident_event ie = {
         .sensor = sensor,
@@ -592,9 +1078,9 @@ static int on_event(struct console *c, struct incidents *m, const struct msg_ori
         .json = evtext.data,
         .received_usec = now,
     };
-    rc = store_incidents_link_event(c->store, row.id, &ie);
+    rc = store_incidents_link_event(c->store, row->id, &ie);
     if ((unsigned)ev->kind < 32)
-        row.kinds |= 1u << (unsigned)ev->kind;
+        row->kinds |= 1u << (unsigned)ev->kind;
     for (size_t i = 0; rc == 0 && i < nhosts; i++) {
         struct incident_host_delta delta;
         struct incident_host h = {
@@ -607,61 +1093,54 @@ static int on_event(struct console *c, struct incidents *m, const struct msg_ori
             .criticality = grade_criticality(&m->rules, c, hosts[i].addr),
             .ts_usec = last,
         };
-        rc = store_incidents_add_host(c->store, row.id, &h, &delta);
+        rc = batch_add_host(c, m, bi, &h, &delta);
         if (rc == 0)
-            count_host(&row, h.addr, h.internal, h.criticality, &delta);
+            count_host(row, h.addr, h.internal, h.criticality, &delta);
     }
     if (rc == 0 && key[0])
-        rc = store_incidents_add_key(c->store, row.id, key);
+        rc = batch_add_key(c, m, bi, key);
     if (rc)
         goto out;
-    if (first < row.first_usec)
-        row.first_usec = first;
-    if (last > row.last_usec)
-        row.last_usec = last;
-    row.updated_usec = now;
-    if (!row.campaign_key[0] && key[0])
-        snprintf(row.campaign_key, sizeof(row.campaign_key), "%s", key);
+    if (first < row->first_usec)
+        row->first_usec = first;
+    if (last > row->last_usec)
+        row->last_usec = last;
+    row->updated_usec = now;
+    if (!row->campaign_key[0] && key[0])
+        snprintf(row->campaign_key, sizeof(row->campaign_key), "%s", key);
 
-    if (!row.campaign && key[0] && row.n_sources >= 2) {
-        row.campaign = true;
-        rc = audit_append(c->store, console_ward_actor(), "incident.campaign", "incident",
-                          row.id, NULL, NULL);
+    if (!row->campaign && key[0] && row->n_sources >= 2) {
+        row->campaign = true;
+        rc = batch_audit(c, bi);
+        if (rc == 0)
+            rc = audit_append(c->store, console_ward_actor(), "incident.campaign", "incident",
+                              row->id, NULL, NULL);
         if (rc)
             goto out;
     }
-    if (row.campaign)
-        make_title(&row, ev);
+    if (row->campaign)
+        make_title(row, ev);
 
     if (creating) {
-        rc = regrade(c, m, &row, true);
-        json_t *d = rc ? NULL : json_pack("{s:s, s:s, s:s, s:s}", "title", row.title, "level",
-                                          grade_level_name(row.level), "reason",
-                                          row.level_reason, "first_event", ev->uid);
+        rc = regrade(c, m, bi, true);
+        json_t *d = rc ? NULL : json_pack("{s:s, s:s, s:s, s:s}", "title", row->title, "level",
+                                          grade_level_name(row->level), "reason",
+                                          row->level_reason, "first_event", ev->uid);
         if (rc == 0)
             rc = audit_append(c->store, console_ward_actor(), "incident.open", "incident",
-                              row.id, d, NULL);
+                              row->id, d, NULL);
         json_decref(d);
         if (rc == 0)
-            log_info("incident %" PRId64 " opened: %s (level %s)", row.id, row.title,
-                     grade_level_name(row.level));
+            log_info("incident %" PRId64 " opened: %s (level %s)", row->id, row->title,
+                     grade_level_name(row->level));
     } else {
-        rc = regrade(c, m, &row, false);
+        rc = regrade(c, m, bi, false);
     }
-    if (rc == 0 && new_event) {
-        json_t *d = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "sensor", sensor, "uid",
-                              ev->uid, "kind", event_kind_name(ev->kind), "src",
-                              ev->src ? ev->src : "", "dst", ev->dst ? ev->dst : "", "summary",
-                              ev->summary ? ev->summary : "");
-        rc = d ? audit_append(c->store, console_ward_actor(), "incident.event", "incident",
-                              row.id, d, NULL)
-               : -ENOMEM;
-        json_decref(d);
-    }
-    if (rc == 0)
-        rc = store_incidents_update(c->store, &row);
+    if (rc == 0 && new_event)
+        rc = batch_note_event(c, bi, sensor, ev);
+    if (rc == 0 && (b->overflow || b->write_through))
+        rc = batch_flush(c, m);
 out:
-    store_incidents_row_fini(&row);
     event_json_buf_fini(&evtext);
     return rc;
 }
@@ -673,6 +1152,23 @@ static int incident_mod_message(struct console *c, const struct msg_origin *o,
     if (!m || msg->kind_case != WARD__MESSAGE__KIND_EVENT || !msg->event)
         return 0;
     return on_event(c, m, o, msg->event);
+}
+
+static int incident_mod_batch_end(struct console *c, bool ok)
+{
+    struct incidents *m = state_of(c);
+    if (!m)
+        return 0;
+    int rc = 0;
+    if (ok)
+        rc = batch_flush(c, m);
+    else
+        batch_clear(m->batch);
+    if (ok && rc == 0)
+        rc = m->batch->failed;
+    m->batch->write_through = false;
+    m->batch->failed = 0;
+    return rc;
 }
 
 /* ---------------------------------------------------------------- JSON views */
@@ -878,13 +1374,19 @@ static int show_json(struct console *c, int64_t id, uint64_t timeline_limit, jso
 
 int incident_show(struct console *c, int64_t id, json_t **out)
 {
+    int rc = incident_flush(c);
+    if (rc)
+        return rc;
     return show_json(c, id, INCIDENT_SHOW_TIMELINE, out);
 }
 
 int incident_exists(struct console *c, int64_t incident)
 {
     struct incident_row row;
-    int rc = store_incidents_get(c->store, incident, &row);
+    int rc = incident_flush(c);
+    if (rc)
+        return rc;
+    rc = store_incidents_get(c->store, incident, &row);
     store_incidents_row_fini(&row);
     return rc;
 }
@@ -1033,7 +1535,10 @@ int incident_record_action(struct console *c, int64_t incident, const struct act
     if (!action || !*action || strlen(action) > 48)
         return -EINVAL;
     struct incident_row row;
-    int rc = store_incidents_get(c->store, incident, &row);
+    int rc = incident_flush(c); /* the row may be in the batch's memory */
+    if (rc)
+        return rc;
+    rc = store_incidents_get(c->store, incident, &row);
     if (rc) {
         store_incidents_row_fini(&row);
         return rc;
@@ -1126,11 +1631,6 @@ static int commit_change(struct console *c, struct incident_row *row, const stru
         fail(err, errcap, rc, "incident %" PRId64 ": cannot record %s: %s", row->id, action,
              strerror(-rc));
     return rc;
-}
-
-static bool is_open(const struct incident_row *row)
-{
-    return row->state != INCIDENT_CLOSED && row->state != INCIDENT_MERGED;
 }
 
 /* Marks a clock met by who, if it was not; true if this call met it. */
@@ -1581,6 +2081,7 @@ const struct console_module incident_module = {
     .init = incident_mod_init,
     .fini = incident_mod_fini,
     .on_message = incident_mod_message,
+    .on_batch_end = incident_mod_batch_end,
     .on_tick = incident_mod_tick,
     .commands = incident_cmds,
 };

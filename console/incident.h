@@ -2,7 +2,8 @@
  * incident -- the console module that turns events into incidents and carries
  * them through the hospital's response procedure.
  *
- * Correlation (on every stored event, inside the batch's transaction):
+ * Correlation (on every stored event, inside the batch's transaction; what a
+ * batch changes is kept in memory and written once at its end):
  *   - an event joins an open incident that already involves its source or its
  *     target and was active within [incidents] window (packet time, default 1h);
  *   - a spreading technique joins one campaign incident across hosts and
@@ -32,7 +33,10 @@
  *   closed      signoff (who signs the incident off), given when closing
  * A closed incident may be reopened with a reason.  Every action by a person or
  * by Ward goes into the audit log (audit.h) under object "incident" and the
- * incident's id; that is the incident's timeline.  Console thread only.
+ * incident's id; that is the incident's timeline.  Events joining an incident
+ * are recorded per batch: one "incident.events" row per incident per batch
+ * naming them ({count, kinds, events: {sensor: [uid...]}}), or "incident.event"
+ * with the event's details when the batch brought it one.  Console thread only.
  */
 #ifndef WARD_INCIDENT_H
 #define WARD_INCIDENT_H
@@ -73,6 +77,14 @@ WARD_MUST_CHECK int incident_state_parse(const char *s, enum incident_state *out
 WARD_MUST_CHECK int incident_record_action(struct console *c, int64_t incident,
                                            const struct actor *who, const char *action,
                                            const json_t *details);
+
+/*
+ * Writes what correlation keeps in memory for the batch in progress (each
+ * incident's row, hosts and audit row are written once per batch, at its end).
+ * A module that reads the incident tables while a batch is being stored calls
+ * this first.  0 or a store error.
+ */
+WARD_MUST_CHECK int incident_flush(struct console *c);
 
 /* 0 if the incident exists (in any state), -ENOENT otherwise. */
 WARD_MUST_CHECK int incident_exists(struct console *c, int64_t incident);

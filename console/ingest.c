@@ -335,10 +335,9 @@ static int store_batch(struct ingest *i, const struct sensor_row *row, uint64_t 
         if (seq <= row->acked_seq)
             continue;
         const Ward__Message *m = b->messages[k];
-        struct msg_origin o = {row->name, seq, row->id};
+        struct msg_origin o = {row->name, seq, row->id, 0};
         if (m->kind_case == WARD__MESSAGE__KIND_EVENT) {
-            int64_t rowid;
-            if ((rc = store_events_upsert(st, &o, m->event, now, &rowid)) < 0)
+            if ((rc = store_events_upsert(st, &o, m->event, now, &o.event_id)) < 0)
                 goto fail;
         } else if (m->kind_case == WARD__MESSAGE__KIND_SPOOL_DROP) {
             log_warn("ingest: sensor '%s' reports %" PRIu64 " messages (seq %" PRIu64
@@ -354,6 +353,8 @@ static int store_batch(struct ingest *i, const struct sensor_row *row, uint64_t 
             goto fail;
         }
     }
+    if ((rc = modules_batch_end(i->c)) < 0)
+        goto fail;
     if ((rc = store_sensors_set_acked(st, row->id, first + b->n_messages - 1)) < 0)
         goto fail;
     if (!store_ingest_tx_alive(st)) {
@@ -364,6 +365,7 @@ static int store_batch(struct ingest *i, const struct sensor_row *row, uint64_t 
         goto fail;
     return 0;
 fail:
+    modules_batch_abort(i->c);
     if (store_in_tx(st))
         store_rollback(st);
     return rc;

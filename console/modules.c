@@ -93,6 +93,28 @@ int modules_message(struct console *c, const struct msg_origin *o, const Ward__M
     return 0;
 }
 
+int modules_batch_end(struct console *c)
+{
+    const struct console_module *const *t = modules_table(c);
+    for (size_t i = 0; t[i]; i++) {
+        if (!t[i]->on_batch_end)
+            continue;
+        int rc = t[i]->on_batch_end(c, true);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+void modules_batch_abort(struct console *c)
+{
+    const struct console_module *const *t = modules_table(c);
+    for (size_t i = 0; t[i]; i++) {
+        if (t[i]->on_batch_end)
+            (void)!t[i]->on_batch_end(c, false);
+    }
+}
+
 void modules_tick(struct console *c, uint64_t now_usec)
 {
     const struct console_module *const *t = modules_table(c);
@@ -105,6 +127,8 @@ void modules_tick(struct console *c, uint64_t now_usec)
 int modules_raise_event(struct console *c, int64_t sensor_id, const char *sensor,
                         const Ward__Event *ev)
 {
+    /* Inside a batch (an asset update raising new_asset), the batch ends it. */
+    bool nested = store_in_tx(c->store);
     int rc = store_begin(c->store);
     if (rc < 0)
         return rc;
@@ -116,12 +140,18 @@ int modules_raise_event(struct console *c, int64_t sensor_id, const char *sensor
         m.created_usec = clock_now_usec();
         m.kind_case = WARD__MESSAGE__KIND_EVENT;
         m.event = (Ward__Event *)(uintptr_t)ev; /* read only; the API takes it const */
-        struct msg_origin o = {sensor, 0, sensor_id};
+        struct msg_origin o = {sensor, 0, sensor_id, rowid};
         rc = modules_message(c, &o, &m);
     }
+    if (rc == 0 && !nested)
+        rc = modules_batch_end(c);
     if (rc == 0)
         rc = store_commit(c->store);
-    if (rc < 0 && store_in_tx(c->store))
-        store_rollback(c->store);
+    if (rc < 0) {
+        if (!nested)
+            modules_batch_abort(c);
+        if (store_in_tx(c->store))
+            store_rollback(c->store);
+    }
     return rc;
 }

@@ -7,6 +7,7 @@
 #ifndef WARD_MODULES_H
 #define WARD_MODULES_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "console.h"
@@ -33,6 +34,14 @@ void modules_fini(struct console *c);
  */
 WARD_MUST_CHECK int modules_message(struct console *c, const struct msg_origin *o,
                                     const Ward__Message *m);
+/*
+ * Ends a batch for every module (on_batch_end with ok), inside the caller's
+ * transaction, before its commit.  Stops at and returns the first negative
+ * result; the caller then calls modules_batch_abort() and rolls back.
+ */
+WARD_MUST_CHECK int modules_batch_end(struct console *c);
+/* Tells every module to forget the batch being rolled back (on_batch_end, !ok). */
+void modules_batch_abort(struct console *c);
 /* Calls every module's on_tick. */
 void modules_tick(struct console *c, uint64_t now_usec);
 

@@ -197,6 +197,33 @@ int report_describe(const json_t *row, char *out, size_t cap)
         n = snprintf(out, cap, "%s event from %s%s%s on %s: %s", s_of(d, "kind"),
                      *s_of(d, "src") ? s_of(d, "src") : "?", *s_of(d, "dst") ? " to " : "",
                      s_of(d, "dst"), s_of(d, "sensor"), s_of(d, "summary"));
+    } else if (strcmp(action, "incident.events") == 0) {
+        /* One batch's events: how many of each kind, then the events by sensor. */
+        char kinds[256] = "", names[512] = "";
+        size_t kl = 0, nl = 0, shown = 0, total = 0;
+        const char *k;
+        const json_t *v;
+        json_object_foreach((json_t *)(uintptr_t)json_object_get(d, "kinds"), k, v) {
+            int w = snprintf(kinds + kl, sizeof(kinds) - kl, "%s%s %lld", kl ? ", " : "", k,
+                             (long long)json_integer_value(v));
+            kl = w < 0 ? kl : WARD_MIN(sizeof(kinds) - 1, kl + (size_t)w);
+        }
+        json_object_foreach((json_t *)(uintptr_t)json_object_get(d, "events"), k, v) {
+            size_t i;
+            const json_t *uid;
+            json_array_foreach(v, i, uid) {
+                total++;
+                if (shown >= 8)
+                    continue;
+                int w = snprintf(names + nl, sizeof(names) - nl, "%s%s/%s", shown ? ", " : "",
+                                 k, json_string_value(uid));
+                nl = w < 0 ? nl : WARD_MIN(sizeof(names) - 1, nl + (size_t)w);
+                shown++;
+            }
+        }
+        n = snprintf(out, cap, "%lld events joined (%s): %s%s",
+                     (long long)json_integer_value(json_object_get(d, "count")), kinds, names,
+                     total > shown ? ", ..." : "");
     } else if (strcmp(action, "incident.grade") == 0) {
         n = snprintf(out, cap, "level %s -> %s: %s", s_of(d, "from"), s_of(d, "to"),
                      s_of(d, "reason"));

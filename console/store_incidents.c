@@ -390,6 +390,110 @@ int store_incidents_add_host(struct store *st, int64_t incident, const struct in
     return rc;
 }
 
+/* Runs a lookup of open incidents by one text parameter; see the header. */
+static int open_by(struct store *st, const char *sql, const char *text, int64_t *ids,
+                   uint64_t *last_usec, bool *acting, size_t cap, size_t *n)
+{
+    *n = 0;
+    sqlite3_stmt *s = store_prepare(st, sql);
+    if (!s)
+        return -EIO;
+    sqlite3_bind_text(s, 1, text, -1, SQLITE_STATIC);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (*n >= cap) {
+            store_stmt_done(s);
+            return -E2BIG;
+        }
+        ids[*n] = sqlite3_column_int64(s, 0);
+        last_usec[*n] = u64col(s, 1);
+        if (acting)
+            acting[*n] = sqlite3_column_int(s, 2) != 0;
+        (*n)++;
+    }
+    rc = rc == SQLITE_DONE ? 0 : store_fail(st, "incidents: finding open incidents");
+    store_stmt_done(s);
+    return rc;
+}
+
+int store_incidents_open_by_host(struct store *st, const char *addr, int64_t *ids,
+                                 uint64_t *last_usec, bool *acting, size_t cap, size_t *n)
+{
+    static const char sql[] =
+        "SELECT i.id, i.last_usec, h.acting FROM incident_hosts h JOIN incidents i"
+        " ON i.id = h.incident WHERE h.addr = ?1 AND i.state NOT IN ('closed', 'merged')";
+    return open_by(st, sql, addr, ids, last_usec, acting, cap, n);
+}
+
+int store_incidents_open_by_key(struct store *st, const char *key, int64_t *ids,
+                                uint64_t *last_usec, size_t cap, size_t *n)
+{
+    static const char sql[] =
+        "SELECT i.id, i.last_usec FROM incident_keys k JOIN incidents i ON i.id = k.incident"
+        " WHERE k.key = ?1 AND i.state NOT IN ('closed', 'merged')";
+    return open_by(st, sql, key, ids, last_usec, NULL, cap, n);
+}
+
+int store_incidents_host_find(struct store *st, int64_t incident, const char *addr,
+                              bool *exists, bool *acting)
+{
+    static const char sql[] =
+        "SELECT acting FROM incident_hosts WHERE incident = ?1 AND addr = ?2";
+    sqlite3_stmt *s = store_prepare(st, sql);
+    if (!s)
+        return -EIO;
+    sqlite3_bind_int64(s, 1, incident);
+    sqlite3_bind_text(s, 2, addr, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    *exists = rc == SQLITE_ROW;
+    *acting = *exists && sqlite3_column_int(s, 0) != 0;
+    rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : store_fail(st, "incidents: finding a host");
+    store_stmt_done(s);
+    return rc;
+}
+
+int store_incidents_has_segment(struct store *st, int64_t incident, const char *segment,
+                                bool *present)
+{
+    static const char sql[] = "SELECT 1 FROM incident_hosts WHERE incident = ?1"
+                              " AND segment = ?2 AND internal LIMIT 1";
+    sqlite3_stmt *s = store_prepare(st, sql);
+    if (!s)
+        return -EIO;
+    sqlite3_bind_int64(s, 1, incident);
+    sqlite3_bind_text(s, 2, segment, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    *present = rc == SQLITE_ROW;
+    rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : store_fail(st, "incidents: finding a segment");
+    store_stmt_done(s);
+    return rc;
+}
+
+int store_incidents_put_host(struct store *st, int64_t incident, const struct incident_host *h,
+                             uint64_t first_usec)
+{
+    static const char sql[] =
+        "INSERT INTO incident_hosts(incident, addr, internal, acting, targeted, segment, sensor,"
+        " criticality, first_usec, last_usec) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+        " ON CONFLICT(incident, addr) DO UPDATE SET acting = max(acting, ?4),"
+        " targeted = max(targeted, ?5), sensor = ?7, criticality = min(criticality, ?8),"
+        " first_usec = min(first_usec, ?9), last_usec = max(last_usec, ?10)";
+    sqlite3_stmt *s = store_prepare(st, sql);
+    if (!s)
+        return -EIO;
+    sqlite3_bind_int64(s, 1, incident);
+    sqlite3_bind_text(s, 2, h->addr, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 3, h->internal);
+    sqlite3_bind_int(s, 4, h->acting);
+    sqlite3_bind_int(s, 5, h->targeted);
+    sqlite3_bind_text(s, 6, h->segment ? h->segment : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 7, h->sensor ? h->sensor : "", -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 8, h->criticality);
+    sqlite3_bind_int64(s, 9, i64(first_usec));
+    sqlite3_bind_int64(s, 10, i64(h->ts_usec));
+    return store_step_done(st, s, "incidents: adding a host");
+}
+
 int store_incidents_hosts_each(struct store *st, int64_t incident, store_incidents_host_fn fn,
                                void *arg)
 {

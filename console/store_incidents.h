@@ -95,6 +95,31 @@ struct incident_host_delta {
 WARD_MUST_CHECK int store_incidents_add_host(struct store *st, int64_t incident,
                                              const struct incident_host *h,
                                              struct incident_host_delta *delta);
+/*
+ * The open incidents (not closed, not merged) that hold host addr, whatever
+ * their age: ids, stored last_usec and whether addr acts in each (acting may be
+ * NULL), at most cap, count in *n.  -E2BIG when there are more than cap.
+ */
+WARD_MUST_CHECK int store_incidents_open_by_host(struct store *st, const char *addr,
+                                                 int64_t *ids, uint64_t *last_usec,
+                                                 bool *acting, size_t cap, size_t *n);
+/* The same for a campaign key (store_incidents_add_key()). */
+WARD_MUST_CHECK int store_incidents_open_by_key(struct store *st, const char *key, int64_t *ids,
+                                                uint64_t *last_usec, size_t cap, size_t *n);
+/* Whether the incident holds host addr (*exists) and saw it acting (*acting). */
+WARD_MUST_CHECK int store_incidents_host_find(struct store *st, int64_t incident,
+                                              const char *addr, bool *exists, bool *acting);
+/* Whether the incident holds an internal host in segment (*present). */
+WARD_MUST_CHECK int store_incidents_has_segment(struct store *st, int64_t incident,
+                                                const char *segment, bool *present);
+/*
+ * Adds the host to the incident or widens what is known of it, as if it had
+ * been seen at first_usec and at h->ts_usec: acting and targeted only ever set,
+ * the least criticality, the earliest and latest times, h->sensor as the last
+ * sensor.  Says nothing of what changed (store_incidents_add_host() does).
+ */
+WARD_MUST_CHECK int store_incidents_put_host(struct store *st, int64_t incident,
+                                             const struct incident_host *h, uint64_t first_usec);
 /* Calls fn for each host of the incident (by address). */
 typedef int (*store_incidents_host_fn)(void *arg, const struct incident_host *h);
 int store_incidents_hosts_each(struct store *st, int64_t incident, store_incidents_host_fn fn,

@@ -77,7 +77,7 @@ int main(int argc, char **argv)
             ev.severity = 40;
             ev.confidence = 80;
             ev.summary = summary;
-            struct msg_origin o = {"bench", i + 1, row.id};
+            struct msg_origin o = {"bench", i + 1, row.id, 0};
             int64_t rowid;
             if (store_events_upsert(st, &o, &ev, clock_now_usec(), &rowid) < 0)
                 return 1;

@@ -61,7 +61,8 @@ static char *mut(const char *s)
     return (char *)(uintptr_t)(s ? s : "");
 }
 
-int incident_fx_event(struct incident_fx *fx, const struct incident_fx_event *e)
+/* Hands one event to the incident module (inside the caller's transaction). */
+static int feed_one(struct incident_fx *fx, const struct incident_fx_event *e)
 {
     Ward__Event ev;
     ward__event__init(&ev);
@@ -87,16 +88,32 @@ int incident_fx_event(struct incident_fx *fx, const struct incident_fx_event *e)
     ward__message__init(&m);
     m.kind_case = WARD__MESSAGE__KIND_EVENT;
     m.event = &ev;
-    struct msg_origin o = {e->sensor ? e->sensor : "edge-1", 1, 1};
+    struct msg_origin o = {e->sensor ? e->sensor : "edge-1", 1, 1, 0};
+    return incident_module.on_message(&fx->c, &o, &m);
+}
+
+int incident_fx_batch(struct incident_fx *fx, const struct incident_fx_event *evs, size_t n)
+{
     int rc = store_begin(fx->c.store);
     if (rc)
         return rc;
-    rc = incident_module.on_message(&fx->c, &o, &m);
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = feed_one(fx, &evs[i]);
+    if (rc == 0)
+        rc = incident_module.on_batch_end(&fx->c, true);
     if (rc == 0)
         rc = store_commit(fx->c.store);
-    else
-        store_rollback(fx->c.store);
+    if (rc) {
+        (void)!incident_module.on_batch_end(&fx->c, false);
+        if (store_in_tx(fx->c.store))
+            store_rollback(fx->c.store);
+    }
     return rc;
+}
+
+int incident_fx_event(struct incident_fx *fx, const struct incident_fx_event *e)
+{
+    return incident_fx_batch(fx, e, 1);
 }
 
 int incident_fx_call(struct incident_fx *fx, const struct actor *who, const char *verb,

@@ -6,6 +6,7 @@
 #ifndef WARD_INCIDENT_FX_H
 #define WARD_INCIDENT_FX_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "console.h"
@@ -38,8 +39,13 @@ struct incident_fx_event {
     uint64_t at_sec;          /* first packet */
     const char *evidence;     /* one evidence hash or NULL */
 };
-/* Feeds ev through on_message in a transaction; returns on_message's result. */
+/*
+ * Feeds ev through on_message as a batch of its own (a transaction, then the
+ * module's on_batch_end); returns the first failure.
+ */
 int incident_fx_event(struct incident_fx *fx, const struct incident_fx_event *ev);
+/* Feeds n events as one batch, as ingest stores a sensor's batch. */
+int incident_fx_batch(struct incident_fx *fx, const struct incident_fx_event *evs, size_t n);
 
 /*
  * Calls verb as who with args (consumed).  Returns the handler's result; *reply

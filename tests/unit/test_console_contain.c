@@ -127,7 +127,7 @@ static void test_console_contain_expires_and_records_leaks(void **state)
     ev.last_usec = T0 + 5 * SEC;
     m.kind_case = WARD__MESSAGE__KIND_EVENT;
     m.event = &ev;
-    struct msg_origin o = {"gw-1", 3, 1};
+    struct msg_origin o = {"gw-1", 3, 1, 0};
     assert_int_equal(store_begin(c->store), 0);
     assert_int_equal(contain_module.on_message(c, &o, &m), 0);
     assert_int_equal(store_commit(c->store), 0);

@@ -336,6 +336,92 @@ static void test_incident_list_filters(void **state)
     json_decref(list);
 }
 
+/*
+ * A batch correlates exactly as the same events one batch each would, and its
+ * audit names the events that joined each incident in one row per incident
+ * (incident.events), the row before a level raise holding the events before it.
+ */
+static void test_incident_batch_same_as_event_by_event(void **state)
+{
+    struct incident_fx *one = *state;
+    struct incident_fx *all = incident_fx_open(config_text);
+    assert_non_null(all);
+    const struct incident_fx_event evs[] = {
+        {.uid = "s1", .kind = PORTSCAN, .src = "10.1.1.5", .at_sec = 0},
+        {.uid = "s2", .kind = PORTSCAN, .src = "10.1.2.6", .at_sec = 30},
+        {.uid = "s3", .kind = PORTSCAN, .src = "10.1.2.7", .dst = "10.1.1.5", .at_sec = 40},
+        {.uid = "x1", .kind = EXFIL, .src = "10.1.7.7", .dst = "198.51.100.2", .at_sec = 50},
+        {.uid = "x2", .kind = EXFIL, .src = "10.1.7.7", .dst = "198.51.100.3", .at_sec = 55},
+        {.uid = "l1", .kind = LATERAL, .src = "10.1.1.5", .dst = "10.1.7.7", .at_sec = 60},
+        {.uid = "s4", .kind = PORTSCAN, .src = "10.1.3.8", .at_sec = 70},
+        {.uid = "l2", .kind = LATERAL, .src = "10.1.1.5", .dst = "10.1.5.10", .at_sec = 80},
+        {.uid = "s1", .kind = PORTSCAN, .src = "10.1.1.5", .sensor = "edge-2", .at_sec = 90},
+        {.uid = "b1", .kind = BRUTE, .src = "10.9.9.9", .dst = "10.9.9.10", .at_sec = 100},
+    };
+    for (size_t i = 0; i < WARD_ARRAY_LEN(evs); i++)
+        assert_int_equal(incident_fx_event(one, &evs[i]), 0);
+    assert_int_equal(incident_fx_batch(all, evs, WARD_ARRAY_LEN(evs)), 0);
+    assert_int_equal(incident_fx_count(all), incident_fx_count(one));
+    for (int64_t id = 1; id <= 3; id++) {
+        json_t *a = show(one, id), *b = show(all, id);
+        json_object_del(a, "timeline");
+        json_object_del(b, "timeline");
+        if (!json_equal(a, b)) {
+            char *ta = json_dumps(a, JSON_SORT_KEYS), *tb = json_dumps(b, JSON_SORT_KEYS);
+            fail_msg("incident %lld differs:\n%s\n%s", (long long)id, ta, tb);
+        }
+        json_decref(a);
+        json_decref(b);
+    }
+
+    json_t *i1 = show(all, 1);
+    assert_string_equal(json_str(i1, "level", ""), "II");
+    json_int_t events = 0, grade_id = 0, l2_id = 0, batched = 0;
+    size_t i;
+    json_t *row;
+    json_array_foreach(json_object_get(i1, "timeline"), i, row) {
+        const char *action = json_str(row, "action", "");
+        const json_t *d = json_object_get(row, "details");
+        json_int_t rid = json_integer_value(json_object_get(row, "id"));
+        if (strcmp(action, "incident.event") == 0) {
+            events++;
+            if (strcmp(json_str(d, "uid", ""), "l2") == 0)
+                l2_id = rid;
+        } else if (strcmp(action, "incident.events") == 0) {
+            json_int_t n = json_integer_value(json_object_get(d, "count"));
+            size_t named = 0, k;
+            const char *sensor;
+            json_t *uids, *uid;
+            json_object_foreach(json_object_get(d, "events"), sensor, uids) {
+                named += json_array_size(uids);
+                json_array_foreach(uids, k, uid) {
+                    if (strcmp(json_string_value(uid), "l2") == 0)
+                        l2_id = rid;
+                }
+            }
+            assert_int_equal(named, (size_t)n);
+            events += n;
+            batched++;
+        } else if (strcmp(action, "incident.grade") == 0) {
+            grade_id = rid;
+        }
+    }
+    /* Every event of incidents 1 and 2 (merged into it) once; the batch in few rows. */
+    assert_int_equal(events, 9);
+    assert_true(batched >= 1);
+    assert_true(grade_id > 0 && l2_id > grade_id);
+    json_decref(i1);
+
+    json_t *v = NULL;
+    char err[256];
+    assert_int_equal(incident_fx_call(all, &incident_fx_victor, "audit.verify", json_object(),
+                                      &v, err, sizeof(err)),
+                     0);
+    assert_true(json_is_true(json_object_get(v, "ok")));
+    json_decref(v);
+    incident_fx_close(all);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -352,6 +438,7 @@ int main(void)
         T(test_incident_illegal_transitions_name_what_is_missing),
         T(test_incident_record_action_counts_containment),
         T(test_incident_list_filters),
+        T(test_incident_batch_same_as_event_by_event),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -166,6 +166,19 @@ static void test_report_full_walk_holds_every_action(void **state)
     incident_fx_close(fx);
 }
 
+static void test_report_describes_a_batch_of_events(void **state)
+{
+    (void)state;
+    json_t *row = json_pack("{s:s, s:{s:i, s:{s:i, s:i}, s:{s:[s, s], s:[s]}}}", "action",
+                            "incident.events", "details", "count", 3, "kinds", "lateral", 1,
+                            "portscan", 2, "events", "edge-1", "s1", "l1", "edge-2", "s9");
+    char text[512];
+    assert_int_equal(report_describe(row, text, sizeof(text)), 0);
+    assert_string_equal(text, "3 events joined (lateral 1, portscan 2): edge-1/s1, edge-1/l1, "
+                              "edge-2/s9");
+    json_decref(row);
+}
+
 static void test_report_rejects_bad_format(void **state)
 {
     (void)state;
@@ -183,6 +196,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_report_full_walk_holds_every_action),
         cmocka_unit_test(test_report_rejects_bad_format),
+        cmocka_unit_test(test_report_describes_a_batch_of_events),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -157,7 +157,7 @@ static void test_store_events_latest_revision_wins(void **state)
 {
     struct store *st = *state;
     int64_t sid = enrol(st, "edge-1", 1);
-    struct msg_origin o = {"edge-1", 1, sid};
+    struct msg_origin o = {"edge-1", 1, sid, 0};
     Ward__Event e1 = make_event("u1", 1, WARD__EVENT_KIND__PORTSCAN, "10.0.0.1", 5000);
     Ward__Event e2 = make_event("u1", 2, WARD__EVENT_KIND__PORTSCAN, "10.0.0.1", 6000);
     int64_t r1 = 0, r2 = 0, r3 = 0;
@@ -189,7 +189,7 @@ static void test_store_events_query_filters(void **state)
 {
     struct store *st = *state;
     int64_t s1 = enrol(st, "edge-1", 1), s2 = enrol(st, "edge-2", 3);
-    struct msg_origin o1 = {"edge-1", 1, s1}, o2 = {"edge-2", 1, s2};
+    struct msg_origin o1 = {"edge-1", 1, s1, 0}, o2 = {"edge-2", 1, s2, 0};
     Ward__Event a = make_event("a", 1, WARD__EVENT_KIND__PORTSCAN, "10.0.0.1", 1000);
     Ward__Event b = make_event("b", 1, WARD__EVENT_KIND__BRUTEFORCE, "10.0.0.2", 2000);
     Ward__Event c = make_event("c", 1, WARD__EVENT_KIND__PORTSCAN, "10.0.0.3", 3000);
@@ -277,7 +277,7 @@ static void test_store_full_database_is_enospc(void **state)
 {
     struct store *st = *state;
     int64_t sid = enrol(st, "edge-1", 1);
-    struct msg_origin o = {"edge-1", 1, sid};
+    struct msg_origin o = {"edge-1", 1, sid, 0};
     assert_int_equal(store_exec(st, "PRAGMA max_page_count = 40"), 0);
     char uid[32];
     char summary[2000];

@@ -113,7 +113,7 @@ static int send_chunk(struct rig *g, const uint8_t *buf, size_t len, size_t chun
     ch.collected_usec = 1799999999ULL * SEC;
     m.kind_case = WARD__MESSAGE__KIND_EVIDENCE;
     m.evidence = &ch;
-    struct msg_origin o = {"gw-1", 7, 1};
+    struct msg_origin o = {"gw-1", 7, 1, 0};
     assert_int_equal(store_begin(g->c.store), 0);
     int rc = vault_module.on_message(&g->c, &o, &m);
     if (rc == 0)

@@ -18,6 +18,11 @@
  *   cdn_dns              many CDN host names under a few domains
  *   beacon_rotating_name a TLS check-in every 45 s +-20% to one name whose address
  *                        changes from one check-in to the next (a CDN front)
+ *   nd_router_spoof      IPv6: a host answers solicitations for the router's
+ *                        address with its own MAC (parasite6), then advertises
+ *                        itself as a router
+ *   ipv6_neighbours      IPv6 neighbour discovery as a quiet segment has it: router
+ *                        advertisements, DAD, privacy addresses, unreachability probes
  *
  * Usage: gen_detect_pcaps DIR
  */
@@ -444,6 +449,134 @@ static void gen_beacon_rotating_name(void)
     close_pcap();
 }
 
+/* ------------------------------------------------------------------ IPv6 ND */
+
+#define ND_RA 134
+#define ND_NS 135
+#define ND_NA 136
+#define NA_ROUTER 0x80000000u
+#define NA_SOLICITED 0x40000000u
+#define NA_OVERRIDE 0x20000000u
+
+static const uint8_t nd_router_mac[6] = {0x00, 0x1a, 0x2b, 0x3c, 0x4d, 0x01};
+
+/*
+ * One neighbour discovery message from mac/src to dst (multicast destinations
+ * get their 33:33 MAC): rest (NA flags, RA hop limit/flags/lifetime), target for
+ * NS/NA (NULL otherwise), and a link-layer address option (opt 1 source, 2
+ * target; 0 for none).
+ */
+static void nd_msg(uint64_t ts, const uint8_t mac[6], const char *src, const char *dst,
+                   uint8_t type, uint32_t rest, const char *target, uint8_t opt,
+                   const uint8_t lladdr[6])
+{
+    uint8_t body[64];
+    size_t n = 0;
+    struct pktgen_ep ep = pktgen_ep_make(src, 0, dst, 0);
+    memcpy(ep.src_mac, mac, 6);
+    if (ep.dst.b[0] == 0xff) {
+        uint8_t mc[6] = {0x33, 0x33, ep.dst.b[12], ep.dst.b[13], ep.dst.b[14], ep.dst.b[15]};
+        memcpy(ep.dst_mac, mc, 6);
+    } else {
+        memcpy(ep.dst_mac, nd_router_mac, 6);
+    }
+    ep.ttl = 255;
+    if (type == ND_RA) {
+        memset(body, 0, 8); /* reachable time, retransmission timer */
+        n = 8;
+    } else if (target) {
+        struct addr t;
+        if (addr_parse(target, &t) < 0)
+            fail("address");
+        memcpy(body, t.b, 16);
+        n = 16;
+    }
+    if (opt) {
+        body[n++] = opt;
+        body[n++] = 1;
+        memcpy(body + n, lladdr, 6);
+        n += 6;
+    }
+    put(ts, pktgen_icmp(buf, sizeof(buf), &ep, type, 0, rest, body, n));
+}
+
+/* A host's SLAAC address: DAD probe, then its announcement. */
+static void nd_new_address(uint64_t ts, const uint8_t mac[6], const char *addr)
+{
+    nd_msg(ts, mac, "::", "ff02::1:ff00:1", ND_NS, 0, addr, 0, NULL);
+    nd_msg(ts + SEC, mac, addr, "ff02::1", ND_NA, NA_OVERRIDE, addr, 2, mac);
+}
+
+/* The router's periodic advertisement: hop limit 64, lifetime 1800 s. */
+static void nd_router_advert(uint64_t ts)
+{
+    nd_msg(ts, nd_router_mac, "fe80::1", "ff02::1", ND_RA, 64u << 24 | 1800, NULL, 1,
+           nd_router_mac);
+}
+
+/* Host asks for the router's address (or the router for the host's), and hears back. */
+static void nd_resolve(uint64_t ts, const uint8_t mac[6], const char *src, const char *target,
+                       const uint8_t answer_mac[6], bool router)
+{
+    nd_msg(ts, mac, src, "ff02::1:ff00:1", ND_NS, 0, target, 1, mac);
+    nd_msg(ts + 400, answer_mac, target, src, ND_NA,
+           (router ? NA_ROUTER : 0) | NA_SOLICITED | NA_OVERRIDE, target, 2, answer_mac);
+}
+
+/* Ordinary IPv6 neighbour traffic of two hosts for `minutes`, starting at ts. */
+static void nd_ordinary(uint64_t ts, unsigned minutes, unsigned seed)
+{
+    static const uint8_t h1[6] = {0x02, 0x00, 0x00, 0x00, 0x06, 0x0a};
+    static const uint8_t h2[6] = {0x02, 0x00, 0x00, 0x00, 0x06, 0x0b};
+    char addr[64];
+    for (unsigned m = 0; m < minutes; m++) {
+        uint64_t t = ts + (uint64_t)m * 60 * SEC;
+        if (m % 3 == 0)
+            nd_router_advert(t + between(0, 20) * SEC);
+        if (m % 10 == 0) { /* a new temporary address for each host */
+            snprintf(addr, sizeof(addr), "2001:db8:10::a:%x", 0x100 * seed + m);
+            nd_new_address(t + 5 * SEC, h1, addr);
+            nd_resolve(t + 40 * SEC, h1, addr, "fe80::1", nd_router_mac, true);
+            snprintf(addr, sizeof(addr), "2001:db8:10::b:%x", 0x100 * seed + m);
+            nd_new_address(t + 7 * SEC, h2, addr);
+            nd_resolve(t + 45 * SEC, nd_router_mac, "fe80::1", addr, h2, false);
+        }
+        nd_resolve(t + 30 * SEC, h1, "fe80::a", "fe80::1", nd_router_mac, true);
+        nd_resolve(t + 50 * SEC, h2, "fe80::b", "fe80::a", h1, false);
+    }
+}
+
+static void gen_nd_router_spoof(void)
+{
+    static const uint8_t evil[6] = {0x02, 0x66, 0x66, 0x66, 0x66, 0x06};
+    static const uint8_t h1[6] = {0x02, 0x00, 0x00, 0x00, 0x06, 0x0a};
+    uint64_t ts = T0;
+    open_pcap("nd_router_spoof");
+    nd_ordinary(ts, 10, 1);
+    ts += 10 * 60 * SEC;
+    /* The attacker comes up like any host, then answers for the router's address. */
+    nd_new_address(ts, evil, "2001:db8:10::66");
+    ts += 20 * SEC;
+    for (unsigned i = 0; i < 20; i++) {
+        nd_msg(ts, h1, "fe80::a", "ff02::1:ff00:1", ND_NS, 0, "fe80::1", 1, h1);
+        nd_msg(ts + 300, nd_router_mac, "fe80::1", "fe80::a", ND_NA,
+               NA_ROUTER | NA_SOLICITED | NA_OVERRIDE, "fe80::1", 2, nd_router_mac);
+        nd_msg(ts + 350, evil, "fe80::1", "fe80::a", ND_NA,
+               NA_ROUTER | NA_SOLICITED | NA_OVERRIDE, "fe80::1", 2, evil);
+        ts += 5 * SEC;
+    }
+    /* And advertises a default route of its own. */
+    nd_msg(ts, evil, "fe80::66", "ff02::1", ND_RA, 64u << 24 | 0x08u << 16 | 9000, NULL, 1, evil);
+    close_pcap();
+}
+
+static void gen_ipv6_neighbours(void)
+{
+    open_pcap("ipv6_neighbours");
+    nd_ordinary(T0, 60, 2);
+    close_pcap();
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -464,5 +597,7 @@ int main(int argc, char **argv)
     gen_backup_allowlisted();
     gen_cdn_dns();
     gen_beacon_rotating_name();
+    gen_nd_router_spoof();
+    gen_ipv6_neighbours();
     return 0;
 }

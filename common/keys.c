@@ -84,7 +84,7 @@ int keys_public_parse(const char *s, struct keys_public *out)
         return -EINVAL;
     memcpy(a, s, 2 * KEYS_CURVE_LEN);
     a[2 * KEYS_CURVE_LEN] = '\0';
-    struct keys_public p;
+    struct keys_public p = {0};
     if (keys_unhex(a, p.curve_pk, sizeof(p.curve_pk)) < 0 ||
         keys_unhex(colon + 1, p.sign_pk, sizeof(p.sign_pk)) < 0)
         return -EINVAL;

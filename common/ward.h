@@ -12,6 +12,8 @@
 #define WARD_MUST_CHECK __attribute__((warn_unused_result))
 #define WARD_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
 #define WARD_UNUSED __attribute__((unused))
+/* A function that never returns (GNU spelling: cppcheck does not read C11 _Noreturn). */
+#define WARD_NORETURN __attribute__((noreturn))
 
 #define WARD_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define WARD_MIN(a, b) ((a) < (b) ? (a) : (b))
@@ -24,6 +26,6 @@
             ward_assert_fail(#cond, __FILE__, __LINE__);                             \
     } while (0)
 
-_Noreturn void ward_assert_fail(const char *what, const char *file, int line);
+WARD_NORETURN void ward_assert_fail(const char *what, const char *file, int line);
 
 #endif

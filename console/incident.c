@@ -275,6 +275,7 @@ static void host_add(const struct incidents *m, struct ev_host *hosts, size_t *n
     char txt[ADDR_STR_LEN];
     addr_format(&a, txt, sizeof(txt));
     for (size_t i = 0; i < *n; i++) {
+        /* cppcheck-suppress uninitvar ; hosts[0..*n) were filled by earlier calls */
         if (strcmp(hosts[i].addr, txt) == 0) {
             hosts[i].acting |= acting;
             return;

@@ -172,11 +172,15 @@ static int parse_names(struct config *cfg, struct beacon *bc)
         if (!*p)
             break;
         size_t n = 0;
+        if (bc->n_ignore_names >= BC_MAX_IGNORE_NAMES)
+            return config_fail(cfg, BC_SECTION, "ignore_names",
+                               "expected up to %d names of up to %d characters",
+                               BC_MAX_IGNORE_NAMES, BC_NAME_MAX - 1);
         char *out = bc->ignore_names[bc->n_ignore_names];
         if (p[0] == '*' && p[1] == '.')
             p += 2;
         while (*p && *p != ',' && *p != ' ') {
-            if (n + 1 >= BC_NAME_MAX || bc->n_ignore_names >= BC_MAX_IGNORE_NAMES)
+            if (n + 1 >= BC_NAME_MAX)
                 return config_fail(cfg, BC_SECTION, "ignore_names",
                                    "expected up to %d names of up to %d characters",
                                    BC_MAX_IGNORE_NAMES, BC_NAME_MAX - 1);
@@ -305,7 +309,9 @@ static double median_abs_dev(const double *sorted, unsigned n, double med, doubl
 static void compute(const struct bc_pair *bp, struct bc_stats *st)
 {
     double gaps[BC_RING], scratch[BC_RING];
-    unsigned n = bp->n_starts < BC_RING ? bp->n_starts : BC_RING;
+    unsigned n = bp->n_starts; /* bursts kept */
+    if (n > BC_RING)
+        n = BC_RING;
     uint32_t first = bp->n_starts - n; /* oldest kept burst */
     memset(st, 0, sizeof(*st));
     st->n = n;
@@ -333,6 +339,7 @@ static void compute(const struct bc_pair *bp, struct bc_stats *st)
         double sizes[BC_SIZES];
         for (unsigned i = 0; i < ns; i++)
             sizes[i] = bp->sizes[i];
+        /* cppcheck-suppress uninitvar ; the loop above filled sizes[0..ns), ns > 0 */
         qsort(sizes, ns, sizeof(double), cmp_double);
         st->size_median = quantile(sizes, ns, 0.5);
         st->size_mad = median_abs_dev(sizes, ns, st->size_median, scratch);

@@ -183,27 +183,32 @@ static int put_addr(struct ioc_lists *l, const char *item, const char *path, uns
 static int put_name(struct ioc_lists *l, const char *item, const char *path, unsigned line)
 {
     char name[IOC_LINE_MAX];
-    size_t n = 0;
     const char *line_text = item;
     if (strncmp(item, "*.", 2) == 0)
         item += 2;
     else if (item[0] == '.')
         item++;
-    for (; *item && n + 1 < sizeof(name); item++) {
-        unsigned char c = (unsigned char)*item;
-        if (!(isalnum(c) || c == '-' || c == '.' || c == '_')) {
-            log_err("ioc: %s:%u: '%s' is not a domain name", path, line, line_text);
-            return -EINVAL;
-        }
-        name[n++] = (char)tolower(c);
-    }
-    while (n && name[n - 1] == '.')
+    size_t n = strlen(item);
+    while (n && item[n - 1] == '.') /* "example.org." is example.org */
         n--;
-    name[n] = '\0';
     if (!n) {
         log_err("ioc: %s:%u: empty domain name", path, line);
         return -EINVAL;
     }
+    if (n >= sizeof(name)) {
+        log_err("ioc: %s:%u: domain name longer than %zu characters", path, line,
+                sizeof(name) - 1);
+        return -EINVAL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)item[i];
+        if (!(isalnum(c) || c == '-' || c == '.' || c == '_')) {
+            log_err("ioc: %s:%u: '%s' is not a domain name", path, line, line_text);
+            return -EINVAL;
+        }
+        name[i] = (char)tolower(c);
+    }
+    name[n] = '\0';
     return name_set_put(l, name);
 }
 

@@ -297,6 +297,24 @@ static void test_detect_beacon_ignore_names(void **state)
     harness_free(h);
 }
 
+/* ignore_names holds 32 names; a 33rd, even one that is only "*.", is refused. */
+static void test_detect_beacon_ignore_names_limit(void **state)
+{
+    (void)state;
+    char ini[200];
+    int off = snprintf(ini, sizeof(ini), "[detect.beacon]\nignore_names = ");
+    for (unsigned i = 0; i < 32; i++)
+        off += snprintf(ini + off, sizeof(ini) - (size_t)off, "%sa%u", i ? "," : "", i);
+    snprintf(ini + off, sizeof(ini) - (size_t)off, "\n");
+    struct harness *h = harness_try_new(ini, NULL);
+    assert_non_null(h);
+    harness_free(h);
+    snprintf(ini + off, sizeof(ini) - (size_t)off, ",*.\n");
+    assert_null(harness_try_new(ini, NULL));
+    snprintf(ini + off, sizeof(ini) - (size_t)off, ",a32\n");
+    assert_null(harness_try_new(ini, NULL));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -312,6 +330,7 @@ int main(void)
         cmocka_unit_test(test_detect_beacon_named_ntp_and_poller_are_quiet),
         cmocka_unit_test(test_detect_beacon_browser_to_cdn_name_is_quiet),
         cmocka_unit_test(test_detect_beacon_ignore_names),
+        cmocka_unit_test(test_detect_beacon_ignore_names_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

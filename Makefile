@@ -7,6 +7,7 @@
 #   make demo            keys, console, sensor on the bundled capture, events
 #   make bench           sensor throughput against the bare libpcap loop
 #   make fuzz            libFuzzer targets (clang) in build/fuzz
+#   make analyze         cppcheck over common/ sensor/ console/ (fails on any finding)
 #   make install PREFIX=/usr/local DESTDIR=
 #   make clean
 #
@@ -110,7 +111,7 @@ ALL_OBJ := $(call obj,$(COMMON_SRC) $(SENSOR_SRC) $(CONSOLE_SRC) $(TESTLIB_SRC) 
 all: $(BINS) $(TOOLS)
 
 help:
-	@sed -n '2,13p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,14p' Makefile | sed 's/^# \{0,1\}//'
 
 deps:
 	deploy/install-deps.sh

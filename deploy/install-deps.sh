@@ -16,7 +16,7 @@ libnftables-dev libpsl-dev libcsv-dev"
 DATA_PKGS="ieee-data publicsuffix"
 # Tools the tests, fuzzing and benchmarks use.
 TEST_PKGS="clang libclang-rt-14-dev sqlite3 iproute2 iputils-ping nftables
-netcat-openbsd curl tshark argus-server libndpi-bin valgrind jq"
+netcat-openbsd curl tshark argus-server libndpi-bin valgrind jq cppcheck"
 
 missing=""
 for p in $BUILD_PKGS $DATA_PKGS $TEST_PKGS; do

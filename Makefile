@@ -1,11 +1,12 @@
 # Ward -- one non-recursive Makefile.  Everything it builds goes under $(BUILD).
 #
 #   make                 ward-sensor, ward-console, wardctl and the tools
-#   make test            unit, integration and fuzz-replay tests (tests/run.sh)
+#   make test            unit, integration, regression and fuzz-replay tests
 #   make check-asan      the same tests in an ASan+UBSan build (build/asan)
 #   make check-valgrind  every unit test under valgrind memcheck
 #   make demo            keys, console, sensor on the bundled capture, events
 #   make bench           sensor throughput against the bare libpcap loop
+#   make regress-update  rewrite tests/regress/*.events after an intended change
 #   make fuzz            libFuzzer targets (clang) in build/fuzz
 #   make analyze         cppcheck over common/ sensor/ console/ (fails on any finding)
 #   make install PREFIX=/usr/local DESTDIR=
@@ -105,7 +106,7 @@ ALL_OBJ := $(call obj,$(COMMON_SRC) $(SENSOR_SRC) $(CONSOLE_SRC) $(TESTLIB_SRC) 
 	$(BUILD)/obj/gen/ward.pb-c.o
 
 .PHONY: all deps test check check-asan check-valgrind demo bench bench-console fuzz fuzz-smoke detect-eval assets-eval \
-	install clean help format format-check analyze
+	regress-update install clean help format format-check analyze
 .DEFAULT_GOAL := all
 
 all: $(BINS) $(TOOLS)
@@ -214,6 +215,9 @@ bench: all
 
 bench-console: all
 	$(Q)tests/bench/bench_console.sh $(BUILD)
+
+regress-update: all
+	$(Q)tests/regress/update.sh $(BUILD)
 
 detect-eval: all
 	$(Q)tests/detect/eval.sh $(BUILD)

@@ -77,6 +77,9 @@ struct flow {
     uint32_t asset_mac[2];      /* asset.c: MAC slot + 1 of each direction's Ethernet source */
     uint32_t asset_gen;         /* asset.c: generation of a cached "not an asset" */
     uint32_t ps_pair;           /* detect_portscan.c: pair table slot + 1 of its first contact */
+    uint32_t host_pkts[2];      /* host_table.c: pkts[] already credited to the hosts */
+    uint64_t host_bytes[2];     /* host_table.c: bytes[] already credited to the hosts */
+    uint64_t host_due_usec;     /* host_table.c: packet time of its next credit */
     char name[PKT_NAME_MAX];    /* SNI, HTTP Host or DNS name seen on this flow */
     uint64_t close_usec;        /* packet time it reached FLOW_CLOSED, 0 while open */
 

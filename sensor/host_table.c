@@ -159,6 +159,7 @@ static void roll(const struct host_table *ht, struct host *h, uint64_t now)
 }
 
 #define HOST_LRU_GRAIN_USEC 1000000 /* move to the LRU head at most once a second */
+#define HOST_CREDIT_USEC 1000000    /* a flow credits its hosts at most once a second */
 
 /* Marks entry i seen at now: approximate LRU, exact windows. */
 static struct host *seen(struct host_table *ht, uint32_t i, uint64_t now)
@@ -269,9 +270,11 @@ static uint64_t addr_key(const struct addr *a)
     return hash_word(a->b) ^ hash_mix64(hash_word(a->b + 8) + a->family);
 }
 
-void host_table_prefetch_flow(const struct host_table *ht, const struct flow *f)
+void host_table_prefetch_flow(const struct host_table *ht, const struct flow *f,
+                              uint64_t now_usec)
 {
-    if (!f)
+    /* Only the packets that will touch the hosts: a flow's first answer and a due credit. */
+    if (!f || (f->pkts[FLOW_RESP] != 0 && now_usec < f->host_due_usec))
         return;
     for (int k = 0; k < 2; k++) {
         uint32_t i = f->host_slot[k];
@@ -282,29 +285,86 @@ void host_table_prefetch_flow(const struct host_table *ht, const struct flow *f)
     }
 }
 
-void host_table_packet(struct host_table *ht, const struct pkt *p, struct flow *f, int dir)
+/* Packet and byte counts of f not yet credited, per direction (0: key.a sent). */
+struct credit {
+    uint32_t pkts[2];  /* packets */
+    uint64_t bytes[2]; /* IP bytes */
+};
+
+/* What f carried since its last credit; true if anything. */
+static bool credit_due(const struct flow *f, struct credit *c)
 {
-    if (!(p->layers & (PKT_IP4 | PKT_IP6)))
-        return;
-    uint64_t now = p->ts_usec;
-    uint32_t *hs = NULL, *hd = NULL;
-    if (f) {
-        if (f->pkts[FLOW_ORIG] + f->pkts[FLOW_RESP] == 1)
-            f->host_slot[0] = f->host_slot[1] = NIL;
-        hs = &f->host_slot[dir == FLOW_ORIG ? 0 : 1];
-        hd = &f->host_slot[dir == FLOW_ORIG ? 1 : 0];
+    for (int k = 0; k < 2; k++) {
+        c->pkts[k] = (uint32_t)f->pkts[k] - f->host_pkts[k];
+        c->bytes[k] = f->bytes[k] - f->host_bytes[k];
     }
-    struct host *s = touch(ht, &p->src, now, hs);
-    struct host *d = touch(ht, &p->dst, now, hd);
+    return (c->pkts[0] | c->pkts[1]) != 0;
+}
+
+/* Takes what f carried since its last credit into c. */
+static void credit_take(struct flow *f, struct credit *c)
+{
+    credit_due(f, c);
+    for (int k = 0; k < 2; k++) {
+        f->host_pkts[k] = (uint32_t)f->pkts[k];
+        f->host_bytes[k] = f->bytes[k];
+    }
+}
+
+/* a sent c's direction 0 to b, and b direction 1 to a. */
+static void credit_give(struct host *a, struct host *b, const struct credit *c)
+{
+    a->pkts_out += c->pkts[FLOW_ORIG];
+    a->bytes_out += c->bytes[FLOW_ORIG];
+    a->pkts_in += c->pkts[FLOW_RESP];
+    a->bytes_in += c->bytes[FLOW_RESP];
+    b->pkts_out += c->pkts[FLOW_RESP];
+    b->bytes_out += c->bytes[FLOW_RESP];
+    b->pkts_in += c->pkts[FLOW_ORIG];
+    b->bytes_in += c->bytes[FLOW_ORIG];
+}
+
+/* A packet without a flow: both hosts at once. */
+static void packet_alone(struct host_table *ht, const struct pkt *p)
+{
+    struct host *s = touch(ht, &p->src, p->ts_usec, NULL);
+    struct host *d = touch(ht, &p->dst, p->ts_usec, NULL);
     if (s == d)
-        return; /* a packet to itself says nothing about peers */
+        return;
     s->pkts_out++;
     s->bytes_out += p->ip_len;
     d->pkts_in++;
     d->bytes_in += p->ip_len;
-    if (!f)
+}
+
+void host_table_packet(struct host_table *ht, const struct pkt *p, struct flow *f, int dir)
+{
+    if (!(p->layers & (PKT_IP4 | PKT_IP6)))
         return;
-    if (f->pkts[FLOW_ORIG] + f->pkts[FLOW_RESP] == 1) {
+    if (!f) {
+        packet_alone(ht, p);
+        return;
+    }
+    uint64_t now = p->ts_usec;
+    bool first = f->pkts[FLOW_ORIG] + f->pkts[FLOW_RESP] == 1;
+    /* The responder's first answer decides a TCP attempt. */
+    bool decides = dir == FLOW_RESP && (p->layers & PKT_TCP) && f->pkts[FLOW_RESP] == 1 &&
+                   !f->midstream;
+    if (!first && !decides && now < f->host_due_usec)
+        return; /* the common case: the flow holds the counts */
+    if (first)
+        f->host_slot[0] = f->host_slot[1] = NIL; /* credits start at zero with the flow */
+    f->host_due_usec = now + HOST_CREDIT_USEC;
+    struct host *a = touch(ht, &f->key.a, now, &f->host_slot[0]);
+    struct host *b = touch(ht, &f->key.b, now, &f->host_slot[1]);
+    struct credit c;
+    credit_take(f, &c);
+    if (a == b)
+        return; /* a packet to itself says nothing about peers */
+    credit_give(a, b, &c);
+    struct host *s = dir == FLOW_ORIG ? a : b;
+    struct host *d = dir == FLOW_ORIG ? b : a;
+    if (first) {
         /* The first packet of a flow: s opened it to d. */
         s->flows_out++;
         d->flows_in++;
@@ -313,9 +373,8 @@ void host_table_packet(struct host_table *ht, const struct pkt *p, struct flow *
         host_sketch_add(&d->peers_in, addr_key(&p->src));
         return;
     }
-    if (dir != FLOW_RESP || !(p->layers & PKT_TCP) || f->pkts[FLOW_RESP] != 1 || f->midstream)
+    if (!decides)
         return;
-    /* The responder's first answer decides the attempt. */
     uint8_t fl = p->tcp.flags;
     if ((fl & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK)) {
         d->conn_ok++;
@@ -325,19 +384,41 @@ void host_table_packet(struct host_table *ht, const struct pkt *p, struct flow *
     }
 }
 
+/* The index of a's entry, through slot when it still holds a; created if absent. */
+static uint32_t index_of(struct host_table *ht, const struct addr *a, uint64_t now,
+                         uint32_t slot)
+{
+    if (slot < ht->used && same_addr(&ht->pool[slot].addr, a))
+        return slot;
+    return find_or_add(ht, a, now);
+}
+
 void host_table_flow_end(struct host_table *ht, const struct flow *f)
 {
+    /* What the flow carried since its last credit, in its last packet's window. */
+    struct credit c;
+    uint64_t now = f->last_usec;
+    struct host *a = NULL;
+    if (credit_due(f, &c)) {
+        uint32_t ia = index_of(ht, &f->key.a, now, f->host_slot[0]);
+        uint32_t ib = index_of(ht, &f->key.b, now, f->host_slot[1]);
+        a = seen(ht, ia, now);
+        struct host *b = seen(ht, ib, now);
+        if (a != b)
+            credit_give(a, b, &c);
+    }
     if (f->key.proto != 6 || f->midstream || f->pkts[FLOW_RESP] != 0 ||
         !(f->flags[FLOW_ORIG] & TCP_SYN))
         return;
-    uint64_t hv = addr_hash(ht, &f->key.a);
-    uint32_t i = find(ht, &f->key.a, hv);
-    if (i == NIL)
-        return;
-    struct host *h = &ht->pool[i];
+    if (!a) {
+        uint32_t i = find(ht, &f->key.a, addr_hash(ht, &f->key.a));
+        if (i == NIL)
+            return;
+        a = &ht->pool[i];
+    }
     /* Counted in the window of the attempt's last packet, if that is still current. */
-    if (window_of(ht, f->last_usec) == h->win_start_usec)
-        h->conn_fail++;
+    if (window_of(ht, f->last_usec) == a->win_start_usec)
+        a->conn_fail++;
 }
 
 const struct host *host_table_peek(const struct host_table *ht, const struct addr *a)

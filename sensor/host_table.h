@@ -16,7 +16,9 @@
  *
  * The capture loop feeds it (host_table_packet after flow_table_update, and
  * host_table_flow_end for every ended flow); detectors only read, through
- * host_table_peek() and the host_* accessors.  Capture thread only.
+ * host_table_peek() and the host_* accessors.  Packet and byte counts reach a
+ * host through its flows at most a second late (see host_table_packet), which
+ * keeps the two host entries out of most packets' way.  Capture thread only.
  */
 #ifndef WARD_HOST_TABLE_H
 #define WARD_HOST_TABLE_H
@@ -84,24 +86,32 @@ struct host_table *host_table_new(size_t max_hosts, uint64_t window_usec);
 void host_table_free(struct host_table *ht);
 
 /*
- * Accounts one decoded IP packet: the sender's *_out counters and the receiver's
- * *_in counters; on the first packet of a flow the distinct peers/ports sketches;
- * on TCP handshake completion or refusal conn_ok / conn_fail.  f and dir are what
- * flow_table_update() returned (f may be NULL: then only packet and byte counts).
- * The flow remembers where its two hosts are (flow.host_slot), so most packets
- * cost no hash lookup.
+ * Accounts one decoded IP packet.  f and dir are what flow_table_update()
+ * returned.  Packet and byte counts stay in the flow (f->pkts, f->bytes), which
+ * every packet touches anyway, and are credited to its two hosts (the sender's
+ * *_out, the receiver's *_in) on the flow's first packet, on its first packet
+ * each later second of packet time, and when it ends; so a host's counts lag its
+ * traffic by at most a second while its flows are active.  On the first packet of
+ * a flow the distinct peers/ports sketches and flows_out/flows_in; on the
+ * responder's first TCP answer conn_ok / conn_fail.  Other packets touch no host.
+ * The flow remembers where its two hosts are (flow.host_slot), so a credit costs
+ * no hash lookup.  f may be NULL: then both hosts count the packet at once.
  */
 void host_table_packet(struct host_table *ht, const struct pkt *p, struct flow *f, int dir);
 /* Latency hiding for loops that decode ahead: prefetches the hosts a flow
- * remembers (f from flow_table_guess(); may be NULL).  A hint only. */
-void host_table_prefetch_flow(const struct host_table *ht, const struct flow *f);
-/* Accounts a flow that ended: an attempt never answered counts in conn_fail. */
+ * remembers (f from flow_table_guess(); may be NULL) when its next packet, at
+ * packet time now_usec, will touch them.  A hint only. */
+void host_table_prefetch_flow(const struct host_table *ht, const struct flow *f,
+                              uint64_t now_usec);
+/* Accounts a flow that ended: what it carried since its last credit (in the
+ * window of its last packet, if still current), and an attempt never answered
+ * counts in conn_fail. */
 void host_table_flow_end(struct host_table *ht, const struct flow *f);
 
 /*
  * The entry for a, or NULL if the host is not in the table.  Borrowed: valid until
  * the next host_table_packet()/host_table_flow_end().  Counters are as of the
- * host's last packet; a window that ended since then rolls on its next packet (use
+ * host's last credit; a window that ended since then rolls on its next credit (use
  * host_table_window_is_current() to tell).
  */
 const struct host *host_table_peek(const struct host_table *ht, const struct addr *a);

@@ -580,7 +580,7 @@ static void batch_run(struct sensor *s)
         size_t k = i + SENSOR_AHEAD / 2;
         if (k < n && s->batch[k].rc == DECODE_OK) {
             const struct flow *g = flow_table_guess(s->flows, s->batch[k].hash);
-            host_table_prefetch_flow(s->hosts, g);
+            host_table_prefetch_flow(s->hosts, g, s->pkts[k].ts_usec);
             asset_tracker_prefetch_flow(s->assets, g);
         }
         process(s, i);

@@ -142,7 +142,14 @@ static void test_host_table_bytes_baseline(void **state)
     assert_int_equal(h->windows, 10);
     assert_int_equal(h->prev_bytes_out, 10 * 1000);
     assert_true(h->bytes_out_ewma > 9000 && h->bytes_out_ewma < 11000);
+    /* The flow credits its hosts at most once a second, and when it ends. */
+    assert_int_equal(h->bytes_out, 1000);
+    assert_int_equal(peek(&r, "203.0.113.9")->bytes_in, 1000);
+    flow_table_flush(r.ft);
+    h = peek(&r, "10.0.0.7");
     assert_int_equal(h->bytes_out, 1000 * 1000);
+    assert_int_equal(h->pkts_out, 1000);
+    assert_int_equal(peek(&r, "203.0.113.9")->bytes_in, 1000 * 1000);
     /* A silent gap decays the baseline. */
     feed(&r, &c, PKTGEN_ACK, 30ULL * 60 * SEC, 960);
     h = peek(&r, "10.0.0.7");

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "bigmem.h"
 #include "clock.h"
 #include "hash.h"
 #include "log.h"
@@ -424,10 +425,10 @@ struct asset_tracker *asset_tracker_new(const struct asset_opts *o, const struct
     cidr_set_init(&t->home_owned);
     uint32_t hsize = pow2_at_least(2 * t->o.max_hosts);
     uint32_t msize = pow2_at_least(2 * t->o.max_macs);
-    t->hosts = calloc(t->o.max_hosts, sizeof(*t->hosts));
-    t->hidx = malloc(hsize * sizeof(*t->hidx));
-    t->macs = calloc(t->o.max_macs, sizeof(*t->macs));
-    t->midx = malloc(msize * sizeof(*t->midx));
+    t->hosts = bigmem_calloc(t->o.max_hosts, sizeof(*t->hosts));
+    t->hidx = bigmem_calloc(hsize, sizeof(*t->hidx));
+    t->macs = bigmem_calloc(t->o.max_macs, sizeof(*t->macs));
+    t->midx = bigmem_calloc(msize, sizeof(*t->midx));
     if (!t->hosts || !t->hidx || !t->macs || !t->midx) {
         asset_tracker_free(t);
         return NULL;

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bigmem.h"
 #include "hash.h"
 
 #define NIL UINT32_MAX
@@ -67,8 +68,8 @@ struct flow_table *flow_table_new(size_t max_flows, uint64_t idle_usec, uint64_t
     while (nslots < ft->cap * 2u)
         nslots <<= 1;
     ft->mask = nslots - 1;
-    ft->pool = calloc(ft->cap, sizeof(*ft->pool));
-    ft->index = calloc(nslots, sizeof(*ft->index));
+    ft->pool = bigmem_calloc(ft->cap, sizeof(*ft->pool));
+    ft->index = bigmem_calloc(nslots, sizeof(*ft->index));
     if (!ft->pool || !ft->index) {
         flow_table_free(ft);
         return NULL;

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bigmem.h"
 #include "hash.h"
 
 #define NIL UINT32_MAX
@@ -43,8 +44,8 @@ struct host_table *host_table_new(size_t max_hosts, uint64_t window_usec)
     ht->nbuckets = 1;
     while (ht->nbuckets < ht->cap * 2u)
         ht->nbuckets <<= 1;
-    ht->pool = calloc(ht->cap, sizeof(*ht->pool));
-    ht->buckets = malloc(sizeof(*ht->buckets) * ht->nbuckets);
+    ht->pool = bigmem_calloc(ht->cap, sizeof(*ht->pool));
+    ht->buckets = bigmem_calloc(ht->nbuckets, sizeof(*ht->buckets));
     if (!ht->pool || !ht->buckets) {
         host_table_free(ht);
         return NULL;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bigmem.h"
 #include "ward.h"
 
 struct keymap {
@@ -73,9 +74,9 @@ struct keymap *keymap_new(size_t cap, size_t key_len, size_t val_len)
     m->val_off = round8(key_len);
     m->stride = m->val_off + round8(val_len);
     m->slot_count = n;
-    m->tags = calloc(n, sizeof(*m->tags));
-    m->last = calloc(n, sizeof(*m->last));
-    m->recs = calloc(n, m->stride);
+    m->tags = bigmem_calloc(n, sizeof(*m->tags));
+    m->last = bigmem_calloc(n, sizeof(*m->last));
+    m->recs = bigmem_calloc(n, m->stride);
     if (!m->tags || !m->last || !m->recs) {
         keymap_free(m);
         return NULL;

@@ -297,3 +297,13 @@ uint64_t detect_engine_allowed(const struct detect_engine *de)
 {
     return de->ctx.allowed;
 }
+
+uint64_t detect_engine_evictions(const struct detect_engine *de)
+{
+    uint64_t n = 0;
+    for (size_t i = 0; i < de->n_slots; i++) {
+        if (de->slots[i].d->evictions)
+            n += de->slots[i].d->evictions(de->slots[i].state);
+    }
+    return n;
+}

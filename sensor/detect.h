@@ -55,6 +55,8 @@ struct detector {
     size_t (*memory)(const void *state);
     /* Re-reads external lists (SIGHUP); may be NULL.  0 or a negative errno. */
     int (*reload)(void *state);
+    /* Entries its tables dropped to make room (LRU evictions); may be NULL. */
+    uint64_t (*evictions)(const void *state);
 };
 
 /*
@@ -114,5 +116,7 @@ size_t detect_engine_memory(const struct detect_engine *de);
 int detect_engine_reload(struct detect_engine *de);
 /* Events suppressed because their source is allowlisted. */
 uint64_t detect_engine_allowed(const struct detect_engine *de);
+/* Entries the detectors' tables evicted when full, all detectors together. */
+uint64_t detect_engine_evictions(const struct detect_engine *de);
 
 #endif

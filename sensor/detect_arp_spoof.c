@@ -238,6 +238,13 @@ static size_t as_memory(const void *state)
            keymap_memory(as->asked) + keymap_memory(as->probes);
 }
 
+static uint64_t as_evictions(const void *state)
+{
+    const struct arp_spoof *as = state;
+    return keymap_evictions(as->bindings) + keymap_evictions(as->macs) +
+           keymap_evictions(as->asked) + keymap_evictions(as->probes);
+}
+
 static bool mac_zero(const uint8_t m[6])
 {
     static const uint8_t z[6];
@@ -704,4 +711,5 @@ const struct detector detect_arp_spoof = {
     .on_packet = as_packet,
     .on_tick = as_tick,
     .memory = as_memory,
+    .evictions = as_evictions,
 };

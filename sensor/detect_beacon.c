@@ -274,6 +274,13 @@ static size_t bc_memory(const void *state)
            BC_SEEN_WORDS * sizeof(uint64_t);
 }
 
+static uint64_t bc_evictions(const void *state)
+{
+    const struct beacon *bc = state;
+    return keymap_evictions(bc->pairs) + keymap_evictions(bc->polls) +
+           (bc->names ? keymap_evictions(bc->names) + keymap_evictions(bc->resolved) : 0);
+}
+
 static bool ignored(const struct beacon *bc, uint16_t port)
 {
     for (size_t i = 0; i < bc->n_ignore; i++) {
@@ -817,4 +824,5 @@ const struct detector detect_beacon = {
     .on_packet = bc_packet,
     .on_flow_end = bc_flow_end,
     .memory = bc_memory,
+    .evictions = bc_evictions,
 };

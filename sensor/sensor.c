@@ -661,6 +661,7 @@ void sensor_heartbeat(void *arg, Ward__Heartbeat *hb)
     add_counter(s, &n, "", "hosts.tracked", host_table_count(s->hosts));
     add_counter(s, &n, "", "hosts.evicted", host_table_evictions(s->hosts));
     add_counter(s, &n, "", "events.allowlisted", detect_engine_allowed(s->detect));
+    add_counter(s, &n, "", "detect.evicted", detect_engine_evictions(s->detect));
     struct asset_stats as;
     asset_tracker_stats(s->assets, &as);
     add_counter(s, &n, "", "assets.hosts", as.hosts);

@@ -393,6 +393,11 @@ uint64_t harness_session(struct harness *h, uint64_t ts_usec, const char *src, u
     return t;
 }
 
+uint64_t harness_evictions(const struct harness *h)
+{
+    return detect_engine_evictions(h->de);
+}
+
 int harness_reload(struct harness *h)
 {
     return detect_engine_reload(h->de);

@@ -81,6 +81,8 @@ uint64_t harness_session(struct harness *h, uint64_t ts_usec, const char *src, u
 
 /* detect_engine_reload() (SIGHUP). */
 int harness_reload(struct harness *h);
+/* detect_engine_evictions(). */
+uint64_t harness_evictions(const struct harness *h);
 /* detect_engine_set_heightened(). */
 void harness_heightened(struct harness *h, bool on, double factor);
 

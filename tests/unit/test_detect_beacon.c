@@ -315,6 +315,26 @@ static void test_detect_beacon_ignore_names_limit(void **state)
     assert_null(harness_try_new(ini, NULL));
 }
 
+/* The name tables are bounded: a flood of names evicts (and counts) old entries. */
+static void test_detect_beacon_name_tables_bounded(void **state)
+{
+    (void)state;
+    struct harness *h = harness_new("[detect.beacon]\nnames_max = 8\nresolve_max = 8\n", NULL);
+    char name[64], ip[32];
+    for (unsigned i = 0; i < 100; i++) {
+        snprintf(name, sizeof(name), "n%u.example", i);
+        snprintf(ip, sizeof(ip), "198.18.0.%u", 1 + i);
+        dns_answer(h, T0 + i * SEC, "10.0.0.40", (uint16_t)(40000 + i), name, ip);
+        for (unsigned j = 0; j < 2; j++)
+            tls_session(h, T0 + i * SEC + j * 100000, "10.0.0.40", (uint16_t)(50000 + i * 2 + j),
+                        ip, 443, name, 100);
+    }
+    assert_true(harness_evictions(h) >= 100 - 8 + 100 - 8);
+    harness_flush(h, T0 + 200 * SEC);
+    assert_int_equal(harness_uids(h, "beacon", NULL), 0);
+    harness_free(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -331,6 +351,7 @@ int main(void)
         cmocka_unit_test(test_detect_beacon_browser_to_cdn_name_is_quiet),
         cmocka_unit_test(test_detect_beacon_ignore_names),
         cmocka_unit_test(test_detect_beacon_ignore_names_limit),
+        cmocka_unit_test(test_detect_beacon_name_tables_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -372,19 +372,7 @@ bool contain_is_isolated(const struct contain *c, const struct addr *a)
 static void answer(struct contain *c, const Ward__Command *cmd, bool ok, const char *backend,
                    const char *detail)
 {
-    Ward__CommandResult r;
-    Ward__Message m;
-    ward__command_result__init(&r);
-    ward__message__init(&m);
-    r.command_id = cmd->id;
-    r.ok = ok;
-    r.detail = (char *)(uintptr_t)detail;
-    r.backend = (char *)(uintptr_t)backend;
-    r.done_usec = clock_now_usec();
-    m.created_usec = r.done_usec;
-    m.kind_case = WARD__MESSAGE__KIND_RESULT;
-    m.result = &r;
-    if (sink_send(&c->out, &m) != 0)
+    if (sink_result(&c->out, cmd->id, ok, backend, detail) != 0)
         log_warn("contain: could not queue the result of command %" PRIu64, cmd->id);
 }
 

@@ -442,19 +442,7 @@ void evidence_flush(struct evidence *ev)
 
 static void answer(struct evidence *ev, const Ward__Command *cmd, bool ok, const char *detail)
 {
-    Ward__CommandResult r;
-    Ward__Message m;
-    ward__command_result__init(&r);
-    ward__message__init(&m);
-    r.command_id = cmd->id;
-    r.ok = ok;
-    r.detail = (char *)(uintptr_t)detail;
-    r.backend = (char *)(uintptr_t)"capture";
-    r.done_usec = clock_now_usec();
-    m.created_usec = r.done_usec;
-    m.kind_case = WARD__MESSAGE__KIND_RESULT;
-    m.result = &r;
-    (void)sink_send(&ev->next, &m);
+    (void)sink_result(&ev->next, cmd->id, ok, "capture", detail);
 }
 
 int evidence_command(struct evidence *ev, const Ward__Command *cmd, uint64_t now_usec)

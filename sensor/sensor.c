@@ -715,21 +715,7 @@ static void print_stats(struct sensor *s)
 
 static void answer(struct sensor *s, const Ward__Command *cmd, bool ok, const char *detail)
 {
-    Ward__CommandResult r;
-    Ward__Message m;
-    ward__command_result__init(&r);
-    ward__message__init(&m);
-    char detail_buf[128], backend[] = "sensor";
-    snprintf(detail_buf, sizeof(detail_buf), "%s", detail);
-    r.command_id = cmd->id;
-    r.ok = ok;
-    r.detail = detail_buf;
-    r.backend = backend;
-    r.done_usec = clock_now_usec();
-    m.created_usec = r.done_usec;
-    m.kind_case = WARD__MESSAGE__KIND_RESULT;
-    m.result = &r;
-    (void)sink_send(&s->out, &m);
+    (void)sink_result(&s->out, cmd->id, ok, "sensor", detail);
 }
 
 static void on_command(void *arg, const Ward__Command *cmd)

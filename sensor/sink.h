@@ -12,6 +12,9 @@
 #ifndef WARD_SINK_H
 #define WARD_SINK_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 #include "ward.pb-c.h"
 
 struct sink {
@@ -24,5 +27,14 @@ static inline int sink_send(const struct sink *s, const Ward__Message *m)
 {
     return s && s->send ? s->send(s->arg, m) : 0;
 }
+
+/*
+ * Answers console command command_id: sends s a CommandResult done now, saying
+ * whether it worked (ok), what acted (backend: "nft", "capture", "sensor") and
+ * what a person should read (detail).  Both strings are borrowed for the call.
+ * Returns what sink_send() returns.
+ */
+int sink_result(const struct sink *s, uint64_t command_id, bool ok, const char *backend,
+                const char *detail);
 
 #endif

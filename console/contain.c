@@ -450,7 +450,7 @@ static int auto_contain(struct console *c, const struct msg_origin *o, const War
     int rc = incident_flush(c); /* the incident may be in the batch's memory */
     if (rc)
         return rc;
-    if (store_incidents_event_owner(c->store, o->sensor, ev->uid, &id) != 0)
+    if (store_incidents_event_owner(c->store, o->event_id, &id) != 0)
         return 0;
     memset(&inc, 0, sizeof(inc));
     if (store_incidents_get(c->store, id, &inc) != 0)

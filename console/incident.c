@@ -976,9 +976,9 @@ static int on_event(struct console *c, struct incidents *m, const struct msg_ori
 {
     if ((unsigned)ev->kind < 32 && (m->ignore_kinds & (1u << (unsigned)ev->kind)))
         return 0;
-    if (!ev->uid || !*ev->uid)
-        return 0;
-    const char *sensor = o && o->sensor ? o->sensor : "";
+    if (!ev->uid || !*ev->uid || !o || o->event_id <= 0)
+        return 0; /* not a stored event: nothing to link */
+    const char *sensor = o->sensor ? o->sensor : "";
     uint64_t now = clock_now_usec();
     uint64_t first = ev->first_usec ? ev->first_usec : now;
     uint64_t last = ev->last_usec >= first ? ev->last_usec : first;
@@ -1001,17 +1001,11 @@ static int on_event(struct console *c, struct incidents *m, const struct msg_ori
         rc = batch_flush(c, m);
     if (rc)
         return rc;
-    char evstack[4096];
-    struct event_json_buf evtext = {evstack, 0, sizeof(evstack), false};
-    if (event_json_text(ev, sensor, &evtext) < 0) {
-        event_json_buf_fini(&evtext);
-        return -ENOMEM;
-    }
 
     struct batch_incident *bi = NULL;
     bool creating = false, new_event = false;
     int64_t owner = 0;
-    rc = store_incidents_event_owner(c->store, sensor, ev->uid, &owner);
+    rc = store_incidents_event_owner(c->store, o->event_id, &owner);
     if (rc == 0) {
         rc = batch_incident(c, m, owner, &bi);
     } else if (rc == -ENOENT) {
@@ -1062,24 +1056,12 @@ static int on_event(struct console *c, struct incidents *m, const struct msg_ori
         }
     }
     if (rc)
-        goto out;
+        return rc;
     struct incident_row *row = &bi->row;
     bi->dirty = true;
 
-    struct incident_event ie = {
-        .sensor = sensor,
-        .uid = ev->uid,
-        .kind = event_kind_name(ev->kind),
-        .src = ev->src,
-        .dst = ev->dst,
-        .first_usec = first,
-        .last_usec = last,
-        .severity = ev->severity,
-        .summary = ev->summary,
-        .json = evtext.data,
-        .received_usec = now,
-    };
-    rc = store_incidents_link_event(c->store, row->id, &ie);
+    if (new_event)
+        rc = store_incidents_link_event(c->store, row->id, o->event_id, now);
     if ((unsigned)ev->kind < 32)
         row->kinds |= 1u << (unsigned)ev->kind;
     for (size_t i = 0; rc == 0 && i < nhosts; i++) {
@@ -1101,7 +1083,7 @@ static int on_event(struct console *c, struct incidents *m, const struct msg_ori
     if (rc == 0 && key[0])
         rc = batch_add_key(c, m, bi, key);
     if (rc)
-        goto out;
+        return rc;
     if (first < row->first_usec)
         row->first_usec = first;
     if (last > row->last_usec)
@@ -1117,7 +1099,7 @@ static int on_event(struct console *c, struct incidents *m, const struct msg_ori
             rc = audit_append(c->store, console_ward_actor(), "incident.campaign", "incident",
                               row->id, NULL, NULL);
         if (rc)
-            goto out;
+            return rc;
     }
     if (row->campaign)
         make_title(row, ev);
@@ -1141,8 +1123,6 @@ static int on_event(struct console *c, struct incidents *m, const struct msg_ori
         rc = batch_note_event(c, bi, sensor, ev);
     if (rc == 0 && (b->overflow || b->write_through))
         rc = batch_flush(c, m);
-out:
-    event_json_buf_fini(&evtext);
     return rc;
 }
 

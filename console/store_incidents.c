@@ -64,21 +64,11 @@ static const char schema_sql[] =
     " PRIMARY KEY (incident, addr));"
     "CREATE INDEX IF NOT EXISTS incident_hosts_addr ON incident_hosts(addr);"
     "CREATE INDEX IF NOT EXISTS incident_hosts_segment ON incident_hosts(incident, segment);"
-    "CREATE TABLE IF NOT EXISTS incident_events ("
-    " sensor TEXT NOT NULL,"
-    " uid TEXT NOT NULL,"
+    "CREATE TABLE IF NOT EXISTS incident_links ("
+    " event INTEGER PRIMARY KEY,"
     " incident INTEGER NOT NULL,"
-    " kind TEXT NOT NULL,"
-    " src TEXT NOT NULL,"
-    " dst TEXT NOT NULL,"
-    " first_usec INTEGER NOT NULL,"
-    " last_usec INTEGER NOT NULL,"
-    " severity INTEGER NOT NULL,"
-    " summary TEXT NOT NULL,"
-    " event TEXT NOT NULL,"
-    " received_usec INTEGER NOT NULL,"
-    " PRIMARY KEY (sensor, uid));"
-    "CREATE INDEX IF NOT EXISTS incident_events_incident ON incident_events(incident);"
+    " received_usec INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS incident_links_incident ON incident_links(incident);"
     "CREATE TABLE IF NOT EXISTS incident_keys ("
     " incident INTEGER NOT NULL,"
     " key TEXT NOT NULL,"
@@ -92,9 +82,35 @@ static const char schema_sql[] =
     " status INTEGER NOT NULL,"
     " PRIMARY KEY (incident, clock, stage));";
 
+/*
+ * Databases written before links referred to event rows kept a copy of each
+ * event in incident_events: point the links at the events table and drop the
+ * copies.  Both steps may run again after a crash between them.
+ */
+static int migrate_event_copies(struct store *st)
+{
+    static const char probe[] =
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'incident_events'";
+    sqlite3_stmt *s = store_prepare(st, probe);
+    if (!s)
+        return -EIO;
+    int rc = sqlite3_step(s);
+    bool old = rc == SQLITE_ROW;
+    rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : store_fail(st, "incidents: schema");
+    store_stmt_done(s);
+    if (rc || !old)
+        return rc;
+    return store_exec(st, "INSERT OR IGNORE INTO incident_links(event, incident, received_usec)"
+                          " SELECT e.id, ie.incident, ie.received_usec FROM incident_events ie"
+                          " JOIN sensors s ON s.name = ie.sensor"
+                          " JOIN events e ON e.sensor_id = s.id AND e.uid = ie.uid;"
+                          "DROP TABLE incident_events;");
+}
+
 int store_incidents_create(struct store *st)
 {
-    return store_exec(st, schema_sql);
+    int rc = store_exec(st, schema_sql);
+    return rc ? rc : migrate_event_copies(st);
 }
 
 void store_incidents_row_fini(struct incident_row *row)
@@ -527,15 +543,13 @@ int store_incidents_hosts_each(struct store *st, int64_t incident, store_inciden
     return rc;
 }
 
-int store_incidents_event_owner(struct store *st, const char *sensor, const char *uid,
-                                int64_t *incident)
+int store_incidents_event_owner(struct store *st, int64_t event, int64_t *incident)
 {
-    static const char sql[] = "SELECT incident FROM incident_events WHERE sensor = ?1 AND uid = ?2";
+    static const char sql[] = "SELECT incident FROM incident_links WHERE event = ?1";
     sqlite3_stmt *s = store_prepare(st, sql);
     if (!s)
         return -EIO;
-    sqlite3_bind_text(s, 1, sensor, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, uid, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 1, event);
     int rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
         *incident = sqlite3_column_int64(s, 0);
@@ -548,33 +562,18 @@ int store_incidents_event_owner(struct store *st, const char *sensor, const char
     return rc;
 }
 
-int store_incidents_link_event(struct store *st, int64_t incident, const struct incident_event *e)
+int store_incidents_link_event(struct store *st, int64_t incident, int64_t event,
+                               uint64_t received_usec)
 {
-    static const char sql[] =
-        "INSERT INTO incident_events(sensor, uid, incident, kind, src, dst, first_usec,"
-        " last_usec, severity, summary, event, received_usec)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
-        " ON CONFLICT(sensor, uid) DO UPDATE SET kind = ?4, src = ?5, dst = ?6,"
-        " first_usec = ?7, last_usec = ?8, severity = ?9, summary = ?10, event = ?11";
+    static const char sql[] = "INSERT INTO incident_links(event, incident, received_usec)"
+                              " VALUES (?1, ?2, ?3) ON CONFLICT(event) DO NOTHING";
     sqlite3_stmt *s = store_prepare(st, sql);
     if (!s)
         return -EIO;
-    sqlite3_bind_text(s, 1, e->sensor, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, e->uid, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 3, incident);
-    sqlite3_bind_text(s, 4, e->kind, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 5, e->src ? e->src : "", -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 6, e->dst ? e->dst : "", -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 7, i64(e->first_usec));
-    sqlite3_bind_int64(s, 8, i64(e->last_usec));
-    sqlite3_bind_int(s, 9, (int)e->severity);
-    sqlite3_bind_text(s, 10, e->summary ? e->summary : "", -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 11, e->json ? e->json : "{}", -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 12, i64(e->received_usec));
-    int rc = sqlite3_step(s) == SQLITE_DONE ? 0 : store_fail(st, "incidents: linking an event");
-    sqlite3_reset(s);
-    sqlite3_clear_bindings(s);
-    return rc;
+    sqlite3_bind_int64(s, 1, event);
+    sqlite3_bind_int64(s, 2, incident);
+    sqlite3_bind_int64(s, 3, i64(received_usec));
+    return store_step_done(st, s, "incidents: linking an event");
 }
 
 int store_incidents_add_key(struct store *st, int64_t incident, const char *key)
@@ -593,7 +592,8 @@ int store_incidents_add_key(struct store *st, int64_t incident, const char *key)
 
 int store_incidents_kinds(struct store *st, int64_t incident, uint32_t *mask)
 {
-    static const char sql[] = "SELECT DISTINCT kind FROM incident_events WHERE incident = ?1";
+    static const char sql[] = "SELECT DISTINCT e.kind FROM incident_links l"
+                              " JOIN events e ON e.id = l.event WHERE l.incident = ?1";
     *mask = 0;
     sqlite3_stmt *s = store_prepare(st, sql);
     if (!s)
@@ -612,7 +612,7 @@ int store_incidents_kinds(struct store *st, int64_t incident, uint32_t *mask)
 
 int store_incidents_merge(struct store *st, int64_t from, int64_t into)
 {
-    static const char move_events[] = "UPDATE incident_events SET incident = ?2 WHERE incident = ?1";
+    static const char move_events[] = "UPDATE incident_links SET incident = ?2 WHERE incident = ?1";
     static const char move_hosts[] =
         "INSERT INTO incident_hosts(incident, addr, internal, acting, targeted, segment, sensor,"
         " criticality, first_usec, last_usec) SELECT ?2, addr, internal, acting, targeted,"
@@ -678,10 +678,15 @@ int store_incidents_hosts_json(struct store *st, int64_t incident, json_t **out)
 int store_incidents_events_json(struct store *st, int64_t incident, uint64_t limit,
                                 json_t **out)
 {
+    /* An event without a first packet time counts from when it was linked. */
     static const char sql[] =
-        "SELECT sensor, uid, kind, src, dst, first_usec, last_usec, severity, summary, event,"
-        " received_usec FROM incident_events WHERE incident = ?1"
-        " ORDER BY first_usec, received_usec, rowid LIMIT ?2";
+        "SELECT s.name, e.uid, e.kind, e.src, e.dst,"
+        " CASE WHEN e.first_usec > 0 THEN e.first_usec ELSE l.received_usec END AS ev_first,"
+        " max(e.last_usec, CASE WHEN e.first_usec > 0 THEN e.first_usec ELSE l.received_usec"
+        " END), e.severity, e.summary, e.json, l.received_usec"
+        " FROM incident_links l JOIN events e ON e.id = l.event"
+        " JOIN sensors s ON s.id = e.sensor_id WHERE l.incident = ?1"
+        " ORDER BY ev_first, l.received_usec, l.event LIMIT ?2";
     json_t *arr = json_array();
     if (!arr)
         return -ENOMEM;
@@ -747,13 +752,16 @@ static int column_list(struct store *st, const char *sql, int64_t incident, json
 int store_incidents_summary_json(struct store *st, int64_t incident, json_t **techniques,
                                  json_t **sensors, json_t **segments, uint64_t *events)
 {
-    static const char kinds_sql[] = "SELECT kind, count(*) FROM incident_events"
-                                    " WHERE incident = ?1 GROUP BY kind ORDER BY kind";
-    static const char sensors_sql[] = "SELECT DISTINCT sensor FROM incident_events"
-                                      " WHERE incident = ?1 ORDER BY sensor";
+    static const char kinds_sql[] = "SELECT e.kind, count(*) FROM incident_links l"
+                                    " JOIN events e ON e.id = l.event WHERE l.incident = ?1"
+                                    " GROUP BY e.kind ORDER BY e.kind";
+    static const char sensors_sql[] = "SELECT DISTINCT s.name FROM incident_links l"
+                                      " JOIN events e ON e.id = l.event"
+                                      " JOIN sensors s ON s.id = e.sensor_id"
+                                      " WHERE l.incident = ?1 ORDER BY s.name";
     static const char segments_sql[] = "SELECT DISTINCT segment FROM incident_hosts"
                                        " WHERE incident = ?1 AND internal ORDER BY segment";
-    static const char count_sql[] = "SELECT count(*) FROM incident_events WHERE incident = ?1";
+    static const char count_sql[] = "SELECT count(*) FROM incident_links WHERE incident = ?1";
     *techniques = json_array();
     *sensors = json_array();
     *segments = json_array();

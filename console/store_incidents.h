@@ -1,8 +1,8 @@
 /*
  * store_incidents -- the SQL of incidents (incident.h has the meaning): the
- * incidents, their hosts, their events (a copy of the latest revision of each,
- * so an incident reads the same whatever the events table keeps) and the
- * notices the deadline clocks have sent.  Part of the store family (store.h).
+ * incidents, their hosts, the links from their events (rows of the events
+ * table, which holds the latest revision of each; events are never deleted)
+ * and the notices the deadline clocks have sent.  Part of the store family (store.h).
  * Console thread only.
  */
 #ifndef WARD_STORE_INCIDENTS_H
@@ -125,27 +125,12 @@ typedef int (*store_incidents_host_fn)(void *arg, const struct incident_host *h)
 int store_incidents_hosts_each(struct store *st, int64_t incident, store_incidents_host_fn fn,
                                void *arg);
 
-/* The incident that holds event (sensor, uid); -ENOENT if none. */
-WARD_MUST_CHECK int store_incidents_event_owner(struct store *st, const char *sensor,
-                                                const char *uid, int64_t *incident);
-
-struct incident_event {
-    const char *sensor;    /* sensor name */
-    const char *uid;       /* event uid */
-    const char *kind;      /* "portscan" */
-    const char *src;       /* acting host */
-    const char *dst;       /* target */
-    uint64_t first_usec;   /* packet times */
-    uint64_t last_usec;
-    unsigned severity;     /* 0..100 */
-    const char *summary;   /* one line */
-    const char *json;      /* the whole event (event_json.h) */
-    uint64_t received_usec;/* console time */
-};
-
-/* Links the event to the incident (or refreshes its copy). */
-WARD_MUST_CHECK int store_incidents_link_event(struct store *st, int64_t incident,
-                                               const struct incident_event *e);
+/* The incident that holds event (its row in the events table); -ENOENT if none. */
+WARD_MUST_CHECK int store_incidents_event_owner(struct store *st, int64_t event,
+                                                int64_t *incident);
+/* Links event (its row in the events table) to the incident; nothing if linked already. */
+WARD_MUST_CHECK int store_incidents_link_event(struct store *st, int64_t incident, int64_t event,
+                                               uint64_t received_usec);
 /*
  * Adds a campaign key ("lateral", "scan", "ioc:evil.example") to the incident:
  * a later event with the same key joins it (store_incidents_candidates()).

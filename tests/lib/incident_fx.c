@@ -14,6 +14,8 @@
 #include "incident.h"
 #include "keys.h"
 #include "store.h"
+#include "store_events.h"
+#include "store_sensors.h"
 
 const struct actor incident_fx_alice = {1001, "alice", ROLE_OPERATOR};
 const struct actor incident_fx_victor = {1002, "victor", ROLE_VIEWER};
@@ -88,8 +90,26 @@ static int feed_one(struct incident_fx *fx, const struct incident_fx_event *e)
     ward__message__init(&m);
     m.kind_case = WARD__MESSAGE__KIND_EVENT;
     m.event = &ev;
-    struct msg_origin o = {e->sensor ? e->sensor : "edge-1", 1, 1, 0};
-    return incident_module.on_message(&fx->c, &o, &m);
+    struct msg_origin o = {e->sensor ? e->sensor : "edge-1", 1, 0, 0};
+    struct sensor_row row;
+    int rc = store_sensors_by_name(fx->c.store, o.sensor, &row);
+    if (rc == -ENOENT) {
+        /* Enrol it, with keys of its own (a CURVE key is enrolled once). */
+        struct keys_public pub;
+        uint8_t seed = 1;
+        for (const char *p = o.sensor; *p; p++)
+            seed = (uint8_t)(seed * 31u + (unsigned char)*p);
+        memset(pub.curve_pk, seed, sizeof(pub.curve_pk));
+        memset(pub.sign_pk, seed, sizeof(pub.sign_pk));
+        rc = store_sensors_add(fx->c.store, o.sensor, &pub, INCIDENT_FX_T0);
+        if (rc == 0)
+            rc = store_sensors_by_name(fx->c.store, o.sensor, &row);
+    }
+    if (rc)
+        return rc;
+    o.sensor_id = row.id;
+    rc = store_events_upsert(fx->c.store, &o, &ev, clock_now_usec(), &o.event_id);
+    return rc ? rc : incident_module.on_message(&fx->c, &o, &m);
 }
 
 int incident_fx_batch(struct incident_fx *fx, const struct incident_fx_event *evs, size_t n)

@@ -14,6 +14,8 @@
 #include "clock.h"
 #include "incident.h"
 #include "incident_fx.h"
+#include "store.h"
+#include "store_incidents.h"
 
 #define PORTSCAN WARD__EVENT_KIND__PORTSCAN
 #define LATERAL WARD__EVENT_KIND__LATERAL
@@ -422,6 +424,35 @@ static void test_incident_batch_same_as_event_by_event(void **state)
     incident_fx_close(all);
 }
 
+/* A database from before links referred to event rows keeps its links. */
+static void test_incident_links_from_event_copies(void **state)
+{
+    (void)state;
+    struct store *st = NULL;
+    assert_int_equal(store_open(":memory:", &st), 0);
+    assert_int_equal(
+        store_exec(st,
+                   "INSERT INTO sensors(id, name, curve_pk, sign_pk, enrolled_usec)"
+                   " VALUES (4, 'edge-1', x'01', x'02', 1);"
+                   "INSERT INTO events(id, sensor_id, uid, revision, kind, first_usec, last_usec,"
+                   " received_usec, json) VALUES (9, 4, 'e1', 1, 'portscan', 1, 2, 3, '{}');"
+                   "CREATE TABLE incident_events (sensor TEXT NOT NULL, uid TEXT NOT NULL,"
+                   " incident INTEGER NOT NULL, kind TEXT NOT NULL, src TEXT NOT NULL,"
+                   " dst TEXT NOT NULL, first_usec INTEGER NOT NULL, last_usec INTEGER NOT NULL,"
+                   " severity INTEGER NOT NULL, summary TEXT NOT NULL, event TEXT NOT NULL,"
+                   " received_usec INTEGER NOT NULL, PRIMARY KEY (sensor, uid));"
+                   "INSERT INTO incident_events VALUES ('edge-1', 'e1', 7, 'portscan', '', '', 1,"
+                   " 2, 0, '', '{}', 5);"),
+        0);
+    assert_int_equal(store_incidents_create(st), 0);
+    int64_t owner = 0;
+    assert_int_equal(store_incidents_event_owner(st, 9, &owner), 0);
+    assert_int_equal(owner, 7);
+    assert_int_equal(store_incidents_create(st), 0); /* again: nothing left to move */
+    assert_int_equal(store_incidents_event_owner(st, 9, &owner), 0);
+    store_close(st);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -439,6 +470,7 @@ int main(void)
         T(test_incident_record_action_counts_containment),
         T(test_incident_list_filters),
         T(test_incident_batch_same_as_event_by_event),
+        cmocka_unit_test(test_incident_links_from_event_copies),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);

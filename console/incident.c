@@ -767,9 +767,14 @@ static int batch_candidates(struct console *c, struct incidents *m, const char *
     return 0;
 }
 
-/* store_incidents_add_host() through the batch's memory. */
+/*
+ * store_incidents_add_host() through the batch's memory.  The host's
+ * criticality (h->criticality is ignored) is asked for once per batch, when the
+ * batch first meets the host in the incident; *crit receives it.
+ */
 static int batch_add_host(struct console *c, struct incidents *m, struct batch_incident *bi,
-                          const struct incident_host *h, struct incident_host_delta *delta)
+                          const struct incident_host *h, struct incident_host_delta *delta,
+                          int *crit)
 {
     struct batch *b = m->batch;
     int64_t id = bi->row.id;
@@ -802,7 +807,7 @@ static int batch_add_host(struct console *c, struct incidents *m, struct batch_i
         snprintf(s->segment, sizeof(s->segment), "%s", h->segment ? h->segment : "");
         s->seen = *h;
         s->seen.acting = s->seen.targeted = false;
-        s->seen.criticality = h->criticality;
+        s->seen.criticality = grade_criticality(&m->rules, c, h->addr);
         s->first_usec = h->ts_usec;
         if (!exists && h->internal && s->segment[0]) {
             bool seg_fresh;
@@ -822,8 +827,7 @@ static int batch_add_host(struct console *c, struct incidents *m, struct batch_i
     s->acting |= h->acting;
     s->seen.acting |= h->acting;
     s->seen.targeted |= h->targeted;
-    if (h->criticality < s->seen.criticality)
-        s->seen.criticality = h->criticality;
+    *crit = s->seen.criticality;
     if (h->ts_usec < s->first_usec)
         s->first_usec = h->ts_usec;
     if (h->ts_usec > s->seen.ts_usec)
@@ -1073,12 +1077,12 @@ static int on_event(struct console *c, struct incidents *m, const struct msg_ori
             .targeted = !hosts[i].acting,
             .segment = hosts[i].segment,
             .sensor = sensor,
-            .criticality = grade_criticality(&m->rules, c, hosts[i].addr),
             .ts_usec = last,
         };
-        rc = batch_add_host(c, m, bi, &h, &delta);
+        int crit = 0;
+        rc = batch_add_host(c, m, bi, &h, &delta, &crit);
         if (rc == 0)
-            count_host(row, h.addr, h.internal, h.criticality, &delta);
+            count_host(row, h.addr, h.internal, crit, &delta);
     }
     if (rc == 0 && key[0])
         rc = batch_add_key(c, m, bi, key);

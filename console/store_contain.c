@@ -119,6 +119,25 @@ int store_contain_result(struct store *st, uint64_t id, const char *sensor, cons
     return store_step_done(st, s, "contain: recording a result");
 }
 
+static const char SQL_SENT_TO[] =
+    "SELECT 1 FROM contain_result WHERE command_id = ?1 AND sensor = ?2"
+    " AND status <> 'unreachable'";
+
+int store_contain_sent_to(struct store *st, uint64_t id, const char *sensor)
+{
+    sqlite3_stmt *s = store_prepare(st, SQL_SENT_TO);
+    if (!s)
+        return -EIO;
+    sqlite3_bind_int64(s, 1, (sqlite3_int64)id);
+    sqlite3_bind_text(s, 2, sensor, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(s);
+    rc = rc == SQLITE_ROW    ? 0
+         : rc == SQLITE_DONE ? -ENOENT
+                             : store_fail(st, "contain: looking up where a command went");
+    store_stmt_done(s);
+    return rc;
+}
+
 static const char SQL_RESULTS[] =
     "SELECT sensor, status, detail, backend, at_usec FROM contain_result WHERE command_id = ?1"
     " ORDER BY sensor";

@@ -55,6 +55,9 @@ WARD_MUST_CHECK int store_contain_cmd_get(struct store *st, uint64_t id,
 WARD_MUST_CHECK int store_contain_result(struct store *st, uint64_t id, const char *sensor,
                                          const char *status, const char *detail,
                                          const char *backend, uint64_t at_usec);
+/* 0 if command id was sent to sensor (a result row other than "unreachable"),
+ * -ENOENT if not. */
+WARD_MUST_CHECK int store_contain_sent_to(struct store *st, uint64_t id, const char *sensor);
 /* Sensors a command went to, as a JSON array of {sensor, status, detail, backend}. */
 WARD_MUST_CHECK int store_contain_results_json(struct store *st, uint64_t id, json_t **out);
 

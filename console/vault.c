@@ -21,6 +21,7 @@
 #include "incident.h"
 #include "log.h"
 #include "store.h"
+#include "store_contain.h"
 #include "store_evidence.h"
 #include "store_incidents.h"
 
@@ -30,6 +31,7 @@ struct vault {
     uint64_t max_file;          /* [evidence] max_file: largest file accepted */
     uint64_t stored;            /* files stored since start */
     uint64_t rejected;          /* files or chunks refused */
+    uint64_t mislabelled;       /* files whose sensor named an incident or command not its own */
 };
 
 /* ---------------------------------------------------------------- helpers */
@@ -257,12 +259,60 @@ static json_t *hosts_json(const Ward__EvidenceChunk *ch)
     return a;
 }
 
+/*
+ * The incident a file belongs to, decided by the console, not by the sensor: an
+ * on-demand capture belongs to the incident of the capture command the console
+ * sent that sensor; an automatic capture belongs to no incident directly (it is
+ * linked through its event).  A sensor naming an incident or a command the
+ * console did not give it (a faulty or compromised sensor trying to plant a file
+ * in someone else's case) keeps its file, unlinked, and the custody record says
+ * what the sensor claimed.  Sets *command to the command id kept (0 if none) and
+ * writes a note for the custody record ("" when the claim held).
+ */
+static int trusted_incident(struct console *c, const struct msg_origin *o,
+                            const Ward__EvidenceChunk *ch, int64_t *incident, uint64_t *command,
+                            char *note, size_t cap)
+{
+    *incident = 0;
+    *command = 0;
+    note[0] = '\0';
+    if (ch->command_id == 0) {
+        if (ch->incident != 0)
+            snprintf(note, cap,
+                     "; sensor named incident %" PRIu64 " for an automatic capture: ignored",
+                     ch->incident);
+        return 0;
+    }
+    struct contain_cmd_row cmd;
+    int rc = store_contain_cmd_get(c->store, ch->command_id, &cmd);
+    if (rc == 0 && strcmp(cmd.action, "capture") == 0)
+        rc = store_contain_sent_to(c->store, ch->command_id, o->sensor);
+    else if (rc == 0)
+        rc = -ENOENT;
+    if (rc == -ENOENT) {
+        snprintf(note, cap,
+                 "; sensor named capture command %" PRIu64 " (incident %" PRIu64
+                 "), which the console did not send it: kept unlinked",
+                 ch->command_id, ch->incident);
+        return 0;
+    }
+    if (rc)
+        return rc;
+    *incident = cmd.incident;
+    *command = ch->command_id;
+    if ((uint64_t)cmd.incident != ch->incident)
+        snprintf(note, cap,
+                 "; sensor named incident %" PRIu64 ", command %" PRIu64 " was for incident %" PRId64,
+                 ch->incident, ch->command_id, cmd.incident);
+    return 0;
+}
+
 static int store_item(struct console *c, struct vault *v, const struct msg_origin *o,
                       const Ward__EvidenceChunk *ch)
 {
     struct assembly a = {0};
     struct evidence_item it;
-    char hex[65], detail[1200], times[2][40];
+    char hex[65], detail[1200], times[2][40], note[200];
     uint8_t d[KEYS_SHA256_LEN];
     int rc;
 
@@ -313,8 +363,14 @@ static int store_item(struct console *c, struct vault *v, const struct msg_origi
     snprintf(it.hosts, sizeof(it.hosts), "%s", htext ? htext : "[]");
     free(htext);
     snprintf(it.event_uid, sizeof(it.event_uid), "%s", ch->event_uid ? ch->event_uid : "");
-    it.incident = (int64_t)ch->incident;
-    it.command_id = ch->command_id;
+    if ((rc = trusted_incident(c, o, ch, &it.incident, &it.command_id, note, sizeof(note))) != 0) {
+        json_decref(hosts);
+        goto out;
+    }
+    if (note[0]) {
+        v->mislabelled++;
+        log_warn("evidence: %s from sensor %s%s", hex, o->sensor, note);
+    }
     it.collected_usec = ch->collected_usec;
     it.stored_usec = clock_now_usec();
     if ((rc = store_evidence_item_add(c->store, &it)) != 0 ||
@@ -325,9 +381,9 @@ static int store_item(struct console *c, struct vault *v, const struct msg_origi
 
     clock_format_iso(ch->first_usec, times[0], sizeof(times[0]));
     clock_format_iso(ch->last_usec, times[1], sizeof(times[1]));
-    snprintf(detail, sizeof(detail), "pcap closed by sensor %s: packets %s .. %s, hosts %s%s%s",
+    snprintf(detail, sizeof(detail), "pcap closed by sensor %s: packets %s .. %s, hosts %s%s%s%s",
              o->sensor, times[0], times[1], it.hosts, it.event_uid[0] ? ", event " : "",
-             it.event_uid);
+             it.event_uid, note);
     rc = vault_custody_append(c, hex, it.id, "collected", o->sensor,
                               ch->collected_usec ? ch->collected_usec : it.stored_usec, detail);
     if (rc == 0) {

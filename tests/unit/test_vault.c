@@ -24,6 +24,7 @@
 #include "incident.h"
 #include "keys.h"
 #include "store.h"
+#include "store_contain.h"
 #include "vault.h"
 
 #define SEC 1000000ULL
@@ -49,6 +50,7 @@ static int rig_setup(void **state)
     assert_int_equal(audit_module.init(&g->c), 0);
     assert_int_equal(incident_module.init(&g->c), 0);
     assert_int_equal(vault_module.init(&g->c), 0);
+    assert_int_equal(store_contain_init(g->c.store), 0);
     *state = g;
     return 0;
 }
@@ -86,9 +88,27 @@ static void sha_hex(const uint8_t *buf, size_t len, char hex[65])
     keys_hex(d, 32, hex, 65);
 }
 
-/* Sends chunk idx of (buf, len) split in chunk-byte pieces, claiming sha. */
-static int send_chunk(struct rig *g, const uint8_t *buf, size_t len, size_t chunk, uint32_t idx,
-                      const char *sha, uint64_t incident)
+/* Records that the console sent capture command id, for incident, to sensor. */
+static void issue_capture(struct rig *g, uint64_t id, int64_t incident, const char *sensor)
+{
+    struct contain_cmd_row r = {0};
+    r.id = id;
+    snprintf(r.action, sizeof(r.action), "capture");
+    snprintf(r.host, sizeof(r.host), "10.77.1.2");
+    r.incident = incident;
+    snprintf(r.actor, sizeof(r.actor), "alice");
+    r.issued_usec = 1799999990ULL * SEC;
+    r.ttl_sec = 10;
+    assert_int_equal(store_contain_cmd_add(g->c.store, &r), 0);
+    assert_int_equal(store_contain_result(g->c.store, id, sensor, "sent", "", "", r.issued_usec),
+                     0);
+}
+
+/* Sends chunk idx of (buf, len) split in chunk-byte pieces, claiming sha, as
+ * sensor, naming incident and capture command (0: an automatic capture). */
+static int send_chunk_as(struct rig *g, const uint8_t *buf, size_t len, size_t chunk,
+                         uint32_t idx, const char *sha, uint64_t incident, uint64_t command,
+                         const char *sensor)
 {
     static char host0[] = "10.77.1.2";
     static char *hosts[] = {host0};
@@ -110,10 +130,11 @@ static int send_chunk(struct rig *g, const uint8_t *buf, size_t len, size_t chun
     ch.first_usec = 1000 * SEC;
     ch.last_usec = 1010 * SEC;
     ch.incident = incident;
+    ch.command_id = command;
     ch.collected_usec = 1799999999ULL * SEC;
     m.kind_case = WARD__MESSAGE__KIND_EVIDENCE;
     m.evidence = &ch;
-    struct msg_origin o = {"gw-1", 7, 1, 0};
+    struct msg_origin o = {sensor, 7, 1, 0};
     assert_int_equal(store_begin(g->c.store), 0);
     int rc = vault_module.on_message(&g->c, &o, &m);
     if (rc == 0)
@@ -121,6 +142,17 @@ static int send_chunk(struct rig *g, const uint8_t *buf, size_t len, size_t chun
     else
         store_rollback(g->c.store);
     return rc;
+}
+
+/* An on-demand capture by gw-1 for incident (command id = incident), or an
+ * automatic one when incident is 0. */
+static int send_chunk(struct rig *g, const uint8_t *buf, size_t len, size_t chunk, uint32_t idx,
+                      const char *sha, uint64_t incident)
+{
+    struct contain_cmd_row r;
+    if (incident && store_contain_cmd_get(g->c.store, incident, &r) == -ENOENT)
+        issue_capture(g, incident, (int64_t)incident, "gw-1");
+    return send_chunk_as(g, buf, len, chunk, idx, sha, incident, incident, "gw-1");
 }
 
 static void stored_file(struct rig *g, const char *sha, uint8_t *out, size_t cap, size_t *len)
@@ -350,6 +382,62 @@ static void test_vault_export_verify_and_tamper(void **state)
     json_decref(report);
 }
 
+/* Whether a custody row of the file sha says needle. */
+static bool custody_says(struct rig *g, const char *sha, const char *needle)
+{
+    json_t *rows = NULL, *r;
+    struct audit_query q = {0};
+    q.object = "evidence";
+    assert_int_equal(audit_query(g->c.store, &q, &rows), 0);
+    size_t i;
+    bool found = false;
+    json_array_foreach(rows, i, r) {
+        char *text = json_dumps(r, JSON_COMPACT);
+        if (text && strstr(text, sha) && strstr(text, needle))
+            found = true;
+        free(text);
+    }
+    json_decref(rows);
+    return found;
+}
+
+static void test_vault_links_only_captures_the_console_sent(void **state)
+{
+    struct rig *g = *state;
+    static uint8_t a[500], b[500], c[500], d[500];
+    char sa[65], sb[65], sc[65], sd[65];
+    sha_hex(a, make_file(a, sizeof(a), 21), sa);
+    sha_hex(b, make_file(b, sizeof(b), 22), sb);
+    sha_hex(c, make_file(c, sizeof(c), 23), sc);
+    sha_hex(d, make_file(d, sizeof(d), 24), sd);
+    issue_capture(g, 40, 5, "gw-1");
+    issue_capture(g, 41, 6, "gw-9");
+
+    /* gw-2 claims gw-1's command: kept, but in no incident. */
+    assert_int_equal(send_chunk_as(g, a, sizeof(a), 1000, 0, sa, 5, 40, "gw-2"), 0);
+    /* gw-1 names an incident for a capture nobody asked for. */
+    assert_int_equal(send_chunk_as(g, b, sizeof(b), 1000, 0, sb, 5, 0, "gw-1"), 0);
+    /* gw-1 names a command that does not exist. */
+    assert_int_equal(send_chunk_as(g, c, sizeof(c), 1000, 0, sc, 5, 99, "gw-1"), 0);
+    json_t *items = items_of(g, 5);
+    assert_int_equal(json_array_size(items), 0);
+    json_decref(items);
+    assert_true(custody_says(g, sa, "which the console did not send it"));
+    assert_true(custody_says(g, sb, "for an automatic capture: ignored"));
+    assert_true(custody_says(g, sc, "which the console did not send it"));
+
+    /* gw-1 answers its own command but names another incident: the command's wins. */
+    assert_int_equal(send_chunk_as(g, d, sizeof(d), 1000, 0, sd, 6, 40, "gw-1"), 0);
+    items = items_of(g, 5);
+    assert_int_equal(json_array_size(items), 1);
+    assert_string_equal(json_str(json_array_get(items, 0), "sha256", ""), sd);
+    json_decref(items);
+    items = items_of(g, 6);
+    assert_int_equal(json_array_size(items), 0);
+    json_decref(items);
+    assert_true(custody_says(g, sd, "sensor named incident 6, command 40 was for incident 5"));
+}
+
 static void test_vault_custody_hash_is_stable(void **state)
 {
     (void)state;
@@ -375,6 +463,8 @@ int main(void)
                                         rig_teardown),
         cmocka_unit_test_setup_teardown(test_vault_export_verify_and_tamper, rig_setup,
                                         rig_teardown),
+        cmocka_unit_test_setup_teardown(test_vault_links_only_captures_the_console_sent,
+                                        rig_setup, rig_teardown),
         cmocka_unit_test(test_vault_custody_hash_is_stable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

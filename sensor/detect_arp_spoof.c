@@ -38,6 +38,8 @@
  *  - nd_storm: `storm_count` unsolicited Override advertisements from one MAC
  *    within 10 seconds; ra_flood: `storm_count` router advertisements on the
  *    segment within 10 seconds, whatever their MACs (reported once a minute).
+ *  - nd_unsolicited: `unsolicited_count` unicast advertisements within a minute
+ *    that answer no solicitation seen in the 5 seconds before.
  *  - dad_dos: `dad_answers` advertisements within a minute, from one MAC, for
  *    addresses another MAC was probing with duplicate address detection in the
  *    5 seconds before (every new address "already in use").
@@ -335,6 +337,10 @@ static void report(struct arp_spoof *as, struct detect_ctx *ctx, const struct as
         event_report_summary(&r, "%s (%s) sent %u ARP replies nobody asked for within a minute, "
                                  "claiming %u addresses",
                              mac, own, m->unsolicited, m->n_claims);
+    } else if (strcmp(m->subtype, "nd_unsolicited") == 0 && !m->rebinds) {
+        event_report_summary(&r, "%s (%s) sent %u neighbour advertisements nobody asked for "
+                                 "within a minute",
+                             mac, own, m->unsolicited);
     } else if (strcmp(m->subtype, "storm") == 0 || strcmp(m->subtype, "nd_storm") == 0) {
         event_report_summary(&r, "%s (%s) sent %u %s in 10 s", mac, own, m->gratuitous,
                              m->nd ? "unsolicited override neighbour advertisements"
@@ -460,6 +466,42 @@ static bool claim(struct arp_spoof *as, struct detect_ctx *ctx, struct as_mac *m
     return took;
 }
 
+/* A request (ARP or neighbour solicitation) by requester for target's address. */
+static void remember_ask(struct arp_spoof *as, struct detect_ctx *ctx, const struct addr *target,
+                         const struct addr *requester)
+{
+    struct as_ask_key ak;
+    memset(&ak, 0, sizeof(ak));
+    ak.target = *target;
+    ak.requester = *requester;
+    uint64_t *t = keymap_get(as->asked, &ak, ctx->now_usec, true, NULL);
+    *t = ctx->now_usec;
+}
+
+/* True if requester asked for target's address in the last AS_ASK_USEC. */
+static bool was_asked(const struct arp_spoof *as, const struct detect_ctx *ctx,
+                      const struct addr *target, const struct addr *requester)
+{
+    struct as_ask_key ak;
+    memset(&ak, 0, sizeof(ak));
+    ak.target = *target;
+    ak.requester = *requester;
+    const uint64_t *t = keymap_peek(as->asked, &ak);
+    return t && ctx->now_usec <= *t + AS_ASK_USEC;
+}
+
+/* One more reply nobody asked for from m; flags subtype at unsolicited_count a minute. */
+static void count_unsolicited(struct arp_spoof *as, struct detect_ctx *ctx,
+                              const struct as_mac_key *k, struct as_mac *m, const char *subtype)
+{
+    if (ctx->now_usec > m->unsol_start + AS_UNSOL_USEC) {
+        m->unsol_start = ctx->now_usec;
+        m->unsolicited = 0;
+    }
+    if (++m->unsolicited >= detect_scaled(ctx, (double)as->unsolicited_count))
+        flag(as, ctx, k, m, subtype);
+}
+
 static void on_arp(struct arp_spoof *as, struct detect_ctx *ctx, const struct pkt *p)
 {
     const struct pkt_arp *a = &p->arp;
@@ -485,26 +527,11 @@ static void on_arp(struct arp_spoof *as, struct detect_ctx *ctx, const struct pk
     }
 
     /* Requests are remembered so that replies can be matched to them. */
-    struct as_ask_key ak;
-    memset(&ak, 0, sizeof(ak));
-    if (a->op == 1 && !gratuitous) {
-        ak.target = a->tpa;
-        ak.requester = a->spa;
-        uint64_t *t = keymap_get(as->asked, &ak, ctx->now_usec, true, NULL);
-        *t = ctx->now_usec;
-    } else if (a->op == 2 && !gratuitous && a->tpa.family == 4) {
-        ak.target = a->spa;
-        ak.requester = a->tpa;
-        uint64_t *t = keymap_peek(as->asked, &ak);
-        if (!t || ctx->now_usec > *t + AS_ASK_USEC) {
-            if (ctx->now_usec > m->unsol_start + AS_UNSOL_USEC) {
-                m->unsol_start = ctx->now_usec;
-                m->unsolicited = 0;
-            }
-            if (++m->unsolicited >= detect_scaled(ctx, (double)as->unsolicited_count))
-                flag(as, ctx, &k, m, "unsolicited");
-        }
-    }
+    if (a->op == 1 && !gratuitous)
+        remember_ask(as, ctx, &a->tpa, &a->spa);
+    else if (a->op == 2 && !gratuitous && a->tpa.family == 4 &&
+             !was_asked(as, ctx, &a->spa, &a->tpa))
+        count_unsolicited(as, ctx, &k, m, "unsolicited");
 
     bool took = claim(as, ctx, m, &a->spa, a->sha, false);
     /* Its own address: what it asks from in ordinary broadcast requests. */
@@ -590,6 +617,7 @@ static void on_nd(struct arp_spoof *as, struct detect_ctx *ctx, const struct pkt
             }
             return;
         }
+        remember_ask(as, ctx, &nd->target, &p->src);
         if (!nd->has_lladdr) /* a solicitation states its sender's link-layer address */
             return;
         break;
@@ -631,6 +659,10 @@ static void on_nd(struct arp_spoof *as, struct detect_ctx *ctx, const struct pkt
         if (++m->gratuitous >= detect_scaled(ctx, (double)as->storm_count))
             flag(as, ctx, &k, m, "nd_storm");
     }
+    /* A unicast advertisement answers a solicitation; one that answers none is a lie
+     * pushed at its destination (ettercap refreshing a poisoned entry). */
+    if (nd->type == ND_NA && p->dst.b[0] != 0xff && !was_asked(as, ctx, spa, &p->dst))
+        count_unsolicited(as, ctx, &k, m, "nd_unsolicited");
     if (nd->type == ND_NA) {
         const struct as_probe *pr = keymap_peek(as->probes, spa);
         if (pr && ctx->now_usec <= pr->usec + AS_ASK_USEC && memcmp(pr->mac, sha, 6) != 0 &&

@@ -375,6 +375,21 @@ static void test_detect_arp_spoof_router_advert_flood(void **state)
     harness_free(h);
 }
 
+/* ettercap's NDP poisoning: "the router is at me" pushed to the victim, unasked. */
+static void test_detect_arp_spoof_nd_unsolicited_adverts(void **state)
+{
+    (void)state;
+    struct harness *h = harness_new(NULL, NULL);
+    for (unsigned i = 0; i < 15; i++)
+        nd(h, T0 + i * 2 * SEC, E_MAC, E_LL, H_LL, 136, ND_R | ND_S | ND_O, "fe80::1:2", E_MAC);
+    harness_flush(h, T0 + 60 * SEC);
+    const struct harness_event *e = harness_find(h, "arp_spoof", NULL);
+    assert_non_null(e);
+    assert_string_equal(e->src_mac, E_MAC);
+    assert_string_equal(e->subtype, "nd_unsolicited");
+    harness_free(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -394,6 +409,7 @@ int main(void)
         cmocka_unit_test(test_detect_arp_spoof_dual_stack_host_is_quiet),
         cmocka_unit_test(test_detect_arp_spoof_nd_owner_answering_back_is_not_blamed),
         cmocka_unit_test(test_detect_arp_spoof_router_advert_flood),
+        cmocka_unit_test(test_detect_arp_spoof_nd_unsolicited_adverts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

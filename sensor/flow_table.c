@@ -298,7 +298,7 @@ static uint32_t alloc_slot(struct flow_table *ft)
 
 /* ------------------------------------------------------------------ classification */
 
-static uint8_t app_by_port(uint8_t proto, uint16_t port)
+static enum flow_app app_by_port(uint8_t proto, uint16_t port)
 {
     switch (port) {
     case 53:
@@ -352,6 +352,16 @@ static uint8_t app_by_port(uint8_t proto, uint16_t port)
     }
 }
 
+enum flow_app flow_table_app_by_port(uint8_t proto, uint16_t sport, uint16_t dport)
+{
+    if (proto != 6 && proto != 17)
+        return APP_UNKNOWN;
+    enum flow_app app = app_by_port(proto, dport);
+    if (app == APP_UNKNOWN && sport < 1024)
+        app = app_by_port(proto, sport);
+    return app;
+}
+
 static void name_copy(struct flow *f, const char *s)
 {
     if (f->name[0] || !s[0])
@@ -396,11 +406,7 @@ static void start_flow(struct flow *f, const struct pkey *k, const struct pkt *p
     f->first_usec = f->last_usec = p->ts_usec;
     f->orig_ttl = p->ttl;
     f->state = FLOW_NEW;
-    if (k->proto == 6 || k->proto == 17) {
-        f->app = app_by_port(k->proto, k->dport);
-        if (f->app == APP_UNKNOWN && k->sport < 1024)
-            f->app = app_by_port(k->proto, k->sport);
-    }
+    f->app = (uint8_t)flow_table_app_by_port(k->proto, k->sport, k->dport);
     if (p->layers & PKT_TCP) {
         uint8_t fl = p->tcp.flags;
         if ((fl & (TCP_SYN | TCP_ACK)) != TCP_SYN)

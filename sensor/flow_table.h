@@ -151,4 +151,11 @@ size_t flow_table_memory(const struct flow_table *ft);
 /* Flows created since flow_table_new(). */
 uint64_t flow_table_created(const struct flow_table *ft);
 
+/*
+ * The application a new flow is labelled with before any payload is seen: by its
+ * responder port, else by a well-known (< 1024) originator port; TCP and UDP only.
+ * Exported so that test harnesses that build flows label them as the table does.
+ */
+enum flow_app flow_table_app_by_port(uint8_t proto, uint16_t sport, uint16_t dport);
+
 #endif

@@ -134,34 +134,6 @@ void harness_ip(struct pkt *p, uint64_t ts_usec, const char *src, const char *ds
     p->tcp.wscale = 0xff;
 }
 
-static enum flow_app app_of(uint8_t proto, uint16_t port)
-{
-    switch (port) {
-    case 53:
-        return APP_DNS;
-    case 80:
-    case 8080:
-        return APP_HTTP;
-    case 443:
-        return proto == 17 ? APP_QUIC : APP_TLS;
-    case 22:
-        return APP_SSH;
-    case 445:
-    case 139:
-        return APP_SMB;
-    case 3389:
-        return APP_RDP;
-    case 21:
-        return APP_FTP;
-    case 23:
-        return APP_TELNET;
-    case 88:
-        return APP_KERBEROS;
-    default:
-        return APP_UNKNOWN;
-    }
-}
-
 static struct flow *flow_for(struct harness *h, const struct pkt *p, int *dir)
 {
     uint16_t sp = p->sport, dp = p->dport;
@@ -202,9 +174,7 @@ static struct flow *flow_for(struct harness *h, const struct pkt *p, int *dir)
     f->key.proto = p->proto;
     f->first_usec = p->ts_usec;
     f->orig_ttl = p->ttl;
-    f->app = (uint8_t)app_of(p->proto, dp);
-    if (f->app == APP_UNKNOWN)
-        f->app = (uint8_t)app_of(p->proto, sp);
+    f->app = (uint8_t)flow_table_app_by_port(p->proto, sp, dp);
     if ((p->layers & PKT_TCP) && !(p->tcp.flags & TCP_SYN))
         f->midstream = true;
     *dir = FLOW_ORIG;

@@ -315,6 +315,20 @@ static void test_flow_table_churn_keeps_index_sound(void **state)
     flow_table_free(ft);
 }
 
+/* A new flow's label: responder port first, a well-known originator port next. */
+static void test_flow_table_app_by_port(void **state)
+{
+    (void)state;
+    assert_int_equal(flow_table_app_by_port(6, 50000, 443), APP_TLS);
+    assert_int_equal(flow_table_app_by_port(17, 50000, 443), APP_QUIC);
+    assert_int_equal(flow_table_app_by_port(6, 50000, 8080), APP_HTTP);
+    assert_int_equal(flow_table_app_by_port(17, 50000, 80), APP_UNKNOWN);
+    assert_int_equal(flow_table_app_by_port(6, 22, 50000), APP_SSH);
+    assert_int_equal(flow_table_app_by_port(6, 8080, 50000), APP_UNKNOWN);
+    assert_int_equal(flow_table_app_by_port(6, 50000, 50001), APP_UNKNOWN);
+    assert_int_equal(flow_table_app_by_port(1, 0, 53), APP_UNKNOWN);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -327,6 +341,7 @@ int main(void)
         cmocka_unit_test(test_flow_table_names_from_app_layers),
         cmocka_unit_test(test_flow_table_no_ip_no_flow),
         cmocka_unit_test(test_flow_table_churn_keeps_index_sound),
+        cmocka_unit_test(test_flow_table_app_by_port),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -270,6 +270,49 @@ void detect_engine_set_heightened(struct detect_engine *de, bool on, double fact
     log_info("detect: heightened mode %s (factor %.2f)", on ? "on" : "off", de->ctx.factor);
 }
 
+double detect_engine_factor(const struct detect_engine *de)
+{
+    return de->ctx.factor;
+}
+
+/* The enabled detector that takes pushed indicators, or NULL. */
+static const struct detect_slot *intel_slot(const struct detect_engine *de)
+{
+    for (size_t i = 0; i < de->n_slots; i++) {
+        if (de->slots[i].d->intel)
+            return &de->slots[i];
+    }
+    return NULL;
+}
+
+int detect_engine_intel_open(struct detect_engine *de, const char *dir)
+{
+    const struct detect_slot *sl = intel_slot(de);
+    if (!sl || !sl->d->intel_open)
+        return 0;
+    return sl->d->intel_open(sl->state, dir);
+}
+
+int detect_engine_intel(struct detect_engine *de, const struct detect_intel *u, char *detail,
+                        size_t cap)
+{
+    const struct detect_slot *sl = intel_slot(de);
+    if (!sl) {
+        snprintf(detail, cap, "refused: the ioc detector is disabled on this sensor "
+                              "([detect.ioc] enabled = false)");
+        return -ENOTSUP;
+    }
+    return sl->d->intel(sl->state, u, detail, cap);
+}
+
+void detect_engine_intel_stats(const struct detect_engine *de, struct detect_intel_stats *out)
+{
+    const struct detect_slot *sl = intel_slot(de);
+    memset(out, 0, sizeof(*out));
+    if (sl && sl->d->intel_stats)
+        sl->d->intel_stats(sl->state, out);
+}
+
 size_t detect_engine_memory(const struct detect_engine *de)
 {
     size_t n = sizeof(*de) + event_table_memory(de->ctx.events);

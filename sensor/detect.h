@@ -23,6 +23,31 @@
 struct event_table;
 struct host_table;
 
+/*
+ * Indicators pushed by the console (IntelUpdate on the wire), kept apart from the
+ * lists the detectors read from files.  All or nothing: an update with one bad
+ * item, or one that would pass the configured ceiling, changes nothing.
+ */
+struct detect_intel {
+    const char *const *addresses; /* addresses and CIDRs */
+    size_t n_addresses;           /* entries in addresses */
+    const char *const *domains;   /* domain names */
+    size_t n_domains;             /* entries in domains */
+    bool replace;                 /* replace the pushed set instead of adding to it */
+    uint64_t version;             /* the console's version of the set after this update; 0 none */
+    uint64_t base_version;        /* an addition applies only on top of this version; 0 any */
+};
+
+/* The pushed set in force and what happened to updates. */
+struct detect_intel_stats {
+    uint64_t version;   /* version of the pushed set in force (0: none pushed) */
+    uint64_t addresses; /* pushed addresses and networks */
+    uint64_t domains;   /* pushed domains */
+    uint64_t updates;   /* updates applied */
+    uint64_t refused;   /* updates refused (bad item, too many, stale base, disk) */
+    uint64_t hits;      /* matches on a pushed indicator */
+};
+
 /* What every detector may read.  Owned by detect.c. */
 struct detect_ctx {
     const struct cidr_set *home_net; /* inside addresses; empty means RFC 1918 etc. */
@@ -57,6 +82,14 @@ struct detector {
     int (*reload)(void *state);
     /* Entries its tables dropped to make room (LRU evictions); may be NULL. */
     uint64_t (*evictions)(const void *state);
+    /*
+     * Console-pushed indicators; NULL for detectors without lists.  intel_open
+     * loads the set persisted under dir (a damaged file is set aside, not fatal);
+     * intel applies an update or refuses it, with what happened in detail.
+     */
+    int (*intel_open)(void *state, const char *dir);
+    int (*intel)(void *state, const struct detect_intel *u, char *detail, size_t cap);
+    void (*intel_stats)(const void *state, struct detect_intel_stats *out);
 };
 
 /*
@@ -75,6 +108,15 @@ extern const struct detector detect_flood;
 extern const struct detector detect_lateral;
 extern const struct detector detect_arp_spoof;
 extern const struct detector detect_ioc;
+
+#define DETECT_IOC_PUSHED_FILE "intel.pushed" /* the persisted pushed set, in the state dir */
+/*
+ * Checks a persisted pushed set (the file's bytes) the way the sensor does at
+ * start: format, checksum, counts (at most max_entries), every indicator.
+ * 0 with *version and *count set, or -EINVAL.  For tests and fuzzing.
+ */
+WARD_MUST_CHECK int detect_ioc_pushed_check(const uint8_t *buf, size_t len, uint64_t max_entries,
+                                            uint64_t *version, size_t *count);
 
 /*
  * Hands a finding to the event table unless its source is allowlisted.  Detectors
@@ -111,6 +153,21 @@ void detect_engine_tick(struct detect_engine *de, uint64_t now_usec);
 void detect_engine_flush(struct detect_engine *de, uint64_t now_usec);
 /* Heightened mode (console command): thresholds scale by factor (0 < f <= 1). */
 void detect_engine_set_heightened(struct detect_engine *de, bool on, double factor);
+/* The threshold factor in force: 1.0, or the heightened factor. */
+double detect_engine_factor(const struct detect_engine *de);
+/*
+ * Console-pushed indicators.  detect_engine_intel_open() loads the set persisted
+ * in dir (the sensor's spool directory) and keeps later updates there; without it
+ * updates live in memory only.  detect_engine_intel() applies an update: 0, or a
+ * negative errno (-EINVAL bad item, -E2BIG over the ceiling, -ESTALE an addition
+ * to a version the sensor does not have, -EIO cannot persist, -ENOTSUP no
+ * detector takes indicators); detail (cap bytes) says what happened either way.
+ */
+int detect_engine_intel_open(struct detect_engine *de, const char *dir);
+int detect_engine_intel(struct detect_engine *de, const struct detect_intel *u, char *detail,
+                        size_t cap);
+/* The pushed set's figures (zeros when no detector takes indicators). */
+void detect_engine_intel_stats(const struct detect_engine *de, struct detect_intel_stats *out);
 size_t detect_engine_memory(const struct detect_engine *de);
 /* Re-reads every detector's external lists (SIGHUP).  0, or the first error (logged). */
 int detect_engine_reload(struct detect_engine *de);

@@ -42,7 +42,7 @@
 #define SENSOR_TICK_USEC USEC_PER_SEC
 #define SENSOR_SERVICE_USEC (50 * USEC_PER_MSEC) /* uplink service between ticks, live */
 #define SENSOR_MAX_SNAPLEN 262144u
-#define SENSOR_COUNTERS (ANOM_COUNT + DECODE_RC_COUNT + 12)
+#define SENSOR_COUNTERS (ANOM_COUNT + DECODE_RC_COUNT + 18)
 
 /* ------------------------------------------------------------------ options */
 
@@ -357,6 +357,7 @@ struct sensor {
     const struct sensor_opts *opts;   /* command line */
     struct config *cfg;               /* configuration (empty without -c) */
     const char *name;                 /* sensor name (events, heartbeats) */
+    const char *state_dir;            /* spool directory; console-pushed indicators live there */
     struct capture *cap;              /* packet source */
     int linktype;                     /* its link type */
     struct flow_table *flows;         /* live flows */
@@ -646,6 +647,10 @@ void sensor_heartbeat(void *arg, Ward__Heartbeat *hb)
     hb->host_evictions = host_table_evictions(s->hosts);
     hb->memory_bytes = memory_in_use(s);
     hb->heightened = s->heightened;
+    hb->factor = detect_engine_factor(s->detect);
+    struct detect_intel_stats is;
+    detect_engine_intel_stats(s->detect, &is);
+    hb->intel_version = is.version;
     snprintf(s->source, sizeof(s->source), "%s", s->cap ? capture_source(s->cap) : "");
     hb->interface = s->source;
     if (s->contain)
@@ -662,6 +667,11 @@ void sensor_heartbeat(void *arg, Ward__Heartbeat *hb)
     add_counter(s, &n, "", "hosts.evicted", host_table_evictions(s->hosts));
     add_counter(s, &n, "", "events.allowlisted", detect_engine_allowed(s->detect));
     add_counter(s, &n, "", "detect.evicted", detect_engine_evictions(s->detect));
+    add_counter(s, &n, "", "intel.pushed_addresses", is.addresses);
+    add_counter(s, &n, "", "intel.pushed_domains", is.domains);
+    add_counter(s, &n, "", "intel.updates", is.updates);
+    add_counter(s, &n, "", "intel.refused", is.refused);
+    add_counter(s, &n, "", "intel.pushed_hits", is.hits);
     struct asset_stats as;
     asset_tracker_stats(s->assets, &as);
     add_counter(s, &n, "", "assets.hosts", as.hosts);
@@ -735,6 +745,22 @@ static void on_command(void *arg, const Ward__Command *cmd)
         else
             answer(s, cmd, false, "evidence is disabled on this sensor");
         break;
+    case WARD__COMMAND__KIND_INTEL: {
+        const Ward__IntelUpdate *u = cmd->intel;
+        char detail[512];
+        struct detect_intel di = {
+            .addresses = (const char *const *)u->addresses,
+            .n_addresses = u->n_addresses,
+            .domains = (const char *const *)u->domains,
+            .n_domains = u->n_domains,
+            .replace = u->replace,
+            .version = u->version,
+            .base_version = u->base_version,
+        };
+        int rc = detect_engine_intel(s->detect, &di, detail, sizeof(detail));
+        answer(s, cmd, rc == 0, detail);
+        break;
+    }
     case WARD__COMMAND__KIND_SET_MODE: {
         const Ward__SetMode *m = cmd->set_mode;
         double f = m && m->factor > 0 && m->factor <= 1 ? m->factor : 0.5;
@@ -789,6 +815,7 @@ static int open_output(struct sensor *s)
         return -EINVAL;
     }
     s->name = uo.name;
+    s->state_dir = uo.spool_dir;
     int rc = uplink_open(&uo, &s->uplink);
     if (rc < 0)
         return rc;
@@ -868,6 +895,8 @@ static int open_pipeline(struct sensor *s)
     s->detect = detect_engine_new(cfg, s->opts->home_net, &s->ev_sink, s->hosts);
     if (!s->detect)
         goto bad_config;
+    if (s->state_dir && (rc = detect_engine_intel_open(s->detect, s->state_dir)) < 0)
+        return rc;
     if (asset_tracker_open(cfg, s->opts->home_net, &s->out, &s->assets) < 0)
         goto bad_config;
 

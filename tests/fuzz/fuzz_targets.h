@@ -17,6 +17,7 @@ int fuzz_csv_one(const uint8_t *data, size_t size);
 int fuzz_manifest_one(const uint8_t *data, size_t size);
 int fuzz_asset_one(const uint8_t *data, size_t size);
 int fuzz_detect_one(const uint8_t *data, size_t size);
+int fuzz_ioc_pushed_one(const uint8_t *data, size_t size);
 
 static const struct {
     const char *name;                        /* corpus folder */
@@ -31,6 +32,7 @@ static const struct {
     {"manifest", fuzz_manifest_one},
     {"asset", fuzz_asset_one},
     {"detect", fuzz_detect_one},
+    {"ioc_pushed", fuzz_ioc_pushed_one},
 };
 
 #endif

@@ -373,6 +373,11 @@ int harness_reload(struct harness *h)
     return detect_engine_reload(h->de);
 }
 
+struct detect_engine *harness_engine(struct harness *h)
+{
+    return h->de;
+}
+
 void harness_heightened(struct harness *h, bool on, double factor)
 {
     detect_engine_set_heightened(h->de, on, factor);

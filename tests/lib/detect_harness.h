@@ -49,6 +49,8 @@ void harness_free(struct harness *h);
 const char *harness_error(void);
 /* Like harness_new but returns NULL on a config error. */
 struct harness *harness_try_new(const char *ini, const char *home_net);
+/* The engine under test (for its entry points beyond packets: intel, mode).  Borrowed. */
+struct detect_engine *harness_engine(struct harness *h);
 
 /* A packet with src/dst set (text addresses), time in usec, layers IP + proto. */
 void harness_ip(struct pkt *p, uint64_t ts_usec, const char *src, const char *dst, uint8_t proto);

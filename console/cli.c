@@ -2,6 +2,7 @@
  * cli -- see cli.h.  wardctl's client for the control socket (one request, one
  * reply, then close) and the printing helpers every command table shares.
  */
+#define _GNU_SOURCE /* fopencookie */
 #include "cli.h"
 
 #include <errno.h>
@@ -188,6 +189,238 @@ char *cli_fmt_age(uint64_t sec, char *out, size_t cap)
     return out;
 }
 
+/* ---------------------------------------------------------------- text for a terminal */
+
+/*
+ * Decodes one UTF-8 character from the len bytes at s.  Returns its length in
+ * bytes and sets *cp; 0 for a byte that starts no valid character (stray
+ * continuation, overlong form, surrogate, beyond U+10FFFF); -1 when the bytes
+ * so far are a valid start cut short by the end of the buffer.
+ */
+static int utf8_decode(const unsigned char *s, size_t len, uint32_t *cp)
+{
+    size_t n;
+    uint32_t c, min;
+    if (s[0] < 0x80) {
+        *cp = s[0];
+        return 1;
+    } else if ((s[0] & 0xe0) == 0xc0) {
+        n = 2, c = s[0] & 0x1f, min = 0x80;
+    } else if ((s[0] & 0xf0) == 0xe0) {
+        n = 3, c = s[0] & 0x0f, min = 0x800;
+    } else if ((s[0] & 0xf8) == 0xf0) {
+        n = 4, c = s[0] & 0x07, min = 0x10000;
+    } else {
+        return 0;
+    }
+    for (size_t i = 1; i < n; i++) {
+        if (i >= len)
+            return -1;
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        c = (c << 6) | (s[i] & 0x3f);
+    }
+    if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+        return 0;
+    *cp = c;
+    return (int)n;
+}
+
+/* A control character a terminal could act on (C0 but the ones kept, DEL, C1). */
+static bool is_control(uint32_t c, bool keep_layout)
+{
+    if (keep_layout && (c == '\n' || c == '\t' || c == '\r'))
+        return false;
+    return c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0);
+}
+
+/* Columns a character takes on a terminal: 0 for combining marks and
+ * zero-width characters, 2 for East Asian wide and fullwidth ones, else 1. */
+static unsigned char_width(uint32_t c)
+{
+    if ((c >= 0x0300 && c <= 0x036f) || (c >= 0x1ab0 && c <= 0x1aff) ||
+        (c >= 0x1dc0 && c <= 0x1dff) || (c >= 0x200b && c <= 0x200f) ||
+        (c >= 0x20d0 && c <= 0x20ff) || (c >= 0xfe00 && c <= 0xfe0f) ||
+        (c >= 0xfe20 && c <= 0xfe2f))
+        return 0;
+    if (c >= 0x1100 &&
+        (c <= 0x115f || c == 0x2329 || c == 0x232a || (c >= 0x2e80 && c <= 0xa4cf && c != 0x303f) ||
+         (c >= 0xac00 && c <= 0xd7a3) || (c >= 0xf900 && c <= 0xfaff) ||
+         (c >= 0xfe10 && c <= 0xfe19) || (c >= 0xfe30 && c <= 0xfe6f) ||
+         (c >= 0xff00 && c <= 0xff60) || (c >= 0xffe0 && c <= 0xffe6) ||
+         (c >= 0x1f300 && c <= 0x1f64f) || (c >= 0x1f900 && c <= 0x1f9ff) ||
+         (c >= 0x20000 && c <= 0x3fffd)))
+        return 2;
+    return 1;
+}
+
+void cli_clean(char *s)
+{
+    unsigned char *r = (unsigned char *)s, *w = r;
+    size_t left = strlen(s);
+    while (left) {
+        uint32_t c = 0;
+        int n = utf8_decode(r, left, &c);
+        if (n <= 0 || is_control(c, false)) {
+            /* Layout characters become spaces; what could drive a terminal, '?'. */
+            *w++ = n > 0 && c < 0x20 && c != 0x1b ? ' ' : '?';
+            n = n > 0 ? n : 1;
+        } else {
+            memmove(w, r, (size_t)n);
+            w += n;
+        }
+        r += n;
+        left -= (size_t)n;
+    }
+    *w = '\0';
+}
+
+size_t cli_text_width(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t w = 0, left = strlen(s);
+    while (left) {
+        uint32_t c;
+        int n = utf8_decode(p, left, &c);
+        w += n > 0 ? char_width(c) : 1;
+        n = n > 0 ? n : 1;
+        p += n;
+        left -= (size_t)n;
+    }
+    return w;
+}
+
+size_t cli_text_cut(char *s, size_t cols)
+{
+    unsigned char *p = (unsigned char *)s;
+    size_t w = 0, left = strlen(s);
+    while (left) {
+        uint32_t c;
+        int n = utf8_decode(p, left, &c);
+        unsigned cw = n > 0 ? char_width(c) : 1;
+        if (w + cw > cols)
+            break;
+        w += cw;
+        n = n > 0 ? n : 1;
+        p += n;
+        left -= (size_t)n;
+    }
+    *p = '\0';
+    return w;
+}
+
+/*
+ * The guarded output streams: stdout and stderr pass through a filter that
+ * writes what a terminal shows as text (valid UTF-8, newlines, tabs) and '?'
+ * for anything else, straight to the file descriptor.  A character cut by a
+ * buffer boundary waits in pend for the rest.
+ */
+struct guard {
+    int fd;                  /* where the text goes */
+    FILE *orig;              /* the stream it replaced */
+    unsigned char pend[4];   /* start of a character cut at the last write */
+    size_t npend;            /* bytes in pend */
+};
+
+static struct guard guards[2];
+
+static void write_fd(int fd, const unsigned char *buf, size_t len)
+{
+    while (len) {
+        ssize_t w = write(fd, buf, len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return; /* nowhere to report it: the output is what failed */
+        buf += w;
+        len -= (size_t)w;
+    }
+}
+
+static ssize_t guard_write(void *cookie, const char *buf, size_t size)
+{
+    struct guard *g = cookie;
+    unsigned char work[4 + 1024], out[4 * sizeof(work)];
+    size_t done = 0;
+    while (done < size) {
+        size_t take = WARD_MIN(size - done, sizeof(work) - g->npend);
+        memcpy(work, g->pend, g->npend);
+        memcpy(work + g->npend, buf + done, take);
+        size_t len = g->npend + take, i = 0, o = 0;
+        g->npend = 0;
+        done += take;
+        while (i < len) {
+            uint32_t c = 0;
+            int n = utf8_decode(work + i, len - i, &c);
+            if (n < 0) {
+                memcpy(g->pend, work + i, len - i); /* the rest comes next time */
+                g->npend = len - i;
+                break;
+            }
+            if (n <= 0 || is_control(c, true)) {
+                out[o++] = '?';
+                n = n > 0 ? n : 1;
+            } else {
+                memcpy(out + o, work + i, (size_t)n);
+                o += (size_t)n;
+            }
+            i += (size_t)n;
+        }
+        write_fd(g->fd, out, o);
+    }
+    return (ssize_t)size;
+}
+
+static int guard_close(void *cookie)
+{
+    struct guard *g = cookie;
+    static const unsigned char q[4] = {'?', '?', '?', '?'};
+    write_fd(g->fd, q, g->npend); /* a character never finished */
+    g->npend = 0;
+    return 0;
+}
+
+static void guard_fini(void)
+{
+    if (guards[0].orig) {
+        FILE *f = stdout;
+        fflush(f);
+        stdout = guards[0].orig;
+        fclose(f);
+    }
+    if (guards[1].orig) {
+        FILE *f = stderr;
+        fflush(f);
+        stderr = guards[1].orig;
+        fclose(f);
+    }
+}
+
+static FILE *guard_open(struct guard *g, int fd, FILE *orig)
+{
+    static const cookie_io_functions_t io = {NULL, guard_write, NULL, guard_close};
+    fflush(orig);
+    g->fd = fd;
+    g->npend = 0;
+    FILE *f = fopencookie(g, "w", io);
+    if (!f)
+        return orig;
+    setvbuf(f, NULL, fd == STDERR_FILENO ? _IONBF : isatty(fd) ? _IOLBF : _IOFBF, 0);
+    g->orig = orig;
+    return f;
+}
+
+void cli_guard_output(void)
+{
+    if (guards[0].orig || guards[1].orig)
+        return;
+    stdout = guard_open(&guards[0], STDOUT_FILENO, stdout);
+    stderr = guard_open(&guards[1], STDERR_FILENO, stderr);
+    atexit(guard_fini);
+}
+
+/* ---------------------------------------------------------------- tables */
+
 void cli_cell(const json_t *v, enum cli_fmt fmt, char *out, size_t cap)
 {
     out[0] = '\0';
@@ -244,14 +477,25 @@ void cli_cell(const json_t *v, enum cli_fmt fmt, char *out, size_t cap)
         snprintf(out, cap, "%s", s ? s : "");
         free(s);
     }
-    /* Keep the table on one line per row. */
-    for (char *p = out; *p; p++) {
-        if (*p == '\n' || *p == '\t' || *p == '\r')
-            *p = ' ';
-    }
+    cli_clean(out);
 }
 
 #define CLI_CELL_MAX 512
+
+/* One cell padded to width columns (numbers on the right), then the gap or the
+ * end of the line.  Padding counts columns, not bytes, so wide characters line
+ * up. */
+static void put_cell(FILE *f, const char *text, size_t width, bool right, bool last)
+{
+    size_t w = cli_text_width(text);
+    size_t pad = width > w ? width - w : 0;
+    if (right)
+        fprintf(f, "%*s", (int)pad, "");
+    fputs(text, f);
+    if (!right && !last)
+        fprintf(f, "%*s", (int)pad, "");
+    fputs(last ? "\n" : "  ", f);
+}
 
 void cli_print_table(FILE *f, const struct cli_col *cols, size_t ncols, const json_t *rows)
 {
@@ -264,36 +508,29 @@ void cli_print_table(FILE *f, const struct cli_col *cols, size_t ncols, const js
         return;
     char cell[CLI_CELL_MAX];
     for (size_t c = 0; c < ncols; c++)
-        width[c] = strlen(cols[c].title);
+        width[c] = cli_text_width(cols[c].title);
     size_t i;
     const json_t *row;
     json_array_foreach(rows, i, row) {
         for (size_t c = 0; c < ncols; c++) {
             cli_cell(json_object_get(row, cols[c].key), cols[c].fmt, cell, sizeof(cell));
-            size_t n = strlen(cell);
+            size_t n = cli_text_width(cell);
             if (cols[c].max_width > 0 && n > (size_t)cols[c].max_width)
                 n = (size_t)cols[c].max_width;
             width[c] = WARD_MAX(width[c], n);
         }
     }
-    for (size_t c = 0; c < ncols; c++) {
-        bool last = c + 1 == ncols;
-        if (cols[c].fmt == CLI_INT) /* numbers line up on the right, header too */
-            fprintf(f, "%*s%s", (int)width[c], cols[c].title, last ? "\n" : "  ");
-        else
-            fprintf(f, "%-*s%s", last ? 0 : (int)width[c], cols[c].title, last ? "\n" : "  ");
-    }
+    for (size_t c = 0; c < ncols; c++)
+        put_cell(f, cols[c].title, width[c], cols[c].fmt == CLI_INT, c + 1 == ncols);
     json_array_foreach(rows, i, row) {
         for (size_t c = 0; c < ncols; c++) {
             cli_cell(json_object_get(row, cols[c].key), cols[c].fmt, cell, sizeof(cell));
-            if (cols[c].max_width > 3 && strlen(cell) > (size_t)cols[c].max_width)
-                snprintf(cell + cols[c].max_width - 3, 4, "...");
-            bool right = cols[c].fmt == CLI_INT;
-            if (c + 1 == ncols && !right)
-                fprintf(f, "%s\n", cell);
-            else
-                fprintf(f, right ? "%*s%s" : "%-*s%s", (int)width[c], cell,
-                        c + 1 < ncols ? "  " : "\n");
+            size_t max = cols[c].max_width > 3 ? (size_t)cols[c].max_width : 0;
+            if (max && cli_text_width(cell) > max) {
+                cli_text_cut(cell, max - 3);
+                strcat(cell, "...");
+            }
+            put_cell(f, cell, width[c], cols[c].fmt == CLI_INT, c + 1 == ncols);
         }
     }
     free(width);

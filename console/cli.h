@@ -90,6 +90,29 @@ struct cli_col {
 void cli_print_table(FILE *f, const struct cli_col *cols, size_t ncols, const json_t *rows);
 /* One cell's text (as the table shows it) into out (always NUL-terminated). */
 void cli_cell(const json_t *v, enum cli_fmt fmt, char *out, size_t cap);
+/*
+ * Makes s safe to print on an analyst's terminal, in place: tabs, newlines and
+ * other control characters become spaces (ESC and C1 controls, which could
+ * drive the terminal, become '?'), as do bytes that are not valid UTF-8.  Text
+ * from the network (host names, user agents, DNS names, summaries) passes
+ * through here before a table shows it.
+ */
+void cli_clean(char *s);
+/*
+ * Puts a filter on stdout and stderr for the rest of the process: valid UTF-8,
+ * newlines, tabs and carriage returns pass; other control characters (ESC
+ * sequences that could rewrite the screen, retitle the window or answer back)
+ * and invalid bytes come out as '?'.  wardctl calls it first, so text that came
+ * from the network reaches the analyst's terminal as text whichever command
+ * prints it.
+ */
+void cli_guard_output(void);
+/* Columns s takes on a terminal (East Asian wide characters count 2,
+ * combining marks 0). */
+size_t cli_text_width(const char *s);
+/* Cuts s at a character boundary so it takes at most cols columns; returns the
+ * columns left. */
+size_t cli_text_cut(char *s, size_t cols);
 /* Seconds as "3d4h", "2h5m", "3m12s", "42s". */
 char *cli_fmt_age(uint64_t sec, char *out, size_t cap);
 

@@ -83,6 +83,7 @@ int main(int argc, char **argv)
     struct cli_opts o = {getenv("WARD_SOCKET"), false};
     if (!o.socket_path || !o.socket_path[0])
         o.socket_path = CLI_DEFAULT_SOCKET;
+    cli_guard_output();
     log_open("wardctl", false, LOG_LEVEL_WARN);
 
     int ch;

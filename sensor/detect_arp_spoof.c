@@ -38,6 +38,7 @@
  *  - nd_storm: `storm_count` unsolicited Override advertisements from one MAC
  *    within 10 seconds; ra_flood: `storm_count` router advertisements on the
  *    segment within 10 seconds, whatever their MACs (reported once a minute).
+ *  - nd_redirect: an ICMPv6 redirect from a MAC other than a known router's.
  *  - nd_unsolicited: `unsolicited_count` unicast advertisements within a minute
  *    that answer no solicitation seen in the 5 seconds before.
  *  - dad_dos: `dad_answers` advertisements within a minute, from one MAC, for
@@ -72,6 +73,7 @@
 #define ND_RA 134
 #define ND_NS 135
 #define ND_NA 136
+#define ND_REDIRECT 137
 #define ND_NA_ROUTER 0x8000
 #define ND_NA_SOLICITED 0x4000
 #define ND_NA_OVERRIDE 0x2000
@@ -129,6 +131,9 @@ struct as_mac {
     uint8_t router_mac[6];           /* the known router when it advertised */
     struct addr router_ip;           /* and that router's address */
     uint32_t ra_flood;               /* router advertisements on the segment in 10 s */
+    uint32_t redirects;              /* ICMPv6 redirects it sent, not being a router */
+    struct addr redirect_to;         /* the latest redirect's target (new first hop) */
+    struct addr redirect_victim;     /* and the host it was sent to */
     bool nd;                         /* its latest storm was of advertisements, not ARP */
     bool gateway;                    /* claimed a gateway address */
     bool reported;                   /* an event is out */
@@ -323,6 +328,15 @@ static void report(struct arp_spoof *as, struct detect_ctx *ctx, const struct as
         event_report_summary(&r, "%s (%s) advertises itself as a router (lifetime %u s) while "
                                  "%s (%s) is the segment's router",
                              mac, own, m->ra_lifetime, rmac, rip);
+    } else if (strcmp(m->subtype, "nd_redirect") == 0) {
+        char to[ADDR_STR_LEN];
+        addr_format(&m->redirect_victim, victim, sizeof(victim));
+        addr_format(&m->redirect_to, to, sizeof(to));
+        r.dst = m->redirect_victim;
+        event_report_summary(&r, "%s (%s) sent %u ICMPv6 redirects%s (the latest told %s to use "
+                                 "%s); the segment's router is %s",
+                             mac, own, m->redirects, m->gateway ? " in the router's name" : "",
+                             victim, to, rmac);
     } else if (strcmp(m->subtype, "ra_flood") == 0) {
         event_report_summary(&r, "%u IPv6 router advertisements on the segment in 10 s, the "
                                  "latest from %s (%s)",
@@ -373,6 +387,8 @@ static void report(struct arp_spoof *as, struct detect_ctx *ctx, const struct as
         event_report_figure(&r, "router_advertisements", m->ra_flood);
     if (m->dad_answers)
         event_report_figure(&r, "dad_answers", m->dad_answers);
+    if (m->redirects)
+        event_report_figure(&r, "redirects", m->redirects);
     r.severity = m->gateway ? 85 : 70;
     r.confidence = m->rebinds ? 90 : 75;
     detect_report(ctx, &r);
@@ -598,6 +614,31 @@ static void on_router(struct arp_spoof *as, struct detect_ctx *ctx, const struct
     flag(as, ctx, k, m, "rogue_router");
 }
 
+/*
+ * An ICMPv6 redirect: only the first-hop router may send one (RFC 4861 8.1), so
+ * one from another MAC while a router is known reroutes its victim (redir6).
+ */
+static void on_redirect(struct arp_spoof *as, struct detect_ctx *ctx, const struct pkt *p)
+{
+    if (!(p->layers & PKT_ETH) || !as->n_routers || router_of(as, p->src_mac) ||
+        mac_ignored(as, p->src_mac))
+        return;
+    struct as_mac_key k;
+    memset(&k, 0, sizeof(k));
+    memcpy(k.mac, p->src_mac, 6);
+    struct as_mac *m = keymap_get(as->macs, &k, ctx->now_usec, true, NULL);
+    m->redirects++;
+    m->redirect_to = p->nd.target;
+    m->redirect_victim = p->dst;
+    memcpy(m->router_mac, as->routers[0].mac, 6);
+    m->router_ip = as->routers[0].addr;
+    for (size_t i = 0; i < as->n_routers; i++) {
+        if (addr_eq(&as->routers[i].addr, &p->src))
+            m->gateway = true; /* sent from the router's own address: spoofed */
+    }
+    flag(as, ctx, &k, m, "nd_redirect");
+}
+
 /* IPv6 neighbour discovery: the same bindings as ARP, plus routers and DAD. */
 static void on_nd(struct arp_spoof *as, struct detect_ctx *ctx, const struct pkt *p)
 {
@@ -640,6 +681,9 @@ static void on_nd(struct arp_spoof *as, struct detect_ctx *ctx, const struct pkt
             sha = p->src_mac;
         router = p->icmp.seq > 0; /* router lifetime */
         break;
+    case ND_REDIRECT:
+        on_redirect(as, ctx, p);
+        return;
     default:
         return;
     }

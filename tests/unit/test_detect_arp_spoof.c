@@ -29,8 +29,8 @@
 #define ND_O 0x2000
 
 /*
- * An ICMPv6 neighbour discovery message from src_mac/src to dst: type 133..136,
- * flags (NA) or router lifetime (RA) in rest, target (NS/NA, may be NULL), and
+ * An ICMPv6 neighbour discovery message from src_mac/src to dst: type 133..137,
+ * flags (NA) or router lifetime (RA) in rest, target (NS/NA/redirect, may be NULL), and
  * the link-layer address option (NULL for none).
  */
 static void nd(struct harness *h, uint64_t t, const char *src_mac, const char *src,
@@ -390,6 +390,26 @@ static void test_detect_arp_spoof_nd_unsolicited_adverts(void **state)
     harness_free(h);
 }
 
+/* redir6: a redirect "in the router's name" from another MAC; the router's own is fine. */
+static void test_detect_arp_spoof_nd_redirect_from_non_router(void **state)
+{
+    (void)state;
+    struct harness *h = harness_new(NULL, NULL);
+    nd_prelude(h, T0);
+    nd(h, T0 + 10 * SEC, R_MAC, R_LL, H_LL, 137, 0, "fe80::2", NULL);
+    harness_tick(h, T0 + 11 * SEC);
+    assert_int_equal(harness_uids(h, "arp_spoof", NULL), 0);
+    nd(h, T0 + 20 * SEC, E_MAC, R_LL, H_LL, 137, 0, E_LL, E_MAC);
+    harness_flush(h, T0 + 30 * SEC);
+    assert_int_equal(harness_uids(h, "arp_spoof", NULL), 1);
+    const struct harness_event *e = harness_find(h, "arp_spoof", NULL);
+    assert_string_equal(e->src_mac, E_MAC);
+    assert_string_equal(e->subtype, "nd_redirect");
+    assert_string_equal(e->dst, H_LL);
+    assert_non_null(strstr(e->summary, "in the router's name"));
+    harness_free(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -410,6 +430,7 @@ int main(void)
         cmocka_unit_test(test_detect_arp_spoof_nd_owner_answering_back_is_not_blamed),
         cmocka_unit_test(test_detect_arp_spoof_router_advert_flood),
         cmocka_unit_test(test_detect_arp_spoof_nd_unsolicited_adverts),
+        cmocka_unit_test(test_detect_arp_spoof_nd_redirect_from_non_router),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -42,6 +42,7 @@ extern const struct cli_cmd cli_core_cmds[];
 extern const struct cli_cmd cli_assets_cmds[];
 extern const struct cli_cmd cli_evidence_cmds[];
 extern const struct cli_cmd cli_incident_cmds[];
+extern const struct cli_cmd cli_intel_cmds[];
 
 /*
  * Sends {verb, args} (args consumed; may be NULL) and waits for the reply.  On

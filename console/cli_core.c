@@ -110,6 +110,7 @@ static int cmd_keygen(const struct cli_opts *go, int argc, char **argv)
 static const struct cli_col sensor_cols[] = {
     {"NAME", "name", CLI_STR, 24},
     {"STATE", "state", CLI_STR, 0},
+    {"MODE", "mode", CLI_STR, 0},
     {"LAST HEARTBEAT", "last_heartbeat", CLI_TIME, 0},
     {"AGE", "heartbeat_age_sec", CLI_AGE, 0},
     {"ACKED", "acked_seq", CLI_INT, 0},
@@ -334,7 +335,7 @@ static int cmd_status(const struct cli_opts *go, int argc, char **argv)
                json_u64(ing, "batches", 0), json_u64(ing, "messages", 0),
                json_u64(ing, "duplicates", 0), json_u64(ing, "rejected", 0));
     printf("sensors:\n");
-    cli_print_table(stdout, sensor_cols, 6, json_object_get(data, "sensors"));
+    cli_print_table(stdout, sensor_cols, 7, json_object_get(data, "sensors"));
     json_decref(data);
     return 0;
 }

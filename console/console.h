@@ -94,7 +94,7 @@ struct console_module {
 /* Module slots in struct console; each module owns its own. */
 enum console_mod {
     MOD_EVENTS, MOD_SENSORS, MOD_INCIDENTS, MOD_AUDIT, MOD_ASSETS, MOD_EVIDENCE, MOD_CONTAIN,
-    MOD_COUNT
+    MOD_INTEL, MOD_COUNT
 };
 
 struct console {

@@ -13,6 +13,7 @@
 #include "addr.h"
 #include "audit.h"
 #include "clock.h"
+#include "command.h"
 #include "event_json.h"
 #include "incident.h"
 #include "log.h"
@@ -21,8 +22,6 @@
 #include "store_events.h"
 #include "store_incidents.h"
 #include "store_sensors.h"
-
-#define CONTAIN_MAX_SENSORS 64
 
 struct contain_state {
     struct cidr_set never;     /* [contain] never_isolate */
@@ -33,13 +32,6 @@ struct contain_state {
     int auto_min_level;        /* [contain] auto_min_level: 1 (I) .. 4 (IV) */
 };
 
-struct target {
-    char names[CONTAIN_MAX_SENSORS][65]; /* sensors tried */
-    char status[CONTAIN_MAX_SENSORS][16]; /* sent, unreachable, unknown */
-    size_t count;                         /* entries */
-    size_t sent;                          /* of which sent */
-};
-
 static struct contain_state *state_of(struct console *c)
 {
     return c->mod[MOD_CONTAIN];
@@ -47,51 +39,22 @@ static struct contain_state *state_of(struct console *c)
 
 /* ---------------------------------------------------------------- sensors */
 
-static bool target_has(const struct target *t, const char *name)
-{
-    for (size_t i = 0; i < t->count; i++)
-        if (!strcmp(t->names[i], name))
-            return true;
-    return false;
-}
-
-static void target_try(struct console *c, struct target *t, const char *name, Ward__Command *cmd)
-{
-    if (t->count == CONTAIN_MAX_SENSORS || target_has(t, name))
-        return;
-    int rc = console_send_command(c, name, cmd);
-    snprintf(t->names[t->count], sizeof(t->names[0]), "%s", name);
-    snprintf(t->status[t->count], sizeof(t->status[0]), "%s",
-             rc == 0 ? "sent" : rc == -ENOENT ? "unknown" : "unreachable");
-    if (rc == 0)
-        t->sent++;
-    t->count++;
-}
-
-static int try_each_sensor(void *arg, const struct sensor_row *row)
-{
-    void **a = arg;
-    if (!row->revoked)
-        target_try(a[0], a[1], row->name, a[2]);
-    return 0;
-}
-
 /*
  * Sends cmd to the sensors whose events name host (and to those of prefer, a
  * JSON array of {sensor, status}, when given); when none of them is connected,
  * to every enrolled sensor.
  */
 static void send_to_sensors(struct console *c, const char *host, const json_t *prefer,
-                            Ward__Command *cmd, struct target *t)
+                            Ward__Command *cmd, struct command_targets *t)
 {
     json_t *events = NULL;
     struct events_query q = {0};
     size_t i;
     json_t *e;
-    memset(t, 0, sizeof(*t));
+    command_targets_init(t);
     json_array_foreach(prefer, i, e) {
         if (strcmp(json_str(e, "status", ""), "unreachable") != 0)
-            target_try(c, t, json_str(e, "sensor", ""), cmd);
+            (void)command_try(c, t, json_str(e, "sensor", ""), cmd);
     }
     q.host = host;
     q.limit = 500;
@@ -99,33 +62,12 @@ static void send_to_sensors(struct console *c, const char *host, const json_t *p
         json_array_foreach(events, i, e) {
             const char *s = json_str(e, "sensor", "");
             if (s[0])
-                target_try(c, t, s, cmd);
+                (void)command_try(c, t, s, cmd);
         }
         json_decref(events);
     }
-    if (t->sent == 0) {
-        void *arg[3] = {c, t, cmd};
-        (void)store_sensors_each(c->store, try_each_sensor, arg);
-    }
-}
-
-static json_t *target_json(const struct target *t)
-{
-    json_t *a = json_array();
-    for (size_t i = 0; a && i < t->count; i++)
-        json_array_append_new(a, json_pack("{s:s, s:s}", "sensor", t->names[i], "status",
-                                           t->status[i]));
-    return a;
-}
-
-static int record_results(struct console *c, uint64_t id, const struct target *t, uint64_t now)
-{
-    for (size_t i = 0; i < t->count; i++) {
-        int rc = store_contain_result(c->store, id, t->names[i], t->status[i], "", "", now);
-        if (rc)
-            return rc;
-    }
-    return 0;
+    if (t->sent == 0)
+        command_try_all(c, t, cmd);
 }
 
 /* Into the incident's timeline when there is one, the audit log otherwise. */
@@ -151,20 +93,12 @@ static int check_host(const char *host, struct addr *a, char *canon, char *err, 
     return 0;
 }
 
-static void command_init(Ward__Command *cmd, uint64_t id, uint64_t now)
-{
-    ward__command__init(cmd);
-    cmd->id = id;
-    cmd->issued_usec = now;
-    cmd->expires_usec = now + CONTAIN_COMMAND_LIFETIME_SEC * USEC_PER_SEC;
-}
-
 /* Shared tail: records the command, the sensors' status and the timeline entry. */
 static int finish(struct console *c, const struct actor *who, const struct contain_cmd_row *row,
                   Ward__Command *cmd, const json_t *prefer, const char *timeline_action,
                   json_t *details, json_t **reply, char *err, size_t errcap)
 {
-    struct target t;
+    struct command_targets t;
     int rc = store_begin(c->store);
     if (rc) {
         snprintf(err, errcap, "database busy: %s", strerror(-rc));
@@ -179,11 +113,11 @@ static int finish(struct console *c, const struct actor *who, const struct conta
         json_decref(details);
         return -ENOTCONN;
     }
-    json_t *sensors = target_json(&t);
+    json_t *sensors = command_targets_json(&t);
     json_object_set(details, "sensors", sensors);
     json_set_u64(details, "command_id", row->id);
     if ((rc = store_contain_cmd_add(c->store, row)) == 0 &&
-        (rc = record_results(c, row->id, &t, row->issued_usec)) == 0)
+        (rc = command_record_sent(c, row->id, &t, row->issued_usec)) == 0)
         rc = record(c, row->incident, who, timeline_action, details);
     if (rc == 0)
         rc = store_commit(c->store);
@@ -205,7 +139,7 @@ static int new_row(struct console *c, struct contain_cmd_row *row, const char *a
                    const char *host, const struct actor *who, const struct contain_req *r)
 {
     memset(row, 0, sizeof(*row));
-    int rc = store_contain_next_id(c->store, &row->id);
+    int rc = command_next_id(c, &row->id);
     if (rc)
         return rc;
     snprintf(row->action, sizeof(row->action), "%s", action);
@@ -373,7 +307,7 @@ int contain_capture_host(struct console *c, const struct actor *who, const struc
 static int on_result(struct console *c, const struct msg_origin *o, const Ward__CommandResult *r)
 {
     struct contain_cmd_row row;
-    int rc = store_contain_cmd_get(c->store, r->command_id, &row);
+    int rc = command_peek(c, r->command_id, &row);
     if (rc == -ENOENT) {
         log_warn("contain: sensor %s answered unknown command %" PRIu64, o->sensor,
                  r->command_id);
@@ -381,11 +315,12 @@ static int on_result(struct console *c, const struct msg_origin *o, const Ward__
     }
     if (rc)
         return rc;
+    if (strcmp(row.action, "isolate") && strcmp(row.action, "release") &&
+        strcmp(row.action, "capture"))
+        return 0; /* another module's command (intel, mode) */
     const char *detail = r->detail ? r->detail : "";
     const char *backend = r->backend ? r->backend : "";
-    uint64_t at = r->done_usec ? r->done_usec : clock_now_usec();
-    if ((rc = store_contain_result(c->store, row.id, o->sensor, r->ok ? "ok" : "failed", detail,
-                                   backend, at)) != 0)
+    if ((rc = command_record_result(c, o->sensor, row.id, r)) != 0)
         return rc;
     if (!row.dry_run && !strcmp(row.action, "isolate")) {
         struct contain_host_row h;

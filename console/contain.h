@@ -2,7 +2,7 @@
  * contain (console) -- the console module that isolates and releases hosts and
  * orders on-demand captures through the sensors.
  *
- * A command goes, signed (console_send_command()), to the sensors that see the
+ * A command goes, signed (command.h), to the sensors that see the
  * host: those whose events name it, or every connected sensor when none of those
  * is connected.  Safety rails on this side: the never-isolate list ([contain]
  * never_isolate = CIDRs: core clinical servers, gateways, DNS) is refused with a
@@ -26,11 +26,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "command.h"
 #include "console.h"
 #include "json.h"
 #include "ward.h"
 
-#define CONTAIN_COMMAND_LIFETIME_SEC 300 /* a sensor ignores a command older than this */
+#define CONTAIN_COMMAND_LIFETIME_SEC COMMAND_LIFETIME_SEC /* see command.h */
 
 /* An isolate, release or capture request. */
 struct contain_req {

@@ -14,6 +14,7 @@
 #include "clock.h"
 #include "ledger.h"
 #include "incident.h"
+#include "intel.h"
 #include "log.h"
 #include "contain.h"
 #include "sensors.h"
@@ -28,6 +29,7 @@ const struct console_module *const console_modules[] = {
     &incident_module, /* before contain: auto-containment reads the event's incident */
     &vault_module,
     &contain_module,
+    &intel_module, /* after contain: shares its command tables */
     NULL,
 };
 

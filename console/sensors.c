@@ -241,10 +241,21 @@ static int list_one(void *arg, const struct sensor_row *row)
     json_set_u64(j, "packets", row->packets);
     json_set_u64(j, "kernel_drops", row->kernel_drops);
     json_object_set_new(j, "silent", json_boolean(row->silent));
-    if (l->detail) {
-        json_t *hb = NULL;
-        if (store_sensors_heartbeat_json(l->c->store, row->id, &hb) == 0)
+    json_t *hb = NULL;
+    if (store_sensors_heartbeat_json(l->c->store, row->id, &hb) == 0) {
+        /* The detection mode and pushed indicator set the sensor reports. */
+        char mode[48] = "normal";
+        if (json_is_true(json_object_get(hb, "heightened")))
+            snprintf(mode, sizeof(mode), "heightened x%.2f",
+                     json_number_value(json_object_get(hb, "factor")));
+        if (row->last_heartbeat_usec) {
+            json_object_set_new(j, "mode", json_string(mode));
+            json_set_u64(j, "intel_version", json_u64(hb, "intel_version", 0));
+        }
+        if (l->detail)
             json_object_set_new(j, "heartbeat", hb);
+        else
+            json_decref(hb);
     }
     return json_array_append_new(l->arr, j) < 0 ? -ENOMEM : 0;
 }

@@ -233,6 +233,8 @@ static json_t *heartbeat_extra(const Ward__Heartbeat *hb)
     json_set_u64(j, "memory_bytes", hb->memory_bytes);
     json_set_u64(j, "spool_bytes", hb->spool_bytes);
     json_object_set_new(j, "heightened", json_boolean(hb->heightened));
+    json_object_set_new(j, "factor", json_real(hb->factor));
+    json_set_u64(j, "intel_version", hb->intel_version);
     json_object_set_new(j, "interface", json_string(hb->interface ? hb->interface : ""));
     json_set_u64(j, "isolated", hb->isolated);
     json_set_u64(j, "sent_usec", hb->sent_usec);

@@ -19,6 +19,7 @@ static const struct cli_cmd *const tables[] = {
     cli_assets_cmds,
     cli_evidence_cmds,
     cli_incident_cmds,
+    cli_intel_cmds,
     NULL,
 };
 

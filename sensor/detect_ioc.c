@@ -798,7 +798,8 @@ static int ioc_intel(void *state, const struct detect_intel *u, char *detail, si
     }
     if ((rc = pushed_build(&ioc->pushed, u, ioc->max_pushed, &ps, detail, cap)) < 0)
         goto refused;
-    ps.version = u->version ? u->version : ioc->pushed.version;
+    /* A replace states the version outright; an unversioned addition keeps the old one. */
+    ps.version = u->version || u->replace ? u->version : ioc->pushed.version;
     if ((rc = lists_from_pushed(&ps, &l)) < 0) {
         snprintf(detail, cap, "refused: %s; nothing applied", strerror(-rc));
         pushed_fini(&ps);

@@ -1,0 +1,324 @@
+/*
+ * cli_intel -- wardctl's outbreak commands: intel push|list (indicators for the
+ * sensors' ioc detector) and mode heightened|normal (every threshold scaled by
+ * one factor).  Indicator files are read here and sent as text; the console
+ * checks every line and names file:line when one is wrong.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+enum { CMD_INTEL, CMD_MODE };
+
+#define CLI_INTEL_FILE_MAX (960u << 10) /* both files together fit one request line (1 MiB) */
+
+/* Reads path whole into a new string (*out), at most *budget bytes; lowers *budget. */
+static int read_list(const char *path, char **out, size_t *budget)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "wardctl: cannot open %s: %s\n", path, strerror(errno));
+        return 1;
+    }
+    char *buf = malloc(*budget + 1);
+    size_t n = buf ? fread(buf, 1, *budget + 1, f) : 0;
+    int bad = ferror(f);
+    fclose(f);
+    if (!buf || bad || n > *budget) {
+        fprintf(stderr, "wardctl: %s: %s\n", path,
+                !buf ? "out of memory"
+                : bad ? "read error"
+                      : "too large for one push (both files together at most 960 KiB); push "
+                        "it in parts");
+        free(buf);
+        return 1;
+    }
+    if (memchr(buf, '\0', n)) {
+        fprintf(stderr, "wardctl: %s: not a text file (NUL byte)\n", path);
+        free(buf);
+        return 1;
+    }
+    buf[n] = '\0';
+    *budget -= n;
+    *out = buf;
+    return 0;
+}
+
+static void print_sensors(const json_t *sensors)
+{
+    size_t i;
+    json_t *s;
+    json_array_foreach(sensors, i, s)
+        printf("  sensor %-20s %s\n", json_str(s, "sensor", ""), json_str(s, "status", ""));
+}
+
+static int intel_push(const struct cli_opts *go, int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"replace", no_argument, NULL, 'r'},
+        {"addresses", required_argument, NULL, 'a'},
+        {"domains", required_argument, NULL, 'd'},
+        {"sensor", required_argument, NULL, 's'},
+        {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const struct cli_cmd *self = &cli_intel_cmds[CMD_INTEL];
+    struct cli_opts o = *go;
+    const char *afile = NULL, *dfile = NULL, *sensor = NULL;
+    bool replace = false;
+    int ch;
+    optind = 0;
+    while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'r':
+            replace = true;
+            break;
+        case 'a':
+            afile = optarg;
+            break;
+        case 'd':
+            dfile = optarg;
+            break;
+        case 's':
+            sensor = optarg;
+            break;
+        case 'j':
+            o.json = true;
+            break;
+        default:
+            return cli_usage(self);
+        }
+    }
+    if (argc - optind != 2 || (!afile && !dfile && !replace))
+        return cli_usage(self);
+    size_t budget = CLI_INTEL_FILE_MAX;
+    char *atext = NULL, *dtext = NULL;
+    if ((afile && read_list(afile, &atext, &budget)) ||
+        (dfile && read_list(dfile, &dtext, &budget))) {
+        free(atext);
+        free(dtext);
+        return 1;
+    }
+    json_t *args = json_pack("{s:b, s:s, s:s, s:s, s:s, s:s}", "replace", replace, "addresses",
+                             atext ? atext : "", "addresses_file", afile ? afile : "addresses",
+                             "domains", dtext ? dtext : "", "domains_file",
+                             dfile ? dfile : "domains", "sensor", sensor ? sensor : "");
+    free(atext);
+    free(dtext);
+    json_t *data = NULL;
+    int rc = cli_call(&o, "intel.push", args, &data);
+    if (rc)
+        return rc;
+    if (o.json) {
+        rc = cli_print_json(data);
+        json_decref(data);
+        return rc;
+    }
+    printf("%s version %" PRIu64 ": %" PRIu64 " addresses, %" PRIu64 " domains for %s\n",
+           json_is_true(json_object_get(data, "replace")) ? "replaced the pushed set with"
+                                                          : "pushed",
+           json_u64(data, "version", 0), json_u64(data, "addresses", 0),
+           json_u64(data, "domains", 0),
+           strcmp(json_str(data, "sensor", "*"), "*") ? json_str(data, "sensor", "")
+                                                      : "every sensor");
+    print_sensors(json_object_get(data, "sensors"));
+    printf("sensors offline now get it when they next send a heartbeat; results: wardctl intel "
+           "list\n");
+    json_decref(data);
+    return 0;
+}
+
+static const struct cli_col push_cols[] = {
+    {"VERSION", "id", CLI_INT, 0},
+    {"ISSUED", "issued", CLI_TIME, 0},
+    {"BY", "actor", CLI_STR, 16},
+    {"FOR", "sensor", CLI_STR, 20},
+    {"REPLACE", "replace", CLI_BOOL, 0},
+    {"ADDRESSES", "addresses", CLI_INT, 0},
+    {"DOMAINS", "domains", CLI_INT, 0},
+    {"ACKNOWLEDGED", "acked", CLI_LIST, 40},
+    {"REFUSED", "refused", CLI_LIST, 30},
+    {"NOT YET", "waiting", CLI_LIST, 30},
+};
+
+static const struct cli_col state_cols[] = {
+    {"SENSOR", "sensor", CLI_STR, 24},
+    {"VERSION", "version", CLI_INT, 0},
+    {"REPORTED", "reported", CLI_INT, 0},
+    {"STATE", "state", CLI_STR, 0},
+    {"MODE", "mode", CLI_STR, 0},
+    {"MODE ASKED", "mode_asked", CLI_STR, 0},
+};
+
+/* Each push's per-sensor results as acked/refused/waiting lists (the table's columns). */
+static void split_results(json_t *pushes)
+{
+    size_t i, k;
+    json_t *p, *r;
+    json_array_foreach(pushes, i, p) {
+        json_t *acked = json_array(), *refused = json_array(), *waiting = json_array();
+        json_array_foreach(json_object_get(p, "sensors"), k, r) {
+            const char *st = json_str(r, "status", "");
+            json_t *to = !strcmp(st, "ok") ? acked : !strcmp(st, "failed") ? refused : waiting;
+            json_array_append_new(to, json_string(json_str(r, "sensor", "")));
+        }
+        json_object_set_new(p, "acked", acked);
+        json_object_set_new(p, "refused", refused);
+        json_object_set_new(p, "waiting", waiting);
+    }
+}
+
+static int intel_list(const struct cli_opts *go, int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"full", no_argument, NULL, 'f'},
+        {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    struct cli_opts o = *go;
+    bool full = false;
+    int ch;
+    optind = 0;
+    while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        if (ch == 'f')
+            full = true;
+        else if (ch == 'j')
+            o.json = true;
+        else
+            return cli_usage(&cli_intel_cmds[CMD_INTEL]);
+    }
+    if (argc - optind != 2)
+        return cli_usage(&cli_intel_cmds[CMD_INTEL]);
+    json_t *data = NULL;
+    int rc = cli_call(&o, "intel.list", json_pack("{s:b}", "full", full), &data);
+    if (rc)
+        return rc;
+    split_results(json_object_get(data, "pushes"));
+    if (o.json) {
+        rc = cli_print_json(data);
+        json_decref(data);
+        return rc;
+    }
+    printf("pushes (newest first):\n");
+    cli_print_table(stdout, push_cols, WARD_ARRAY_LEN(push_cols), json_object_get(data, "pushes"));
+    if (full) {
+        size_t i;
+        json_t *p;
+        json_array_foreach(json_object_get(data, "pushes"), i, p) {
+            char a[4096], d[4096];
+            cli_cell(json_object_get(p, "address_list"), CLI_LIST, a, sizeof(a));
+            cli_cell(json_object_get(p, "domain_list"), CLI_LIST, d, sizeof(d));
+            printf("version %" PRIu64 ": addresses %s; domains %s\n", json_u64(p, "id", 0), a, d);
+        }
+    }
+    printf("\nsensors:\n");
+    cli_print_table(stdout, state_cols, WARD_ARRAY_LEN(state_cols),
+                    json_object_get(data, "sensors"));
+    json_decref(data);
+    return 0;
+}
+
+static int cmd_intel(const struct cli_opts *go, int argc, char **argv)
+{
+    const char *sub = NULL;
+    for (int i = 1; i < argc && !sub; i++)
+        if (argv[i][0] != '-')
+            sub = argv[i];
+    if (sub && !strcmp(sub, "push"))
+        return intel_push(go, argc, argv);
+    if (sub && !strcmp(sub, "list"))
+        return intel_list(go, argc, argv);
+    return cli_usage(&cli_intel_cmds[CMD_INTEL]);
+}
+
+static int cmd_mode(const struct cli_opts *go, int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"factor", required_argument, NULL, 'f'},
+        {"sensor", required_argument, NULL, 's'},
+        {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const struct cli_cmd *self = &cli_intel_cmds[CMD_MODE];
+    struct cli_opts o = *go;
+    const char *sensor = NULL;
+    double factor = 0.5;
+    bool have_factor = false;
+    int ch;
+    optind = 0;
+    while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        char *end;
+        switch (ch) {
+        case 'f':
+            factor = strtod(optarg, &end);
+            if (*end || end == optarg || !(factor > 0 && factor <= 1)) {
+                fprintf(stderr, "wardctl: --factor %s: give a number more than 0 and at most 1 "
+                                "(0.5 halves every threshold)\n",
+                        optarg);
+                return 2;
+            }
+            have_factor = true;
+            break;
+        case 's':
+            sensor = optarg;
+            break;
+        case 'j':
+            o.json = true;
+            break;
+        default:
+            return cli_usage(self);
+        }
+    }
+    if (argc - optind != 1)
+        return cli_usage(self);
+    bool heightened;
+    if (!strcmp(argv[optind], "heightened"))
+        heightened = true;
+    else if (!strcmp(argv[optind], "normal") && !have_factor)
+        heightened = false;
+    else
+        return cli_usage(self);
+    json_t *args = json_pack("{s:b, s:f, s:s}", "heightened", heightened, "factor", factor,
+                             "sensor", sensor ? sensor : "");
+    json_t *data = NULL;
+    int rc = cli_call(&o, "mode", args, &data);
+    if (rc)
+        return rc;
+    if (o.json) {
+        rc = cli_print_json(data);
+        json_decref(data);
+        return rc;
+    }
+    if (heightened)
+        printf("heightened mode (thresholds x%.2f) for %s (command %" PRIu64 ")\n",
+               json_number_value(json_object_get(data, "factor")),
+               sensor ? sensor : "every sensor", json_u64(data, "command_id", 0));
+    else
+        printf("normal mode for %s (command %" PRIu64 ")\n", sensor ? sensor : "every sensor",
+               json_u64(data, "command_id", 0));
+    print_sensors(json_object_get(data, "sensors"));
+    printf("sensors offline now switch when they next send a heartbeat; see wardctl status\n");
+    json_decref(data);
+    return 0;
+}
+
+const struct cli_cmd cli_intel_cmds[] = {
+    [CMD_INTEL] = {"intel",
+                   "intel push [--replace] [--addresses FILE] [--domains FILE] [--sensor NAME] | "
+                   "intel list [--full]",
+                   "push indicators (one address, CIDR or domain a line) to the sensors; what "
+                   "was pushed, by whom, who acknowledged",
+                   cmd_intel},
+    [CMD_MODE] = {"mode", "mode heightened [--factor F] [--sensor NAME] | mode normal [--sensor NAME]",
+                  "raise (or restore) detection sensitivity: every threshold times F (0.5)",
+                  cmd_mode},
+    {NULL, NULL, NULL, NULL},
+};

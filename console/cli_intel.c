@@ -95,7 +95,7 @@ static int intel_push(const struct cli_opts *go, int argc, char **argv)
             return cli_usage(self);
         }
     }
-    if (argc - optind != 2 || (!afile && !dfile && !replace))
+    if (argc - optind != 1 || (!afile && !dfile && !replace))
         return cli_usage(self);
     size_t budget = CLI_INTEL_FILE_MAX;
     char *atext = NULL, *dtext = NULL;
@@ -194,7 +194,7 @@ static int intel_list(const struct cli_opts *go, int argc, char **argv)
         else
             return cli_usage(&cli_intel_cmds[CMD_INTEL]);
     }
-    if (argc - optind != 2)
+    if (argc - optind != 1)
         return cli_usage(&cli_intel_cmds[CMD_INTEL]);
     json_t *data = NULL;
     int rc = cli_call(&o, "intel.list", json_pack("{s:b}", "full", full), &data);

@@ -179,5 +179,13 @@ else
     fail "audit" "$(grep -o '"action":"[a-z.]*"' <<<"$audit" | sort | uniq -c | tr '\n' ' ')"
 fi
 ctl audit verify >/dev/null 2>&1 && pass "audit verify passes" || fail "audit verify" "$(ctl audit verify 2>&1)"
+normal() { ctl status | grep -E "^s2 " | grep -q " normal "; }
+out=$(ctl mode normal 2>&1)
+rc=$?
+if [ $rc -eq 0 ] && wait_for 10 normal; then
+    pass "wardctl mode normal restores s2"
+else
+    fail "mode normal" "$out; $(ctl status 2>&1 | tail -3)"
+fi
 
 exit 0

@@ -165,7 +165,7 @@ static void split_results(json_t *pushes)
         json_t *acked = json_array(), *refused = json_array(), *waiting = json_array();
         json_array_foreach(json_object_get(p, "sensors"), k, r) {
             const char *st = json_str(r, "status", "");
-            json_t *to = !strcmp(st, "ok") ? acked : !strcmp(st, "failed") ? refused : waiting;
+            json_t *to = !strncmp(st, "ok", 2) ? acked : !strcmp(st, "failed") ? refused : waiting;
             json_array_append_new(to, json_string(json_str(r, "sensor", "")));
         }
         json_object_set_new(p, "acked", acked);

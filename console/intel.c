@@ -914,12 +914,25 @@ static int verb_list(struct console *c, const struct ctl_req *req, json_t **repl
         snprintf(err, errcap, "cannot list pushes: %s", strerror(-rc));
         return rc;
     }
-    size_t i;
-    json_t *p;
+    size_t i, k, j;
+    json_t *p, *r, *st;
     json_array_foreach(pushes, i, p) {
         json_t *res = NULL;
-        if (store_contain_results_json(c->store, json_u64(p, "id", 0), &res) == 0)
-            json_object_set_new(p, "sensors", res);
+        uint64_t id = json_u64(p, "id", 0);
+        if (store_contain_results_json(c->store, id, &res) != 0)
+            continue;
+        /* A sensor reached later by a resend holds the push if it is in step past it. */
+        json_array_foreach(res, k, r) {
+            if (!strcmp(json_str(r, "status", ""), "ok"))
+                continue;
+            json_array_foreach(l.arr, j, st) {
+                if (!strcmp(json_str(st, "sensor", ""), json_str(r, "sensor", "")) &&
+                    !strcmp(json_str(st, "state", ""), "in step") &&
+                    json_u64(st, "reported", 0) >= id)
+                    json_object_set_new(r, "status", json_string("ok (resent)"));
+            }
+        }
+        json_object_set_new(p, "sensors", res);
     }
     *reply = json_pack("{s:o, s:o}", "pushes", pushes, "sensors", l.arr);
     return *reply ? 0 : -ENOMEM;

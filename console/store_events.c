@@ -36,8 +36,7 @@ static int upsert(struct store *st, int64_t sensor_id, const char *sensor, uint6
         " packets = excluded.packets, bytes = excluded.bytes, count = excluded.count,"
         " severity = excluded.severity, confidence = excluded.confidence,"
         " closed = excluded.closed, summary = excluded.summary, json = excluded.json"
-        " WHERE excluded.revision > events.revision"
-        " RETURNING id";
+        " WHERE excluded.revision > events.revision";
     static const char sel[] = "SELECT id FROM events WHERE sensor_id = ?1 AND uid = ?2";
 
     if (!ev->uid || !ev->uid[0])
@@ -71,13 +70,14 @@ static int upsert(struct store *st, int64_t sensor_id, const char *sensor, uint6
     sqlite3_bind_int(s, 17, ev->closed);
     store_bind_text(s, 18, ev->summary ? ev->summary : "");
     sqlite3_bind_text(s, 19, text.data, (int)text.len, SQLITE_STATIC);
+    /*
+     * An insert sets the connection's last rowid; the upsert's UPDATE leaves it
+     * alone.  (RETURNING would say the same, at the cost of a temporary table
+     * per statement.)  When no new row was made, the id is looked up.
+     */
+    sqlite3_set_last_insert_rowid(store_db(st), 0);
     int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-        *rowid = sqlite3_column_int64(s, 0);
-        rc = sqlite3_step(s);
-    } else if (rc == SQLITE_DONE) {
-        *rowid = 0;
-    }
+    *rowid = rc == SQLITE_DONE ? sqlite3_last_insert_rowid(store_db(st)) : 0;
     if (rc != SQLITE_DONE) {
         ret = store_fail(st, "store event");
         sqlite3_reset(s);
@@ -85,7 +85,7 @@ static int upsert(struct store *st, int64_t sensor_id, const char *sensor, uint6
     }
     sqlite3_reset(s);
     if (*rowid == 0) {
-        /* Not newer: the row stays as it was; find its id. */
+        /* Updated, or not newer and left as it was: find its id. */
         s = store_prepare(st, sel);
         if (!s)
             goto out;

@@ -35,6 +35,39 @@
 #define LAT_BUCKET_USEC 100ull /* latency histogram resolution */
 #define LAT_BUCKETS 100000     /* 100 us .. 10 s, then one overflow bucket */
 #define ROUTER_HWM 4096
+#define GROUP_BATCHES 64        /* batches one commit may cover */
+#define GROUP_MSGS 16384        /* messages one commit may cover */
+#define GROUP_SOLO_USEC 10000000 /* after a failure, one batch per transaction this long */
+
+/* A batch stored in the open group transaction, acknowledged once it commits. */
+struct group_ack {
+    uint8_t rid[RID_MAX];           /* the sensor's ZeroMQ routing id */
+    size_t rid_len;                 /* bytes of rid */
+    char name[SENSOR_NAME_MAX + 1]; /* the sensor */
+    uint64_t last;                  /* the batch's last sequence number */
+    uint64_t stored;                /* messages of it stored (above the watermark) */
+    size_t lat_first;               /* its creation times: group.created[lat_first..] */
+    size_t lat_count;               /* ... this many */
+};
+
+/*
+ * Group commit: the batches handled in one ingest_handle() share a transaction
+ * and its COMMIT (one WAL flush instead of one per batch), and each is
+ * acknowledged only after that COMMIT.  The group commits when the drain ends,
+ * when it is full, and before any other reply goes out (a reply may carry a
+ * watermark, which must be committed first).  A batch that fails rolls the
+ * whole group back: every batch in it is answered ACK_RETRY with its sensor's
+ * committed watermark, and for GROUP_SOLO_USEC each batch gets a transaction
+ * of its own, so one bad batch cannot keep failing the others.
+ */
+struct group {
+    struct group_ack acks[GROUP_BATCHES]; /* batches waiting for the commit */
+    size_t n;                             /* how many */
+    uint64_t created[GROUP_MSGS];         /* their messages' creation times */
+    size_t n_created;                     /* how many */
+    uint64_t solo_until;                  /* monotonic: no grouping before this */
+    bool committing;                      /* answering the group: no nested commit */
+};
 
 struct peer {
     char name[SENSOR_NAME_MAX + 1]; /* sensor name, "" if the slot is free */
@@ -60,7 +93,10 @@ struct ingest {
     struct log_limit lim_reject;    /* rate limit for refusal logs */
     struct log_limit lim_zap;       /* rate limit for ZAP refusals */
     struct log_limit lim_dup;       /* rate limit for duplicate-batch logs */
+    struct group *group;            /* batches stored, not yet committed */
 };
+
+static int group_commit(struct ingest *i);
 
 /* ---------------------------------------------------------------- ZAP relay thread */
 
@@ -220,6 +256,9 @@ static void reply(struct ingest *i, const uint8_t *rid, size_t rid_len, const Wa
 {
     uint8_t *env;
     size_t len;
+    /* Whatever this says may rest on the group's uncommitted writes. */
+    if (i->group->n && !i->group->committing && group_commit(i) < 0)
+        return; /* not committed: say nothing; the sensor asks again */
     if (envelope_seal(pl, "console", 0, &i->c->id, &env, &len) < 0)
         return;
     const void *d[2] = {rid, env};
@@ -322,12 +361,16 @@ static void refuse(struct ingest *i, const char *who, const char *why)
                     w, why);
 }
 
-/* Stores the messages of one batch above the watermark; 0 or a negative errno. */
+/*
+ * Stores the messages of one batch above the watermark in the group's
+ * transaction (opened if need be), and commits it when solo.  0 or a negative
+ * errno; on failure the transaction (the whole group's) is rolled back.
+ */
 static int store_batch(struct ingest *i, const struct sensor_row *row, uint64_t first,
-                       const Ward__Batch *b, uint64_t now)
+                       const Ward__Batch *b, uint64_t now, bool solo)
 {
     struct store *st = i->c->store;
-    int rc = store_begin(st);
+    int rc = store_in_tx(st) ? 0 : store_begin(st);
     if (rc < 0)
         return rc;
     for (size_t k = 0; k < b->n_messages; k++) {
@@ -361,7 +404,7 @@ static int store_batch(struct ingest *i, const struct sensor_row *row, uint64_t 
         rc = -EIO;
         goto fail;
     }
-    if ((rc = store_commit(st)) < 0)
+    if (solo && (rc = store_commit(st)) < 0)
         goto fail;
     return 0;
 fail:
@@ -370,6 +413,8 @@ fail:
         store_rollback(st);
     return rc;
 }
+
+static void group_answer(struct ingest *i, int rc);
 
 static void on_batch(struct ingest *i, const uint8_t *rid, size_t rid_len,
                      const struct sensor_row *row, const Ward__Envelope *env, const Ward__Batch *b)
@@ -416,8 +461,22 @@ static void on_batch(struct ingest *i, const uint8_t *rid, size_t rid_len,
                  row->name, acked + 1, first - 1, first);
     }
     uint64_t now = clock_now_usec();
-    int rc = store_batch(i, row, first, b, now);
+    struct group *g = i->group;
+    struct store *st = i->c->store;
+    if (g->n >= GROUP_BATCHES || g->n_created + b->n_messages > GROUP_MSGS ||
+        (g->n && !store_in_tx(st)))
+        (void)!group_commit(i);
+    bool solo = clock_mono_usec() < g->solo_until;
+    if (solo && store_in_tx(st))
+        (void)!group_commit(i);
+    int rc = store_batch(i, row, first, b, now, solo);
     if (rc < 0) {
+        g->solo_until = clock_mono_usec() + GROUP_SOLO_USEC;
+        if (g->n)
+            group_answer(i, rc); /* rolled back with this one */
+        struct sensor_row now_row;
+        if (store_sensors_by_name(st, row->name, &now_row) == 0)
+            acked = now_row.acked_seq; /* the committed watermark */
         char why[128];
         snprintf(why, sizeof(why), "console storage failed: %s", strerror(-rc));
         if (!i->store_failing)
@@ -429,19 +488,85 @@ static void on_batch(struct ingest *i, const uint8_t *rid, size_t rid_len,
         reply_ack(i, rid, rid_len, acked, WARD__ACK_STATUS__ACK_RETRY, why);
         return;
     }
-    if (i->store_failing) {
+    struct group_ack *a = &g->acks[g->n++];
+    memcpy(a->rid, rid, rid_len);
+    a->rid_len = rid_len;
+    snprintf(a->name, sizeof(a->name), "%s", row->name);
+    a->last = last;
+    a->stored = last - WARD_MAX(acked, first - 1);
+    a->lat_first = g->n_created;
+    for (size_t k = 0; k < b->n_messages; k++) {
+        if (first + k > acked)
+            g->created[g->n_created++] = b->messages[k]->created_usec;
+    }
+    a->lat_count = g->n_created - a->lat_first;
+    if (solo)
+        group_answer(i, 0); /* committed already */
+}
+
+/*
+ * Answers the group's batches after its COMMIT (rc 0: ACK_OK) or its rollback
+ * (ACK_RETRY with each sensor's committed watermark), and empties the group.
+ */
+static void group_answer(struct ingest *i, int rc)
+{
+    struct group *g = i->group;
+    struct store *st = i->c->store;
+    g->committing = true;
+    if (rc == 0 && g->n && i->store_failing) {
         log_info("ingest: storage works again; acknowledging");
         i->store_failing = false;
     }
-    uint64_t done = clock_now_usec();
-    for (size_t k = 0; k < b->n_messages; k++) {
-        uint64_t created = b->messages[k]->created_usec;
-        if (first + k > acked && created && created <= done)
-            lat_add(i, done - created);
+    if (rc < 0 && g->n) {
+        if (!i->store_failing)
+            log_err("ingest: cannot store batches (%s); not acknowledging until storage "
+                    "works, sensors keep their spools",
+                    strerror(-rc));
+        i->store_failing = true;
+        g->solo_until = clock_mono_usec() + GROUP_SOLO_USEC;
     }
-    i->st.batches++;
-    i->st.messages += last - WARD_MAX(acked, first - 1);
-    reply_ack(i, rid, rid_len, last, WARD__ACK_STATUS__ACK_OK, "");
+    char why[128];
+    snprintf(why, sizeof(why), "console storage failed: %s", rc < 0 ? strerror(-rc) : "");
+    uint64_t done = clock_now_usec();
+    for (size_t k = 0; k < g->n; k++) {
+        const struct group_ack *a = &g->acks[k];
+        if (rc == 0) {
+            for (size_t m = a->lat_first; m < a->lat_first + a->lat_count; m++) {
+                if (g->created[m] && g->created[m] <= done)
+                    lat_add(i, done - g->created[m]);
+            }
+            i->st.batches++;
+            i->st.messages += a->stored;
+            reply_ack(i, a->rid, a->rid_len, a->last, WARD__ACK_STATUS__ACK_OK, "");
+        } else {
+            struct sensor_row row;
+            uint64_t acked = store_sensors_by_name(st, a->name, &row) == 0 ? row.acked_seq : 0;
+            i->st.retries++;
+            reply_ack(i, a->rid, a->rid_len, acked, WARD__ACK_STATUS__ACK_RETRY, why);
+        }
+    }
+    g->n = g->n_created = 0;
+    g->committing = false;
+}
+
+/* Commits the group's transaction, if one is open, and answers its batches. */
+static int group_commit(struct ingest *i)
+{
+    struct group *g = i->group;
+    struct store *st = i->c->store;
+    if (g->committing)
+        return 0;
+    int rc = g->n ? -EIO : 0; /* batches but no transaction: SQLite rolled it back */
+    if (store_in_tx(st)) {
+        rc = store_ingest_tx_alive(st) ? store_commit(st) : -EIO;
+        if (rc < 0) {
+            modules_batch_abort(i->c);
+            if (store_in_tx(st))
+                store_rollback(st);
+        }
+    }
+    group_answer(i, rc);
+    return rc;
 }
 
 static void on_heartbeat(struct ingest *i, const uint8_t *rid, size_t rid_len,
@@ -567,6 +692,8 @@ int ingest_handle(struct ingest *i)
         }
         msgs_close(f, n);
     }
+    /* Nothing more is waiting (or the slice is used up): make the group durable. */
+    (void)!group_commit(i);
     return handled;
 }
 
@@ -656,6 +783,10 @@ void ingest_close(struct ingest *i)
         zmq_close(i->router);
     if (i->ctx)
         zmq_ctx_term(i->ctx);
+    if (i->group) {
+        (void)!group_commit(i);
+        free(i->group);
+    }
     free(i->peers);
     free(i->lat);
     free(i);
@@ -672,8 +803,9 @@ int ingest_open(struct console *c, const char *endpoint, struct ingest **out)
     i->c = c;
     i->peers = calloc(INGEST_MAX_PEERS, sizeof(*i->peers));
     i->lat = calloc(LAT_BUCKETS + 1, sizeof(*i->lat));
+    i->group = calloc(1, sizeof(*i->group));
     i->ctx = zmq_ctx_new();
-    if (!i->peers || !i->lat || !i->ctx) {
+    if (!i->peers || !i->lat || !i->group || !i->ctx) {
         ingest_close(i);
         return -ENOMEM;
     }

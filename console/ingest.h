@@ -18,8 +18,11 @@
  * sensor's stored watermark is a resend or a replay: not stored, acknowledged
  * again, logged.  A batch starting past watermark + INGEST_SEQ_WINDOW is refused.
  * Otherwise the messages above the watermark are stored in one transaction
- * (store_events_upsert for events, then every console module's on_message), with
- * the new watermark; the Ack goes out after the commit.  A failed commit
+ * (store_events_upsert for events, then every console module's on_message and
+ * on_batch_end), with the new watermark; the Ack goes out after the commit.
+ * Batches handled in one ingest_handle() share that transaction (group
+ * commit); a failing batch rolls the group back and each of its batches is
+ * answered ACK_RETRY (ingest.c says more).  A failed commit
  * (-ENOSPC: disk full) answers ACK_RETRY with the reason, is logged once, and
  * the sensor resends later.  Every refusal is logged with the sensor's name (or
  * key) and the reason, and counted; the console keeps serving the others.

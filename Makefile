@@ -130,7 +130,10 @@ $(BUILD)/obj/gen/ward.pb-c.o: $(PROTO_C)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -Wno-cast-qual -c -o $@ $<
 
-$(BUILD)/obj/%.o: %.c | $(PROTO_H)
+# The generated header is a real prerequisite: it is included through -isystem,
+# which -MMD leaves out of the dependency files, so a changed ward.proto would
+# otherwise leave objects built against the old message layouts.
+$(BUILD)/obj/%.o: %.c $(PROTO_H)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<

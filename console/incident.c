@@ -43,6 +43,7 @@ struct incidents {
     unsigned prefix6;           /* [incidents] segment_prefix6 */
     uint32_t ignore_kinds;      /* [incidents] ignore_kinds as a bit mask */
     struct batch *batch;        /* what the batch in progress keeps in memory */
+    int64_t max_linked;         /* no event row above this is linked (it may be lower) */
 };
 
 static struct batch *batch_new(void);
@@ -237,6 +238,8 @@ static int incident_mod_init(struct console *c)
     rc = audit_init_store(c->store);
     if (rc == 0)
         rc = store_incidents_create(c->store);
+    if (rc == 0)
+        rc = store_incidents_max_linked(c->store, &m->max_linked);
     if (rc == 0)
         return 0;
 out_fini:
@@ -1009,7 +1012,9 @@ static int on_event(struct console *c, struct incidents *m, const struct msg_ori
     struct batch_incident *bi = NULL;
     bool creating = false, new_event = false;
     int64_t owner = 0;
-    rc = store_incidents_event_owner(c->store, o->event_id, &owner);
+    /* Event rows only grow: one above every link ever made is new to correlation. */
+    rc = o->event_id > m->max_linked ? -ENOENT
+                                     : store_incidents_event_owner(c->store, o->event_id, &owner);
     if (rc == 0) {
         rc = batch_incident(c, m, owner, &bi);
     } else if (rc == -ENOENT) {
@@ -1066,6 +1071,8 @@ static int on_event(struct console *c, struct incidents *m, const struct msg_ori
 
     if (new_event)
         rc = store_incidents_link_event(c->store, row->id, o->event_id, now);
+    if (rc == 0 && o->event_id > m->max_linked)
+        m->max_linked = o->event_id;
     if ((unsigned)ev->kind < 32)
         row->kinds |= 1u << (unsigned)ev->kind;
     for (size_t i = 0; rc == 0 && i < nhosts; i++) {

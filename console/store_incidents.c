@@ -562,6 +562,19 @@ int store_incidents_event_owner(struct store *st, int64_t event, int64_t *incide
     return rc;
 }
 
+int store_incidents_max_linked(struct store *st, int64_t *event)
+{
+    static const char sql[] = "SELECT coalesce(max(event), 0) FROM incident_links";
+    sqlite3_stmt *s = store_prepare(st, sql);
+    if (!s)
+        return -EIO;
+    int rc = sqlite3_step(s);
+    *event = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    rc = rc == SQLITE_ROW ? 0 : store_fail(st, "incidents: reading links");
+    store_stmt_done(s);
+    return rc;
+}
+
 int store_incidents_link_event(struct store *st, int64_t incident, int64_t event,
                                uint64_t received_usec)
 {

@@ -128,6 +128,8 @@ int store_incidents_hosts_each(struct store *st, int64_t incident, store_inciden
 /* The incident that holds event (its row in the events table); -ENOENT if none. */
 WARD_MUST_CHECK int store_incidents_event_owner(struct store *st, int64_t event,
                                                 int64_t *incident);
+/* The largest event row id linked to any incident (0 if none). */
+WARD_MUST_CHECK int store_incidents_max_linked(struct store *st, int64_t *event);
 /* Links event (its row in the events table) to the incident; nothing if linked already. */
 WARD_MUST_CHECK int store_incidents_link_event(struct store *st, int64_t incident, int64_t event,
                                                uint64_t received_usec);

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
+
 bool addr_eq(const struct addr *a, const struct addr *b)
 {
     return a->family == b->family && memcmp(a->b, b->b, 16) == 0;
@@ -148,17 +150,10 @@ int cidr_set_add(struct cidr_set *s, const struct cidr *c)
 
 int cidr_set_add_list(struct cidr_set *s, const char *list, char *bad, size_t badcap)
 {
-    const char *p = list;
-    while (*p) {
-        while (*p == ',' || isspace((unsigned char)*p))
-            p++;
-        if (!*p)
-            break;
-        const char *start = p;
-        while (*p && *p != ',' && !isspace((unsigned char)*p))
-            p++;
+    const char *start;
+    size_t n;
+    while ((start = config_list_next(&list, &n))) {
         char item[64];
-        size_t n = (size_t)(p - start);
         if (n >= sizeof(item)) {
             snprintf(bad, badcap, "%.*s", (int)WARD_MIN(n, badcap - 1), start);
             return -EINVAL;

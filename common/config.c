@@ -403,6 +403,19 @@ int config_get_size(struct config *c, const char *section, const char *key, uint
     return 0;
 }
 
+const char *config_list_next(const char **cursor, size_t *len)
+{
+    const char *p = *cursor;
+    while (*p == ',' || isspace((unsigned char)*p))
+        p++;
+    const char *item = p;
+    while (*p && *p != ',' && !isspace((unsigned char)*p))
+        p++;
+    *cursor = p;
+    *len = (size_t)(p - item);
+    return *len ? item : NULL;
+}
+
 static bool is_blank(char ch)
 {
     return ch == ' ' || ch == '\t';

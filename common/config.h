@@ -67,6 +67,13 @@ WARD_MUST_CHECK int config_get_size(struct config *c, const char *section, const
  */
 WARD_MUST_CHECK int config_get_ports(struct config *c, const char *section, const char *key,
                                      const char *def, uint16_t *out, size_t cap, size_t *count);
+/*
+ * Steps through a list value whose items are separated by commas and/or blanks
+ * ("a, b c"; empty items are skipped): returns the next item, not NUL-terminated,
+ * with its length in *len, and moves *cursor past it; NULL when none is left.
+ * For lists of names and addresses; port lists use config_get_ports().
+ */
+const char *config_list_next(const char **cursor, size_t *len);
 /* True if the key is present (does not mark it used). */
 bool config_has(const struct config *c, const char *section, const char *key);
 /* Line of the key in the file, 0 if absent. */

@@ -194,15 +194,10 @@ static int as_init(struct config *cfg, void **state)
                           sizeof(bad)) < 0)
         return config_fail(cfg, AS_SECTION, "gateways", "'%s' is not an address or CIDR", bad);
     const char *p = config_get_str(cfg, AS_SECTION, "ignore_macs", "");
-    while (*p) {
-        while (*p == ',' || *p == ' ')
-            p++;
-        if (!*p)
-            break;
-        const char *s = p;
-        while (*p && *p != ',' && *p != ' ')
-            p++;
-        if (as->n_ignore >= AS_MAX_IGNORE || !parse_mac(s, (size_t)(p - s), as->ignore[as->n_ignore]))
+    const char *s;
+    size_t n;
+    while ((s = config_list_next(&p, &n))) {
+        if (as->n_ignore >= AS_MAX_IGNORE || !parse_mac(s, n, as->ignore[as->n_ignore]))
             return config_fail(cfg, AS_SECTION, "ignore_macs",
                                "expected up to %d MACs like 00:11:22:33:44:55", AS_MAX_IGNORE);
         as->n_ignore++;

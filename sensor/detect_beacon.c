@@ -166,32 +166,25 @@ struct bc_stats {
 static int parse_names(struct config *cfg, struct beacon *bc)
 {
     const char *p = config_get_str(cfg, BC_SECTION, "ignore_names", "");
-    while (*p) {
-        while (*p == ',' || *p == ' ')
-            p++;
-        if (!*p)
-            break;
-        size_t n = 0;
-        if (bc->n_ignore_names >= BC_MAX_IGNORE_NAMES)
+    const char *s;
+    size_t n;
+    while ((s = config_list_next(&p, &n))) {
+        if (n >= 2 && s[0] == '*' && s[1] == '.') {
+            s += 2;
+            n -= 2;
+        }
+        while (n && s[n - 1] == '.')
+            n--;
+        if (bc->n_ignore_names >= BC_MAX_IGNORE_NAMES || n >= BC_NAME_MAX)
             return config_fail(cfg, BC_SECTION, "ignore_names",
                                "expected up to %d names of up to %d characters",
                                BC_MAX_IGNORE_NAMES, BC_NAME_MAX - 1);
-        char *out = bc->ignore_names[bc->n_ignore_names];
-        if (p[0] == '*' && p[1] == '.')
-            p += 2;
-        while (*p && *p != ',' && *p != ' ') {
-            if (n + 1 >= BC_NAME_MAX)
-                return config_fail(cfg, BC_SECTION, "ignore_names",
-                                   "expected up to %d names of up to %d characters",
-                                   BC_MAX_IGNORE_NAMES, BC_NAME_MAX - 1);
-            out[n++] = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
-            p++;
-        }
-        while (n && out[n - 1] == '.')
-            n--;
+        if (!n)
+            continue;
+        char *out = bc->ignore_names[bc->n_ignore_names++];
+        for (size_t i = 0; i < n; i++)
+            out[i] = (char)(s[i] >= 'A' && s[i] <= 'Z' ? s[i] - 'A' + 'a' : s[i]);
         out[n] = '\0';
-        if (n)
-            bc->n_ignore_names++;
     }
     return 0;
 }

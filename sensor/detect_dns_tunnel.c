@@ -82,16 +82,9 @@ static const char *const default_ignore =
 static int parse_ignore(struct config *cfg, struct dns_tunnel *dt)
 {
     const char *list = config_get_str(cfg, DT_SECTION, "ignore_domains", default_ignore);
-    const char *p = list;
-    while (*p) {
-        while (*p == ',' || isspace((unsigned char)*p))
-            p++;
-        if (!*p)
-            break;
-        const char *s = p;
-        while (*p && *p != ',' && !isspace((unsigned char)*p))
-            p++;
-        size_t n = (size_t)(p - s);
+    const char *s;
+    size_t n;
+    while ((s = config_list_next(&list, &n))) {
         if (n >= DT_DOMAIN_MAX || dt->n_ignore >= DT_IGNORE_MAX)
             return config_fail(cfg, DT_SECTION, "ignore_domains",
                                "at most %d domains of %d characters", DT_IGNORE_MAX,

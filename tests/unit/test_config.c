@@ -214,6 +214,27 @@ static void test_config_ports_quotes_a_long_token_shortly(void **state)
     config_free(c);
 }
 
+static void test_config_list_next_splits_at_commas_and_blanks(void **state)
+{
+    (void)state;
+    const char *p = " ,a.example, 10.0.0.0/8\tb ,,c,";
+    const char *want[] = {"a.example", "10.0.0.0/8", "b", "c"};
+    const char *item;
+    size_t n, i = 0;
+    while ((item = config_list_next(&p, &n))) {
+        assert_true(i < 4);
+        assert_int_equal(n, strlen(want[i]));
+        assert_memory_equal(item, want[i], n);
+        i++;
+    }
+    assert_int_equal(i, 4);
+    assert_null(config_list_next(&p, &n));
+    p = "";
+    assert_null(config_list_next(&p, &n));
+    p = " , ,\t";
+    assert_null(config_list_next(&p, &n));
+}
+
 static void test_config_load_names_missing_file(void **state)
 {
     (void)state;
@@ -249,6 +270,7 @@ int main(void)
         cmocka_unit_test(test_config_ports_reads_list_default_and_empty),
         cmocka_unit_test(test_config_ports_rejects_hostile_lists),
         cmocka_unit_test(test_config_ports_quotes_a_long_token_shortly),
+        cmocka_unit_test(test_config_list_next_splits_at_commas_and_blanks),
         cmocka_unit_test(test_config_load_names_missing_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

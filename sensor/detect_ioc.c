@@ -397,7 +397,7 @@ static const char *shown(const char *item, char *buf, size_t cap)
     size_t n = 0;
     if (!item)
         return "(missing)";
-    for (; item[n] && n < 64 && n + 4 < cap; n++)
+    for (; n < 64 && n + 4 < cap && item[n]; n++)
         buf[n] = isprint((unsigned char)item[n]) ? item[n] : '?';
     snprintf(buf + n, cap - n, "%s", item[n] ? "..." : "");
     return buf;

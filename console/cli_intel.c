@@ -31,7 +31,7 @@ static int read_list(const char *path, char **out, size_t *budget)
     fclose(f);
     if (!buf || bad || n > *budget) {
         fprintf(stderr, "wardctl: %s: %s\n", path,
-                !buf ? "out of memory"
+                !buf  ? "out of memory"
                 : bad ? "read error"
                       : "too large for one push (both files together at most 960 KiB); push "
                         "it in parts");
@@ -120,13 +120,11 @@ static int intel_push(const struct cli_opts *go, int argc, char **argv)
         json_decref(data);
         return rc;
     }
-    printf("%s version %" PRIu64 ": %" PRIu64 " addresses, %" PRIu64 " domains for %s\n",
-           json_is_true(json_object_get(data, "replace")) ? "replaced the pushed set with"
-                                                          : "pushed",
-           json_u64(data, "version", 0), json_u64(data, "addresses", 0),
-           json_u64(data, "domains", 0),
-           strcmp(json_str(data, "sensor", "*"), "*") ? json_str(data, "sensor", "")
-                                                      : "every sensor");
+    printf(
+        "%s version %" PRIu64 ": %" PRIu64 " addresses, %" PRIu64 " domains for %s\n",
+        json_is_true(json_object_get(data, "replace")) ? "replaced the pushed set with" : "pushed",
+        json_u64(data, "version", 0), json_u64(data, "addresses", 0), json_u64(data, "domains", 0),
+        strcmp(json_str(data, "sensor", "*"), "*") ? json_str(data, "sensor", "") : "every sensor");
     print_sensors(json_object_get(data, "sensors"));
     printf("sensors offline now get it when they next send a heartbeat; results: wardctl intel "
            "list\n");
@@ -135,25 +133,17 @@ static int intel_push(const struct cli_opts *go, int argc, char **argv)
 }
 
 static const struct cli_col push_cols[] = {
-    {"VERSION", "id", CLI_INT, 0},
-    {"ISSUED", "issued", CLI_TIME, 0},
-    {"BY", "actor", CLI_STR, 16},
-    {"FOR", "sensor", CLI_STR, 20},
-    {"REPLACE", "replace", CLI_BOOL, 0},
-    {"ADDRESSES", "addresses", CLI_INT, 0},
-    {"DOMAINS", "domains", CLI_INT, 0},
-    {"ACKNOWLEDGED", "acked", CLI_LIST, 40},
-    {"REFUSED", "refused", CLI_LIST, 30},
-    {"NOT YET", "waiting", CLI_LIST, 30},
+    {"VERSION", "id", CLI_INT, 0},        {"ISSUED", "issued", CLI_TIME, 0},
+    {"BY", "actor", CLI_STR, 16},         {"FOR", "sensor", CLI_STR, 20},
+    {"REPLACE", "replace", CLI_BOOL, 0},  {"ADDRESSES", "addresses", CLI_INT, 0},
+    {"DOMAINS", "domains", CLI_INT, 0},   {"ACKNOWLEDGED", "acked", CLI_LIST, 40},
+    {"REFUSED", "refused", CLI_LIST, 30}, {"NOT YET", "waiting", CLI_LIST, 30},
 };
 
 static const struct cli_col state_cols[] = {
-    {"SENSOR", "sensor", CLI_STR, 24},
-    {"VERSION", "version", CLI_INT, 0},
-    {"REPORTED", "reported", CLI_INT, 0},
-    {"STATE", "state", CLI_STR, 0},
-    {"MODE", "mode", CLI_STR, 0},
-    {"MODE ASKED", "mode_asked", CLI_STR, 0},
+    {"SENSOR", "sensor", CLI_STR, 24},    {"VERSION", "version", CLI_INT, 0},
+    {"REPORTED", "reported", CLI_INT, 0}, {"STATE", "state", CLI_STR, 0},
+    {"MODE", "mode", CLI_STR, 0},         {"MODE ASKED", "mode_asked", CLI_STR, 0},
 };
 
 /* Each push's per-sensor results as acked/refused/waiting lists (the table's columns). */
@@ -161,9 +151,11 @@ static void split_results(json_t *pushes)
 {
     size_t i, k;
     json_t *p, *r;
-    json_array_foreach(pushes, i, p) {
+    json_array_foreach(pushes, i, p)
+    {
         json_t *acked = json_array(), *refused = json_array(), *waiting = json_array();
-        json_array_foreach(json_object_get(p, "sensors"), k, r) {
+        json_array_foreach(json_object_get(p, "sensors"), k, r)
+        {
             const char *st = json_str(r, "status", "");
             json_t *to = !strncmp(st, "ok", 2) ? acked : !strcmp(st, "failed") ? refused : waiting;
             json_array_append_new(to, json_string(json_str(r, "sensor", "")));
@@ -211,7 +203,8 @@ static int intel_list(const struct cli_opts *go, int argc, char **argv)
     if (full) {
         size_t i;
         json_t *p;
-        json_array_foreach(json_object_get(data, "pushes"), i, p) {
+        json_array_foreach(json_object_get(data, "pushes"), i, p)
+        {
             char a[4096], d[4096];
             cli_cell(json_object_get(p, "address_list"), CLI_LIST, a, sizeof(a));
             cli_cell(json_object_get(p, "domain_list"), CLI_LIST, d, sizeof(d));
@@ -260,8 +253,9 @@ static int cmd_mode(const struct cli_opts *go, int argc, char **argv)
         case 'f':
             factor = strtod(optarg, &end);
             if (*end || end == optarg || !(factor > 0 && factor <= 1)) {
-                fprintf(stderr, "wardctl: --factor %s: give a number more than 0 and at most 1 "
-                                "(0.5 halves every threshold)\n",
+                fprintf(stderr,
+                        "wardctl: --factor %s: give a number more than 0 and at most 1 "
+                        "(0.5 halves every threshold)\n",
                         optarg);
                 return 2;
             }
@@ -299,8 +293,8 @@ static int cmd_mode(const struct cli_opts *go, int argc, char **argv)
     }
     if (heightened)
         printf("heightened mode (thresholds x%.2f) for %s (command %" PRIu64 ")\n",
-               json_number_value(json_object_get(data, "factor")),
-               sensor ? sensor : "every sensor", json_u64(data, "command_id", 0));
+               json_number_value(json_object_get(data, "factor")), sensor ? sensor : "every sensor",
+               json_u64(data, "command_id", 0));
     else
         printf("normal mode for %s (command %" PRIu64 ")\n", sensor ? sensor : "every sensor",
                json_u64(data, "command_id", 0));
@@ -317,7 +311,8 @@ const struct cli_cmd cli_intel_cmds[] = {
                    "push indicators (one address, CIDR or domain a line) to the sensors; what "
                    "was pushed, by whom, who acknowledged",
                    cmd_intel},
-    [CMD_MODE] = {"mode", "mode heightened [--factor F] [--sensor NAME] | mode normal [--sensor NAME]",
+    [CMD_MODE] = {"mode",
+                  "mode heightened [--factor F] [--sensor NAME] | mode normal [--sensor NAME]",
                   "raise (or restore) detection sensitivity: every threshold times F (0.5)",
                   cmd_mode},
     {NULL, NULL, NULL, NULL},

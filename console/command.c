@@ -36,15 +36,16 @@ bool command_targets_has(const struct command_targets *t, const char *name)
     return false;
 }
 
-int command_try(struct console *c, struct command_targets *t, const char *name,
-                Ward__Command *cmd)
+int command_try(struct console *c, struct command_targets *t, const char *name, Ward__Command *cmd)
 {
     if (t->count == COMMAND_MAX_SENSORS || command_targets_has(t, name))
         return -EALREADY;
     int rc = console_send_command(c, name, cmd);
     snprintf(t->names[t->count], sizeof(t->names[0]), "%s", name);
     snprintf(t->status[t->count], sizeof(t->status[0]), "%s",
-             rc == 0 ? "sent" : rc == -ENOENT ? "unknown" : "unreachable");
+             rc == 0         ? "sent"
+             : rc == -ENOENT ? "unknown"
+                             : "unreachable");
     if (rc == 0)
         t->sent++;
     t->count++;
@@ -75,8 +76,8 @@ json_t *command_targets_json(const struct command_targets *t)
 {
     json_t *a = json_array();
     for (size_t i = 0; a && i < t->count; i++)
-        json_array_append_new(a, json_pack("{s:s, s:s}", "sensor", t->names[i], "status",
-                                           t->status[i]));
+        json_array_append_new(
+            a, json_pack("{s:s, s:s}", "sensor", t->names[i], "status", t->status[i]));
     return a;
 }
 

@@ -43,8 +43,7 @@ bool command_targets_has(const struct command_targets *t, const char *name);
  * the outcome: sent, unreachable (no live connection) or unknown (not enrolled).
  * Returns the send's result (0 sent).
  */
-int command_try(struct console *c, struct command_targets *t, const char *name,
-                Ward__Command *cmd);
+int command_try(struct console *c, struct command_targets *t, const char *name, Ward__Command *cmd);
 /* command_try() on every enrolled sensor that is not revoked. */
 void command_try_all(struct console *c, struct command_targets *t, Ward__Command *cmd);
 /* [{sensor, status}] for each sensor tried (a new reference; NULL out of memory). */

@@ -158,7 +158,8 @@ static char *set_text(const json_t *o)
     char *t = malloc(n), *w = t;
     if (!t)
         return NULL;
-    json_object_foreach((json_t *)(uintptr_t)o, k, v) {
+    json_object_foreach((json_t *)(uintptr_t)o, k, v)
+    {
         size_t l = strlen(k);
         memcpy(w, k, l);
         w += l;
@@ -265,7 +266,7 @@ static int canon_addr(const char *item, char *out, size_t cap)
 static const char *shown(const char *item, char *buf, size_t cap)
 {
     size_t n = 0;
-    for (; item[n] && n < 64 && n + 4 < cap; n++)
+    for (; n < 64 && n + 4 < cap && item[n]; n++)
         buf[n] = isprint((unsigned char)item[n]) ? item[n] : '?';
     snprintf(buf + n, cap - n, "%s", item[n] ? "..." : "");
     return buf;
@@ -334,8 +335,7 @@ static int name_one(void *arg, const struct sensor_row *row)
 }
 
 /* The sensors a command is for: the one named (it must be enrolled), or every one. */
-static int targets_of(struct console *c, const char *sensor, json_t **out, char *err,
-                      size_t errcap)
+static int targets_of(struct console *c, const char *sensor, json_t **out, char *err, size_t errcap)
 {
     json_t *a = json_array();
     if (!a)
@@ -381,12 +381,12 @@ static int record_cmd(struct console *c, uint64_t id, const char *action, const 
 /* ---------------------------------------------------------------- push */
 
 struct push_req {
-    const char *sensor;     /* one sensor, or NULL/"" for every one */
-    bool replace;           /* replace the pushed set */
-    const char *addresses;  /* file text */
-    const char *addr_file;  /* its name for messages */
-    const char *domains;    /* file text */
-    const char *name_file;  /* its name for messages */
+    const char *sensor;    /* one sensor, or NULL/"" for every one */
+    bool replace;          /* replace the pushed set */
+    const char *addresses; /* file text */
+    const char *addr_file; /* its name for messages */
+    const char *domains;   /* file text */
+    const char *name_file; /* its name for messages */
 };
 
 static int push(struct console *c, const struct actor *who, const struct push_req *p,
@@ -404,8 +404,9 @@ static int push(struct console *c, const struct actor *who, const struct push_re
         (rc = parse_list(p->domains, p->name_file, false, &in, s->max_entries, err, errcap)))
         goto out;
     if (!p->replace && set_count(&in) == 0) {
-        snprintf(err, errcap, "nothing to push: give --addresses FILE and/or --domains FILE with "
-                              "at least one indicator (--replace alone clears the pushed set)");
+        snprintf(err, errcap,
+                 "nothing to push: give --addresses FILE and/or --domains FILE with "
+                 "at least one indicator (--replace alone clears the pushed set)");
         rc = -EINVAL;
         goto out;
     }
@@ -514,12 +515,11 @@ static int push(struct console *c, const struct actor *who, const struct push_re
             goto rollback;
     }
     json_t *sensors = command_targets_json(&t);
-    json_t *d = json_pack("{s:I, s:I, s:b, s:s, s:I, s:I, s:s, s:s, s:O}", "command_id",
-                          (json_int_t)id, "version", (json_int_t)id, "replace", p->replace,
-                          "sensor", row.sensor[0] ? row.sensor : "*", "addresses",
-                          (json_int_t)row.n_addresses, "domains", (json_int_t)row.n_domains,
-                          "addresses_file", p->addr_file, "domains_file", p->name_file,
-                          "sensors", sensors);
+    json_t *d = json_pack(
+        "{s:I, s:I, s:b, s:s, s:I, s:I, s:s, s:s, s:O}", "command_id", (json_int_t)id, "version",
+        (json_int_t)id, "replace", p->replace, "sensor", row.sensor[0] ? row.sensor : "*",
+        "addresses", (json_int_t)row.n_addresses, "domains", (json_int_t)row.n_domains,
+        "addresses_file", p->addr_file, "domains_file", p->name_file, "sensors", sensors);
     json_decref(sensors);
     if (!d) {
         rc = -ENOMEM;
@@ -561,15 +561,16 @@ static void mode_cmd(Ward__Command *cmd, Ward__SetMode *m, uint64_t id, uint64_t
     cmd->set_mode = m;
 }
 
-static int set_mode(struct console *c, const struct actor *who, const char *sensor,
-                    bool heightened, double factor, json_t **reply, char *err, size_t errcap)
+static int set_mode(struct console *c, const struct actor *who, const char *sensor, bool heightened,
+                    double factor, json_t **reply, char *err, size_t errcap)
 {
     struct intel_state *s = state_of(c);
     json_t *targets = NULL;
     uint64_t id;
     if (!(factor > 0 && factor <= 1.0)) {
-        snprintf(err, errcap, "the factor must be more than 0 and at most 1 (thresholds are "
-                              "multiplied by it), not %g",
+        snprintf(err, errcap,
+                 "the factor must be more than 0 and at most 1 (thresholds are "
+                 "multiplied by it), not %g",
                  factor);
         return -EINVAL;
     }
@@ -662,9 +663,9 @@ static int resend(struct console *c, const char *sensor, const char *action, War
     }
     if ((rc = record_cmd(c, cmd->id, action, console_ward_actor()->name, now)) == 0 &&
         (rc = command_record_sent(c, cmd->id, &t, now)) == 0 &&
-        (rc = audit_log(c, console_ward_actor(), action, strncmp(action, "mode", 4) ? "intel"
-                                                                                 : "mode",
-                        (int64_t)cmd->id, details)) == 0)
+        (rc = audit_log(c, console_ward_actor(), action,
+                        strncmp(action, "mode", 4) ? "intel" : "mode", (int64_t)cmd->id,
+                        details)) == 0)
         rc = store_commit(c->store);
     if (rc && store_in_tx(c->store))
         store_rollback(c->store);
@@ -704,8 +705,8 @@ int intel_sync_sensor(struct console *c, const char *sensor, uint64_t now_usec, 
             cmd.intel = &w.u;
             json_t *d = json_pack("{s:s, s:I, s:I, s:I, s:I}", "sensor", sensor, "version",
                                   (json_int_t)set.version, "reported", (json_int_t)have,
-                                  "addresses", (json_int_t)json_object_size(set.addrs),
-                                  "domains", (json_int_t)json_object_size(set.names));
+                                  "addresses", (json_int_t)json_object_size(set.addrs), "domains",
+                                  (json_int_t)json_object_size(set.names));
             rc = resend(c, sensor, "intel.sync", &cmd, d, now_usec, sent);
             wire_fini(&w);
             if (*sent) {
@@ -732,9 +733,8 @@ int intel_sync_sensor(struct console *c, const char *sensor, uint64_t now_usec, 
         Ward__SetMode sm;
         int before = *sent;
         mode_cmd(&cmd, &sm, id, now_usec, m.heightened, m.factor);
-        json_t *d = json_pack("{s:s, s:b, s:f, s:b}", "sensor", sensor, "heightened",
-                              m.heightened, "factor", m.heightened ? m.factor : 1.0,
-                              "reported_heightened", on);
+        json_t *d = json_pack("{s:s, s:b, s:f, s:b}", "sensor", sensor, "heightened", m.heightened,
+                              "factor", m.heightened ? m.factor : 1.0, "reported_heightened", on);
         rc = resend(c, sensor, "mode.sync", &cmd, d, now_usec, sent);
         if (*sent > before) {
             peer->mode_sent_usec = now_usec;
@@ -760,8 +760,7 @@ static void intel_on_tick(struct console *c, uint64_t now_usec)
     }
     for (size_t i = 0; i < json_array_size(names); i++) {
         int sent;
-        (void)!intel_sync_sensor(c, json_string_value(json_array_get(names, i)), now_usec,
-                                 &sent);
+        (void)!intel_sync_sensor(c, json_string_value(json_array_get(names, i)), now_usec, &sent);
     }
     json_decref(names);
 }
@@ -789,9 +788,8 @@ static int intel_on_message(struct console *c, const struct msg_origin *o, const
     struct actor a = {0, "", ROLE_NONE};
     snprintf(a.name, sizeof(a.name), "%s", o->sensor);
     const char *detail = r->detail ? r->detail : "";
-    json_t *d = json_pack("{s:I, s:s, s:s, s:b, s:s}", "command_id", (json_int_t)row.id,
-                          "action", row.action, "sensor", o->sensor, "ok", r->ok, "detail",
-                          detail);
+    json_t *d = json_pack("{s:I, s:s, s:s, s:b, s:s}", "command_id", (json_int_t)row.id, "action",
+                          row.action, "sensor", o->sensor, "ok", r->ok, "detail", detail);
     rc = audit_log(c, &a, mode ? "mode.result" : "intel.result", mode ? "mode" : "intel",
                    (int64_t)row.id, d);
     json_decref(d);
@@ -807,8 +805,8 @@ static int intel_on_message(struct console *c, const struct msg_origin *o, const
         log_info("intel: %s %" PRIu64 " done by sensor %s: %s", row.action, row.id, o->sensor,
                  detail);
     else
-        log_warn("intel: %s %" PRIu64 " refused by sensor %s: %s", row.action, row.id,
-                 o->sensor, detail);
+        log_warn("intel: %s %" PRIu64 " refused by sensor %s: %s", row.action, row.id, o->sensor,
+                 detail);
     return rc;
 }
 
@@ -818,8 +816,8 @@ static int verb_push(struct console *c, const struct ctl_req *req, json_t **repl
                      size_t errcap)
 {
     const json_t *a = req->args;
-    static const char *const strings[] = {"addresses", "addresses_file", "domains",
-                                          "domains_file", "sensor"};
+    static const char *const strings[] = {"addresses", "addresses_file", "domains", "domains_file",
+                                          "sensor"};
     for (size_t i = 0; i < WARD_ARRAY_LEN(strings); i++) {
         const json_t *v = json_object_get(a, strings[i]);
         if (v && !json_is_string(v) && !json_is_null(v)) {
@@ -876,8 +874,11 @@ static int list_sensor(void *arg, const struct sensor_row *row)
     uint64_t have = json_u64(hb, "intel_version", 0);
     bool on = json_is_true(json_object_get(hb, "heightened"));
     double f = json_number_value(json_object_get(hb, "factor"));
-    json_t *j = json_pack("{s:s, s:I, s:s}", "sensor", row->name, "version", (json_int_t)want,
-                          "state", !seen ? "never seen" : have == want ? "in step" : "behind");
+    json_t *j =
+        json_pack("{s:s, s:I, s:s}", "sensor", row->name, "version", (json_int_t)want, "state",
+                  !seen          ? "never seen"
+                  : have == want ? "in step"
+                                 : "behind");
     if (j && seen)
         json_set_u64(j, "reported", have);
     if (j && seen) {
@@ -916,16 +917,19 @@ static int verb_list(struct console *c, const struct ctl_req *req, json_t **repl
     }
     size_t i, k, j;
     json_t *p, *r, *st;
-    json_array_foreach(pushes, i, p) {
+    json_array_foreach(pushes, i, p)
+    {
         json_t *res = NULL;
         uint64_t id = json_u64(p, "id", 0);
         if (store_contain_results_json(c->store, id, &res) != 0)
             continue;
         /* A sensor reached later by a resend holds the push if it is in step past it. */
-        json_array_foreach(res, k, r) {
+        json_array_foreach(res, k, r)
+        {
             if (!strcmp(json_str(r, "status", ""), "ok"))
                 continue;
-            json_array_foreach(l.arr, j, st) {
+            json_array_foreach(l.arr, j, st)
+            {
                 if (!strcmp(json_str(st, "sensor", ""), json_str(r, "sensor", "")) &&
                     !strcmp(json_str(st, "state", ""), "in step") &&
                     json_u64(st, "reported", 0) >= id)

@@ -38,9 +38,9 @@
 #include "ward.h"
 
 #define INTEL_DEFAULT_MAX_ENTRIES 65536
-#define INTEL_MAX_BYTES (4u << 20)   /* text of one sensor's whole pushed set */
-#define INTEL_RESEND_SEC 30          /* at most one resend of intel or mode per sensor */
-#define INTEL_DEFAULT_FACTOR 0.5     /* heightened mode's factor unless told */
+#define INTEL_MAX_BYTES (4u << 20) /* text of one sensor's whole pushed set */
+#define INTEL_RESEND_SEC 30        /* at most one resend of intel or mode per sensor */
+#define INTEL_DEFAULT_FACTOR 0.5   /* heightened mode's factor unless told */
 
 /*
  * The pushed set sensor should hold, as {version, addresses: [...], domains:

@@ -45,8 +45,9 @@ int store_intel_push_add(struct store *st, const struct intel_push_row *r)
     return store_step_done(st, s, "intel: recording a push");
 }
 
-#define PUSH_COLS "id, actor, issued_usec, sensor, replace, addresses, domains, n_addresses," \
-                  " n_domains"
+#define PUSH_COLS                                                                                  \
+    "id, actor, issued_usec, sensor, replace, addresses, domains, n_addresses,"                    \
+    " n_domains"
 
 static void read_push(sqlite3_stmt *s, struct intel_push_row *r)
 {
@@ -66,8 +67,7 @@ static const char SQL_PUSHES_FOR[] =
     "SELECT " PUSH_COLS " FROM intel_push WHERE sensor IN ('', ?1) AND id >= coalesce("
     "(SELECT max(id) FROM intel_push WHERE replace = 1 AND sensor IN ('', ?1)), 0) ORDER BY id";
 
-int store_intel_pushes_for(struct store *st, const char *sensor, store_intel_push_fn fn,
-                           void *arg)
+int store_intel_pushes_for(struct store *st, const char *sensor, store_intel_push_fn fn, void *arg)
 {
     /* Its own statement: fn may read the store (the cache shares one per SQL text). */
     sqlite3_stmt *s = NULL;
@@ -137,10 +137,10 @@ int store_intel_pushes_json(struct store *st, size_t limit, bool full, json_t **
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         struct intel_push_row r;
         read_push(s, &r);
-        json_t *o = json_pack("{s:I, s:s, s:s, s:b, s:I, s:I}", "id", (json_int_t)r.id, "actor",
-                              r.actor, "sensor", r.sensor[0] ? r.sensor : "*", "replace",
-                              r.replace, "addresses", (json_int_t)r.n_addresses, "domains",
-                              (json_int_t)r.n_domains);
+        json_t *o =
+            json_pack("{s:I, s:s, s:s, s:b, s:I, s:I}", "id", (json_int_t)r.id, "actor", r.actor,
+                      "sensor", r.sensor[0] ? r.sensor : "*", "replace", r.replace, "addresses",
+                      (json_int_t)r.n_addresses, "domains", (json_int_t)r.n_domains);
         if (!o)
             continue;
         json_set_time(o, "issued", r.issued_usec);

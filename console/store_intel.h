@@ -21,24 +21,24 @@
 #include "ward.h"
 
 struct intel_push_row {
-    uint64_t id;            /* command id: the set's version after this push */
-    char actor[64];         /* who pushed */
-    uint64_t issued_usec;   /* console clock */
-    char sensor[65];        /* the one sensor it was for, "" for every sensor */
-    bool replace;           /* replaced the pushed set instead of adding */
-    const char *addresses;  /* canonical addresses and networks, '\n'-separated */
-    const char *domains;    /* canonical domains, '\n'-separated */
-    uint64_t n_addresses;   /* lines in addresses */
-    uint64_t n_domains;     /* lines in domains */
+    uint64_t id;           /* command id: the set's version after this push */
+    char actor[64];        /* who pushed */
+    uint64_t issued_usec;  /* console clock */
+    char sensor[65];       /* the one sensor it was for, "" for every sensor */
+    bool replace;          /* replaced the pushed set instead of adding */
+    const char *addresses; /* canonical addresses and networks, '\n'-separated */
+    const char *domains;   /* canonical domains, '\n'-separated */
+    uint64_t n_addresses;  /* lines in addresses */
+    uint64_t n_domains;    /* lines in domains */
 };
 
 struct intel_mode_row {
-    char sensor[65];        /* "" for every sensor */
-    bool heightened;        /* heightened mode asked for */
-    double factor;          /* threshold factor while heightened */
-    uint64_t command_id;    /* the command that set it */
-    char actor[64];         /* who */
-    uint64_t at_usec;       /* when */
+    char sensor[65];     /* "" for every sensor */
+    bool heightened;     /* heightened mode asked for */
+    double factor;       /* threshold factor while heightened */
+    uint64_t command_id; /* the command that set it */
+    char actor[64];      /* who */
+    uint64_t at_usec;    /* when */
 };
 
 WARD_MUST_CHECK int store_intel_init(struct store *st);
@@ -49,8 +49,7 @@ WARD_MUST_CHECK int store_intel_push_add(struct store *st, const struct intel_pu
  * strings) lives only during the call.  Stops at and returns fn's first nonzero.
  */
 typedef int (*store_intel_push_fn)(void *arg, const struct intel_push_row *r);
-int store_intel_pushes_for(struct store *st, const char *sensor, store_intel_push_fn fn,
-                           void *arg);
+int store_intel_pushes_for(struct store *st, const char *sensor, store_intel_push_fn fn, void *arg);
 /* The version of sensor's pushed set: the id of the latest push for it, 0 if none. */
 WARD_MUST_CHECK int store_intel_version_for(struct store *st, const char *sensor, uint64_t *out);
 /* The latest limit pushes, newest first, as JSON (counts, not the indicators unless full). */

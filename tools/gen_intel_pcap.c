@@ -18,7 +18,7 @@
 
 #define T0 1763712000000000ULL /* 2025-11-21T08:00:00Z, packet time of the first packet */
 #define SEC 1000000ULL
-#define STEP 2000ULL           /* usec between packets of one exchange */
+#define STEP 2000ULL /* usec between packets of one exchange */
 
 int main(int argc, char **argv)
 {
@@ -35,8 +35,8 @@ int main(int argc, char **argv)
     static const uint8_t hello[] = {0x16, 0x03, 0x01};
     for (unsigned i = 0; i < 60 && rc >= 0; i++) {
         uint64_t ts = T0 + i * SEC / 2;
-        struct pktgen_ep dns = pktgen_ep_make("10.40.0.20", (uint16_t)(40000 + i), "10.40.0.53",
-                                              53);
+        struct pktgen_ep dns =
+            pktgen_ep_make("10.40.0.20", (uint16_t)(40000 + i), "10.40.0.53", 53);
         struct addr ans = addr_v4(0x0a280050); /* 10.40.0.80 */
         rc = pktgen_session_dns(w, &ts, STEP, &dns, (uint16_t)(i + 1), "intranet.example", 1, 0,
                                 &ans, 1);
@@ -48,8 +48,8 @@ int main(int argc, char **argv)
         }
         if (rc >= 0 && i == 36) {
             struct pktgen_ep q = pktgen_ep_make("10.40.0.9", 53535, "10.40.0.53", 53);
-            rc = pktgen_session_dns(w, &ts, STEP, &q, 777, "c2.outbreak-example.net", 1, 0,
-                                    &ans, 1);
+            rc =
+                pktgen_session_dns(w, &ts, STEP, &q, 777, "c2.outbreak-example.net", 1, 0, &ans, 1);
         }
     }
     if (pktgen_pcap_close(w) < 0 || rc < 0) {

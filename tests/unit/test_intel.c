@@ -106,9 +106,9 @@ static int push(struct console *c, const char *addrs, const char *names, bool re
 {
     json_t *reply = NULL;
     int rc = call(c, &alice, "intel.push",
-                  json_pack("{s:s, s:s, s:s, s:s, s:b, s:s}", "addresses", addrs,
-                            "addresses_file", "feed.txt", "domains", names, "domains_file",
-                            "names.txt", "replace", replace, "sensor", sensor ? sensor : ""),
+                  json_pack("{s:s, s:s, s:s, s:s, s:b, s:s}", "addresses", addrs, "addresses_file",
+                            "feed.txt", "domains", names, "domains_file", "names.txt", "replace",
+                            replace, "sensor", sensor ? sensor : ""),
                   &reply, err, 512);
     json_decref(reply);
     return rc;
@@ -123,11 +123,11 @@ static const char *set_of(struct console *c, const char *sensor)
     size_t n = (size_t)snprintf(out, sizeof(out), "v=%" PRIu64 " a=", json_u64(s, "version", 0));
     size_t i;
     json_t *v;
-    json_array_foreach(json_object_get(s, "addresses"), i, v)
-        n += (size_t)snprintf(out + n, sizeof(out) - n, "%s%s", i ? "," : "", json_string_value(v));
+    json_array_foreach(json_object_get(s, "addresses"), i, v) n +=
+        (size_t)snprintf(out + n, sizeof(out) - n, "%s%s", i ? "," : "", json_string_value(v));
     n += (size_t)snprintf(out + n, sizeof(out) - n, " d=");
-    json_array_foreach(json_object_get(s, "domains"), i, v)
-        n += (size_t)snprintf(out + n, sizeof(out) - n, "%s%s", i ? "," : "", json_string_value(v));
+    json_array_foreach(json_object_get(s, "domains"), i, v) n +=
+        (size_t)snprintf(out + n, sizeof(out) - n, "%s%s", i ? "," : "", json_string_value(v));
     json_decref(s);
     return out;
 }
@@ -181,17 +181,17 @@ static void test_intel_push_replace_and_per_sensor(void **state)
 {
     struct console *c = *state;
     char err[512] = "";
-    assert_int_equal(push(c, "192.0.2.1\n", "", false, NULL, err), 0);      /* 1: every sensor */
-    assert_int_equal(push(c, "192.0.2.2\n", "", false, "s1", err), 0);      /* 2: s1 only */
+    assert_int_equal(push(c, "192.0.2.1\n", "", false, NULL, err), 0); /* 1: every sensor */
+    assert_int_equal(push(c, "192.0.2.2\n", "", false, "s1", err), 0); /* 2: s1 only */
     assert_string_equal(set_of(c, "s1"), "v=2 a=192.0.2.1,192.0.2.2 d=");
     assert_string_equal(set_of(c, "s2"), "v=1 a=192.0.2.1 d=");
-    assert_int_equal(push(c, "192.0.2.3\n", "", true, NULL, err), 0);       /* 3: replace all */
-    assert_int_equal(push(c, "", "x.example\n", false, NULL, err), 0);      /* 4 */
-    assert_int_equal(push(c, "192.0.2.5\n", "", false, "s2", err), 0);      /* 5: s2 only */
+    assert_int_equal(push(c, "192.0.2.3\n", "", true, NULL, err), 0);  /* 3: replace all */
+    assert_int_equal(push(c, "", "x.example\n", false, NULL, err), 0); /* 4 */
+    assert_int_equal(push(c, "192.0.2.5\n", "", false, "s2", err), 0); /* 5: s2 only */
     assert_string_equal(set_of(c, "s1"), "v=4 a=192.0.2.3 d=x.example");
     assert_string_equal(set_of(c, "s2"), "v=5 a=192.0.2.3,192.0.2.5 d=x.example");
     /* --replace alone clears the pushed set (for s2 here). */
-    assert_int_equal(push(c, "", "", true, "s2", err), 0);                  /* 6 */
+    assert_int_equal(push(c, "", "", true, "s2", err), 0); /* 6 */
     assert_string_equal(set_of(c, "s2"), "v=6 a= d=");
     assert_string_equal(set_of(c, "s1"), "v=4 a=192.0.2.3 d=x.example");
 }
@@ -201,8 +201,9 @@ static void test_intel_push_ceiling(void **state)
     struct console *c = *state;
     char err[512] = "";
     /* max_entries = 6 in this console's config. */
-    assert_int_equal(push(c, "192.0.2.1\n192.0.2.2\n192.0.2.3\n192.0.2.4\n192.0.2.5\n192.0.2.6\n"
-                             "192.0.2.7\n",
+    assert_int_equal(push(c,
+                          "192.0.2.1\n192.0.2.2\n192.0.2.3\n192.0.2.4\n192.0.2.5\n192.0.2.6\n"
+                          "192.0.2.7\n",
                           "", false, NULL, err),
                      -E2BIG);
     assert_non_null(strstr(err, "max_entries"));
@@ -226,7 +227,7 @@ static void result(struct console *c, const char *sensor, uint64_t id, bool ok, 
     r.command_id = id;
     r.ok = ok;
     r.detail = (char *)(uintptr_t)detail;
-    r.backend = (char *)(uintptr_t)"sensor";
+    r.backend = (char *)(uintptr_t) "sensor";
     m.kind_case = WARD__MESSAGE__KIND_RESULT;
     m.result = &r;
     struct msg_origin o = {sensor, 1, 1, 0};
@@ -244,9 +245,8 @@ static void test_intel_results_recorded_here_only(void **state)
     assert_int_equal(push(c, "192.0.2.1\n", "", false, NULL, err), 0);
     result(c, "s1", 1, true, "added 1 addresses and 0 domains");
     result(c, "s2", 1, false, "refused: the pushed set would hold more than 3 indicators");
-    assert_int_equal(call(c, &alice, "intel.list", json_pack("{s:b}", "full", 1), &reply, err,
-                          sizeof(err)),
-                     0);
+    assert_int_equal(
+        call(c, &alice, "intel.list", json_pack("{s:b}", "full", 1), &reply, err, sizeof(err)), 0);
     json_t *p = json_array_get(json_object_get(reply, "pushes"), 0);
     assert_int_equal(json_u64(p, "id", 0), 1);
     assert_string_equal(json_str(p, "actor", ""), "alice");
@@ -279,22 +279,24 @@ static void test_intel_mode_checks_and_records(void **state)
     struct console *c = *state;
     char err[512] = "";
     json_t *reply = NULL;
-    assert_int_equal(call(c, &alice, "mode", json_pack("{s:f}", "factor", 0.5), &reply, err,
+    assert_int_equal(
+        call(c, &alice, "mode", json_pack("{s:f}", "factor", 0.5), &reply, err, sizeof(err)),
+        -EINVAL);
+    assert_non_null(strstr(err, "heightened"));
+    assert_int_equal(call(c, &alice, "mode",
+                          json_pack("{s:b, s:f}", "heightened", 1, "factor", 0.0), &reply, err,
                           sizeof(err)),
                      -EINVAL);
-    assert_non_null(strstr(err, "heightened"));
-    assert_int_equal(call(c, &alice, "mode", json_pack("{s:b, s:f}", "heightened", 1, "factor", 0.0),
-                          &reply, err, sizeof(err)),
-                     -EINVAL);
-    assert_int_equal(call(c, &alice, "mode", json_pack("{s:b, s:f}", "heightened", 1, "factor", 1.5),
-                          &reply, err, sizeof(err)),
+    assert_int_equal(call(c, &alice, "mode",
+                          json_pack("{s:b, s:f}", "heightened", 1, "factor", 1.5), &reply, err,
+                          sizeof(err)),
                      -EINVAL);
     assert_non_null(strstr(err, "at most 1"));
-    assert_int_equal(call(c, &alice, "mode",
-                          json_pack("{s:b, s:f, s:s}", "heightened", 1, "factor", 0.25, "sensor",
-                                    "s2"),
-                          &reply, err, sizeof(err)),
-                     0);
+    assert_int_equal(
+        call(c, &alice, "mode",
+             json_pack("{s:b, s:f, s:s}", "heightened", 1, "factor", 0.25, "sensor", "s2"), &reply,
+             err, sizeof(err)),
+        0);
     json_decref(reply);
     struct intel_mode_row m;
     assert_int_equal(store_intel_mode_get(c->store, "s2", &m), 0);
@@ -302,9 +304,8 @@ static void test_intel_mode_checks_and_records(void **state)
     assert_true(m.factor > 0.24 && m.factor < 0.26);
     assert_int_equal(store_intel_mode_get(c->store, "s1", &m), -ENOENT);
     /* For every sensor: it overrides the per-sensor one. */
-    assert_int_equal(call(c, &alice, "mode", json_pack("{s:b}", "heightened", 0), &reply, err,
-                          sizeof(err)),
-                     0);
+    assert_int_equal(
+        call(c, &alice, "mode", json_pack("{s:b}", "heightened", 0), &reply, err, sizeof(err)), 0);
     json_decref(reply);
     assert_int_equal(store_intel_mode_get(c->store, "s2", &m), 0);
     assert_false(m.heightened);
@@ -348,8 +349,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_intel_push_ceiling, setup, teardown),
         cmocka_unit_test_setup_teardown(test_intel_results_recorded_here_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_intel_mode_checks_and_records, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_intel_offline_resend_records_nothing, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_intel_offline_resend_records_nothing, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

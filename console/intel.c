@@ -31,6 +31,7 @@ struct intel_peer {
     char name[65];            /* sensor */
     uint64_t intel_sent_usec; /* console time the pushed set last went to it, 0 never */
     uint64_t mode_sent_usec;  /* ... the mode */
+    unsigned refusals;        /* pushed sets refused in a row: resends back off */
 };
 
 struct intel_state {
@@ -691,8 +692,10 @@ int intel_sync_sensor(struct console *c, const char *sensor, uint64_t now_usec, 
     uint64_t have = json_u64(hb, "intel_version", 0);
     if ((rc = store_intel_version_for(c->store, sensor, &want)))
         goto out;
+    /* A sensor that keeps refusing (its own ceiling is lower) is asked less and less often. */
+    uint64_t pause = (uint64_t)INTEL_RESEND_SEC * USEC_PER_SEC << WARD_MIN(peer->refusals, 5u);
     if (want != have && row.last_heartbeat_usec > peer->intel_sent_usec &&
-        now_usec >= peer->intel_sent_usec + INTEL_RESEND_SEC * USEC_PER_SEC) {
+        now_usec >= peer->intel_sent_usec + pause) {
         struct intel_set set;
         struct intel_wire w;
         if ((rc = sensor_set(c, sensor, &set)))
@@ -793,13 +796,15 @@ static int intel_on_message(struct console *c, const struct msg_origin *o, const
     rc = audit_log(c, &a, mode ? "mode.result" : "intel.result", mode ? "mode" : "intel",
                    (int64_t)row.id, d);
     json_decref(d);
-    if (!r->ok) {
-        /* Refused (stale base, over its ceiling...): resend at its next heartbeat. */
-        struct intel_peer *peer = peer_get(state_of(c), o->sensor);
-        if (peer && mode)
-            peer->mode_sent_usec = 0;
-        else if (peer)
-            peer->intel_sent_usec = 0;
+    struct intel_peer *peer = peer_get(state_of(c), o->sensor);
+    if (peer && !mode && r->ok)
+        peer->refusals = 0;
+    if (peer && !r->ok && mode) {
+        peer->mode_sent_usec = 0; /* resend at its next heartbeat */
+    } else if (peer && !r->ok && !strcmp(row.action, "intel") && peer->refusals == 0) {
+        peer->intel_sent_usec = 0; /* a push it could not add (stale base): resend it whole */
+    } else if (peer && !r->ok) {
+        peer->refusals++; /* the whole set refused: back off (intel_sync_sensor) */
     }
     if (r->ok)
         log_info("intel: %s %" PRIu64 " done by sensor %s: %s", row.action, row.id, o->sensor,

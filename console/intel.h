@@ -13,8 +13,8 @@
  * the whole set as a replace.  A sensor that was offline, restarted on an older
  * set or refused an update shows a version the console did not expect in its
  * heartbeat: the tick then sends it the whole set again (at most every
- * INTEL_RESEND_SEC), and the same for a mode that differs from the one asked
- * of it.  Every push, mode change, resend and sensor answer goes into the audit
+ * INTEL_RESEND_SEC, doubling up to 32 times that while it keeps refusing the
+ * whole set), and the same for a mode that differs from the one asked of it.  Every push, mode change, resend and sensor answer goes into the audit
  * log with who and when.
  *
  * Control verbs (args):

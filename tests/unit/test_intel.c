@@ -23,6 +23,7 @@
 #include "console.h"
 #include "incident.h"
 #include "keys.h"
+#include "log.h"
 #include "store.h"
 #include "store_contain.h"
 #include "store_intel.h"
@@ -45,6 +46,7 @@ static struct console *open_console(const char *conf)
     c->data_dir = "/nonexistent";
     assert_int_equal(store_open(":memory:", &c->store), 0);
     clock_fake_set(T0);
+    log_set_level(LOG_LEVEL_ERR);
     assert_int_equal(audit_module.init(c), 0);
     assert_int_equal(incident_module.init(c), 0);
     assert_int_equal(contain_module.init(c), 0);

@@ -88,6 +88,7 @@ struct scan_src {
 struct portscan {
     struct keymap *srcs;          /* addr -> scan_src */
     struct keymap *pairs;         /* pair_key -> scan_pair */
+    uint64_t *pending;            /* one bit per pair slot: may hold a PAIR_PENDING pair */
     double theta0;                /* P(success | benign) */
     double theta1;                /* P(success | scanner) */
     double upper;                 /* ln(PD / PF) */
@@ -146,7 +147,8 @@ static int ps_init(struct config *cfg, void **state)
     ps->pairs = keymap_new(pairs_max, sizeof(struct pair_key), sizeof(struct scan_pair));
     if (!ps->srcs || !ps->pairs)
         return -ENOMEM;
-    return 0;
+    ps->pending = calloc((keymap_slots(ps->pairs) + 63) / 64, sizeof(*ps->pending));
+    return ps->pending ? 0 : -ENOMEM;
 }
 
 static void ps_fini(void *state)
@@ -156,13 +158,15 @@ static void ps_fini(void *state)
         return;
     keymap_free(ps->srcs);
     keymap_free(ps->pairs);
+    free(ps->pending);
     free(ps);
 }
 
 static size_t ps_memory(const void *state)
 {
     const struct portscan *ps = state;
-    return sizeof(*ps) + keymap_memory(ps->srcs) + keymap_memory(ps->pairs);
+    return sizeof(*ps) + keymap_memory(ps->srcs) + keymap_memory(ps->pairs) +
+           (keymap_slots(ps->pairs) + 63) / 64 * sizeof(*ps->pending);
 }
 
 static void mark_dirty(struct portscan *ps, const struct addr *a, struct scan_src *s)
@@ -298,9 +302,11 @@ static void attempt(struct portscan *ps, struct detect_ctx *ctx, struct flow *f,
     k.b = *b;
     k.arp = arp;
     struct scan_pair *pr = keymap_get(ps->pairs, &k, ctx->now_usec, true, &created);
+    size_t slot = keymap_slot_of(ps->pairs, pr);
     if (f)
-        f->ps_pair = (uint32_t)keymap_slot_of(ps->pairs, pr) + 1;
+        f->ps_pair = (uint32_t)slot + 1;
     if (created) {
+        ps->pending[slot / 64] |= 1ULL << (slot % 64);
         pr->first_usec = ctx->now_usec;
         pr->state = PAIR_PENDING;
         pr->proto = proto;
@@ -480,19 +486,32 @@ static void report(struct portscan *ps, struct detect_ctx *ctx, const struct add
     detect_report(ctx, &r);
 }
 
+/*
+ * Silence past pending_timeout is a failure.  Only the slots whose bit is set can
+ * hold a pending pair (most first contacts are answered within milliseconds), so
+ * the tick reads a bitmap, not the whole pair table; slot order as before.
+ */
 static void expire_pending(struct portscan *ps, struct detect_ctx *ctx)
 {
-    for (size_t i = 0; i < keymap_slots(ps->pairs); i++) {
-        const void *key;
-        struct scan_pair *pr = keymap_at(ps->pairs, i, &key, NULL);
-        if (!pr || pr->state != PAIR_PENDING)
-            continue;
-        uint64_t age = ctx->now_usec - pr->first_usec;
-        if (ctx->now_usec < pr->first_usec)
-            age = 0;
-        /* At the end of input, contacts younger than a second had no fair chance. */
-        if (age >= ps->pending_usec || (ctx->final && age >= USEC_PER_SEC))
-            resolve(ps, ctx, key, pr, false);
+    size_t words = (keymap_slots(ps->pairs) + 63) / 64;
+    for (size_t w = 0; w < words; w++) {
+        for (uint64_t bits = ps->pending[w]; bits; bits &= bits - 1) {
+            size_t i = w * 64 + (size_t)__builtin_ctzll(bits);
+            const void *key;
+            struct scan_pair *pr = keymap_at(ps->pairs, i, &key, NULL);
+            if (!pr || pr->state != PAIR_PENDING) {
+                ps->pending[w] &= ~(1ULL << (i % 64));
+                continue;
+            }
+            uint64_t age = ctx->now_usec - pr->first_usec;
+            if (ctx->now_usec < pr->first_usec)
+                age = 0;
+            /* At the end of input, contacts younger than a second had no fair chance. */
+            if (age >= ps->pending_usec || (ctx->final && age >= USEC_PER_SEC)) {
+                resolve(ps, ctx, key, pr, false);
+                ps->pending[w] &= ~(1ULL << (i % 64));
+            }
+        }
     }
 }
 

@@ -63,6 +63,7 @@ struct host {
     uint8_t ttl;           /* TTL of its latest packet */
     uint8_t n_svc;         /* services in use */
     bool foreign;          /* outside home (bound by the link layer) */
+    uint8_t svc_unnamed;   /* services in use without an application name */
     uint32_t hnext;        /* hash chain */
     uint32_t prev, next;   /* LRU list */
     uint64_t last_usec;    /* last seen */
@@ -116,12 +117,12 @@ struct asset_tracker {
     uint32_t *hidx;               /* host hash heads */
     uint32_t hmask;               /* host hash size - 1 */
     uint32_t h_head, h_tail;      /* host LRU: most recent first */
-    uint32_t h_free;              /* free host slots (chained through next) */
+    uint32_t h_used;              /* host slots handed out (in order; never freed) */
     struct mac_ent *macs;         /* MAC slots */
     uint32_t *midx;               /* MAC hash heads */
     uint32_t mmask;               /* MAC hash size - 1 */
     uint32_t m_head, m_tail;      /* MAC LRU */
-    uint32_t m_free;              /* free MAC slots */
+    uint32_t m_used;              /* MAC slots handed out (in order; never freed) */
     uint64_t now_usec;            /* packet time of the latest packet */
     uint64_t next_tick_usec;      /* when to tick next */
     uint32_t foreign_gen;         /* bumped whenever a host outside home is created */
@@ -311,9 +312,9 @@ static struct host *host_get(struct asset_tracker *t, const struct addr *a, uint
     }
     if (!create)
         return NULL;
-    uint32_t i = t->h_free;
-    if (i != NIL) {
-        t->h_free = t->hosts[i].next;
+    uint32_t i;
+    if (t->h_used < t->o.max_hosts) {
+        i = t->h_used++;
     } else {
         i = t->h_tail;
         WARD_ASSERT(i != NIL);
@@ -369,9 +370,9 @@ static struct mac_ent *mac_get(struct asset_tracker *t, const uint8_t mac[6], bo
     }
     if (!create)
         return NULL;
-    uint32_t i = t->m_free;
-    if (i != NIL) {
-        t->m_free = t->macs[i].next;
+    uint32_t i;
+    if (t->m_used < t->o.max_macs) {
+        i = t->m_used++;
     } else {
         i = t->m_tail;
         WARD_ASSERT(i != NIL);
@@ -438,12 +439,6 @@ struct asset_tracker *asset_tracker_new(const struct asset_opts *o, const struct
     memset(t->hidx, 0xff, hsize * sizeof(*t->hidx));
     memset(t->midx, 0xff, msize * sizeof(*t->midx));
     t->h_head = t->h_tail = t->m_head = t->m_tail = NIL;
-    for (size_t i = 0; i < t->o.max_hosts; i++)
-        t->hosts[i].next = i + 1 < t->o.max_hosts ? (uint32_t)(i + 1) : NIL;
-    for (size_t i = 0; i < t->o.max_macs; i++)
-        t->macs[i].next = i + 1 < t->o.max_macs ? (uint32_t)(i + 1) : NIL;
-    t->h_free = 0;
-    t->m_free = 0;
     t->foreign_gen = 1; /* a new flow's zero never matches */
     return t;
 }
@@ -684,6 +679,7 @@ static void add_service(struct asset_tracker *t, struct host *h, uint8_t proto, 
         if (h->svc[i].proto == proto && h->svc[i].port == port) {
             if (!h->svc[i].app && app) {
                 h->svc[i].app = app;
+                h->svc_unnamed--;
                 h->dirty = true;
             }
             return;
@@ -697,15 +693,21 @@ static void add_service(struct asset_tracker *t, struct host *h, uint8_t proto, 
     h->svc[h->n_svc].port = port;
     h->svc[h->n_svc].app = app;
     h->n_svc++;
+    if (!app)
+        h->svc_unnamed++;
     h->dirty = true;
 }
 
 /* Names the application of a service already known (recognised after the handshake). */
 static void svc_set_app(struct host *h, uint8_t proto, uint16_t port, const char *app)
 {
+    /* Every response packet asks: the hot line answers "nothing to name" for most. */
+    if (!h->svc_unnamed || !app)
+        return;
     for (uint8_t i = 0; i < h->n_svc; i++) {
-        if (h->svc[i].proto == proto && h->svc[i].port == port && !h->svc[i].app && app) {
+        if (h->svc[i].proto == proto && h->svc[i].port == port && !h->svc[i].app) {
             h->svc[i].app = app;
+            h->svc_unnamed--;
             h->dirty = true;
         }
     }

@@ -66,6 +66,7 @@ struct host {
     uint8_t svc_unnamed;   /* services in use without an application name */
     uint32_t hnext;        /* hash chain */
     uint32_t prev, next;   /* LRU list */
+    uint32_t lru_tick;     /* LRU grain in which it last moved to the head */
     uint64_t last_usec;    /* last seen */
     /* Cold: changed when something about the host is learnt. */
     uint8_t n_tls;         /* TLS names in use */
@@ -96,6 +97,7 @@ struct mac_ent {
     uint32_t host;         /* host slot holding this MAC, NIL if none */
     uint32_t hnext;        /* hash chain */
     uint32_t prev, next;   /* LRU list */
+    uint32_t lru_tick;     /* LRU grain in which it last moved to the head */
     uint32_t v4_pkts[2];   /* packet counts of v4[] */
     struct addr v4[2];     /* the two most frequent inside IPv4 sources (space-saving) */
     uint64_t last_usec;    /* last seen */
@@ -258,10 +260,27 @@ static uint32_t pow2_at_least(size_t n)
             (tail) = (i);                                                                    \
     } while (0)
 
-/* Moves host slot i to the LRU head (its hot fields share a cache line, so
- * this costs little; an order exact to the packet keeps busy hosts). */
+/*
+ * The LRU lists are ordered by the grain (about a second of packet time) in
+ * which each entry was last seen: an entry moves to the head on its first touch
+ * in a grain and stays put for the rest of it.  A move touches two neighbours'
+ * cache lines, and most packets of a busy host would make one; the tail is still
+ * the entry seen longest ago, to the grain, so busy hosts are never evicted.
+ */
+#define LRU_GRAIN_SHIFT 20 /* 2^20 usec */
+
+static uint32_t lru_tick_of(uint64_t usec)
+{
+    return (uint32_t)(usec >> LRU_GRAIN_SHIFT);
+}
+
+/* Marks host slot i seen now: to the LRU head once per grain. */
 static void host_touch(struct asset_tracker *t, uint32_t i)
 {
+    uint32_t tick = lru_tick_of(t->now_usec);
+    if (t->hosts[i].lru_tick == tick)
+        return;
+    t->hosts[i].lru_tick = tick;
     if (t->h_head == i)
         return;
     LRU_UNLINK(t->hosts, t->h_head, t->h_tail, i);
@@ -272,6 +291,10 @@ static void host_touch(struct asset_tracker *t, uint32_t i)
 static void mac_touch(struct asset_tracker *t, uint32_t i)
 {
     t->macs[i].last_usec = t->now_usec;
+    uint32_t tick = lru_tick_of(t->now_usec);
+    if (t->macs[i].lru_tick == tick)
+        return;
+    t->macs[i].lru_tick = tick;
     if (t->m_head == i)
         return;
     LRU_UNLINK(t->macs, t->m_head, t->m_tail, i);
@@ -335,6 +358,7 @@ static struct host *host_get(struct asset_tracker *t, const struct addr *a, uint
     h->vlan = vlan;
     h->dirty = true;
     h->first_usec = h->last_usec = t->now_usec;
+    h->lru_tick = lru_tick_of(t->now_usec);
     if (!is_home(t, a)) {
         h->foreign = true;
         t->n_foreign++;
@@ -392,6 +416,7 @@ static struct mac_ent *mac_get(struct asset_tracker *t, const uint8_t mac[6], bo
     memcpy(m->mac, mac, 6);
     m->host = NIL;
     m->first_usec = m->last_usec = t->now_usec;
+    m->lru_tick = lru_tick_of(t->now_usec);
     m->hnext = t->midx[b];
     t->midx[b] = i;
     LRU_PUSH(t->macs, t->m_head, t->m_tail, i);
@@ -1089,6 +1114,30 @@ void asset_tracker_prefetch_flow(const struct asset_tracker *t, const struct flo
             __builtin_prefetch(&t->macs[i - 1]);
             __builtin_prefetch(&t->macs[i - 1].last_usec);
         }
+    }
+}
+
+void asset_tracker_prefetch_lookup(const struct asset_tracker *t, const struct pkt *p, int stage)
+{
+    if (!t || !(p->layers & (PKT_IP4 | PKT_IP6)))
+        return;
+    const uint32_t *hb = NULL, *mb = NULL;
+    if (is_home(t, &p->src) || t->n_foreign)
+        hb = &t->hidx[host_hash(&p->src, p->vlan) & t->hmask];
+    if ((p->layers & PKT_ETH) && memcmp(t->macs[t->last_mac].mac, p->src_mac, 6) != 0)
+        mb = &t->midx[mac_hash(p->src_mac) & t->mmask];
+    if (stage == 0) {
+        if (hb)
+            __builtin_prefetch(hb);
+        if (mb)
+            __builtin_prefetch(mb);
+        return;
+    }
+    if (hb && *hb < t->o.max_hosts)
+        __builtin_prefetch(&t->hosts[*hb]);
+    if (mb && *mb < t->o.max_macs) {
+        __builtin_prefetch(&t->macs[*mb]);
+        __builtin_prefetch(&t->macs[*mb].last_usec);
     }
 }
 

@@ -83,6 +83,10 @@ void asset_tracker_packet(struct asset_tracker *t, const struct pkt *p, struct f
 /* Latency hiding for loops that decode ahead: prefetches the host and MAC
  * entries flow f remembers (f may be NULL; a hint, nothing is changed). */
 void asset_tracker_prefetch_flow(const struct asset_tracker *t, const struct flow *f);
+/* For a packet that starts a flow (none remembers its source's slots): stage 0
+ * prefetches the hash buckets of the source's host and MAC entries, stage 1 (a
+ * few packets later) the entries they lead to.  A hint only. */
+void asset_tracker_prefetch_lookup(const struct asset_tracker *t, const struct pkt *p, int stage);
 /* Sends what is due as of packet time now_usec (idle live capture).  t may be NULL. */
 void asset_tracker_tick(struct asset_tracker *t, uint64_t now_usec);
 /* End of input: sends every pending change and a last-seen for every host.  t may be NULL. */

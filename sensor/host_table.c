@@ -286,6 +286,17 @@ void host_table_prefetch_flow(const struct host_table *ht, const struct flow *f,
     }
 }
 
+void host_table_prefetch_addr(const struct host_table *ht, const struct addr *a, int stage)
+{
+    const uint32_t *bucket = &ht->buckets[addr_hash(ht, a) & (ht->nbuckets - 1)];
+    if (stage == 0) {
+        __builtin_prefetch(bucket);
+    } else if (*bucket < ht->used) {
+        __builtin_prefetch(&ht->pool[*bucket]);
+        __builtin_prefetch(&ht->pool[*bucket].lru_usec);
+    }
+}
+
 /* Packet and byte counts of f not yet credited, per direction (0: key.a sent). */
 struct credit {
     uint32_t pkts[2];  /* packets */

@@ -103,6 +103,10 @@ void host_table_packet(struct host_table *ht, const struct pkt *p, struct flow *
  * packet time now_usec, will touch them.  A hint only. */
 void host_table_prefetch_flow(const struct host_table *ht, const struct flow *f,
                               uint64_t now_usec);
+/* The same for a packet that starts a flow (none remembers its hosts): stage 0
+ * prefetches the hash buckets of a's entry, stage 1 (a few packets later, once
+ * the bucket has arrived) the entry it leads to.  A hint only. */
+void host_table_prefetch_addr(const struct host_table *ht, const struct addr *a, int stage);
 /* Accounts a flow that ended: what it carried since its last credit (in the
  * window of its last packet, if still current), and an attempt never answered
  * counts in conn_fail. */

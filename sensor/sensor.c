@@ -575,6 +575,11 @@ static void batch_run(struct sensor *s)
                 __builtin_prefetch(&g->asset_host);
                 __builtin_prefetch(&g->hash);
                 __builtin_prefetch(&g->host_slot);
+            } else if (s->pkts[j].layers & (PKT_IP4 | PKT_IP6)) {
+                /* A new flow: its hosts are looked up by hash. */
+                host_table_prefetch_addr(s->hosts, &s->pkts[j].src, 0);
+                host_table_prefetch_addr(s->hosts, &s->pkts[j].dst, 0);
+                asset_tracker_prefetch_lookup(s->assets, &s->pkts[j], 0);
             }
         }
         /* Half-way: the flow has arrived; fetch the hosts it remembers. */
@@ -583,6 +588,11 @@ static void batch_run(struct sensor *s)
             const struct flow *g = flow_table_guess(s->flows, s->batch[k].hash);
             host_table_prefetch_flow(s->hosts, g, s->pkts[k].ts_usec);
             asset_tracker_prefetch_flow(s->assets, g);
+            if (!g && (s->pkts[k].layers & (PKT_IP4 | PKT_IP6))) {
+                host_table_prefetch_addr(s->hosts, &s->pkts[k].src, 1);
+                host_table_prefetch_addr(s->hosts, &s->pkts[k].dst, 1);
+                asset_tracker_prefetch_lookup(s->assets, &s->pkts[k], 1);
+            }
         }
         process(s, i);
     }

@@ -48,6 +48,8 @@ struct detect_engine {
     size_t n_slots;                      /* entries in slots */
     struct detect_slot pkt_slots[DETECT_COUNT]; /* those with on_packet */
     size_t n_pkt_slots;                  /* entries in pkt_slots */
+    struct detect_slot pre_slots[DETECT_COUNT]; /* those with prefetch */
+    size_t n_pre_slots;                  /* entries in pre_slots */
     uint64_t last_tick_usec;             /* packet time of the latest tick, 0 before any */
 };
 
@@ -187,6 +189,8 @@ struct detect_engine *detect_engine_new(struct config *cfg, const char *home_net
         de->n_slots++;
         if (d->on_packet)
             de->pkt_slots[de->n_pkt_slots++] = de->slots[de->n_slots - 1];
+        if (d->prefetch)
+            de->pre_slots[de->n_pre_slots++] = de->slots[de->n_slots - 1];
     }
     return de;
 fail:
@@ -234,6 +238,13 @@ void detect_engine_packet(struct detect_engine *de, const struct pkt *p, struct 
         de->pkt_slots[i].d->on_packet(de->pkt_slots[i].state, &de->ctx, p, f, dir);
     if (de->ctx.now_usec >= de->last_tick_usec + DETECT_TICK_USEC)
         run_tick(de);
+}
+
+void detect_engine_prefetch(const struct detect_engine *de, const struct pkt *p,
+                            const struct flow *f, int stage)
+{
+    for (size_t i = 0; i < de->n_pre_slots; i++)
+        de->pre_slots[i].d->prefetch(de->pre_slots[i].state, p, f, stage);
 }
 
 void detect_engine_flow_end(struct detect_engine *de, const struct flow *f)

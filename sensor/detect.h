@@ -90,6 +90,14 @@ struct detector {
     int (*intel_open)(void *state, const char *dir);
     int (*intel)(void *state, const struct detect_intel *u, char *detail, size_t cap);
     void (*intel_stats)(const void *state, struct detect_intel_stats *out);
+    /*
+     * Latency hiding; may be NULL.  The capture loop calls it for a packet a few
+     * packets before on_packet, at stage 0 and again, later, at stage 1, with
+     * the flow the packet probably belongs to (NULL for a new one; at stage 0 its
+     * contents may still be on their way).  It prefetches the state on_packet
+     * will read, typically keymap_prefetch(); it must change nothing.
+     */
+    void (*prefetch)(const void *state, const struct pkt *p, const struct flow *f, int stage);
 };
 
 /*
@@ -147,6 +155,9 @@ void detect_engine_free(struct detect_engine *de);
 void detect_engine_packet(struct detect_engine *de, const struct pkt *p, struct flow *f,
                           int dir);
 void detect_engine_flow_end(struct detect_engine *de, const struct flow *f);
+/* Calls every detector's prefetch hook (see struct detector).  A hint only. */
+void detect_engine_prefetch(const struct detect_engine *de, const struct pkt *p,
+                            const struct flow *f, int stage);
 /* Call about once per second of packet time. */
 void detect_engine_tick(struct detect_engine *de, uint64_t now_usec);
 /* End of input: final ticks, close and report every open event. */

@@ -409,6 +409,48 @@ static void ps_packet(void *state, struct detect_ctx *ctx, const struct pkt *p, 
         on_arp(ps, ctx, p);
 }
 
+/*
+ * The pair a first contact will look up, or the source an answer will resolve
+ * (and the pair its flow remembers), a few packets ahead (struct detector).
+ */
+static void ps_prefetch(const void *state, const struct pkt *p, const struct flow *f, int stage)
+{
+    const struct portscan *ps = state;
+    enum { NONE, ATTEMPT, ANSWER } what = NONE;
+    int src_stage = stage;
+    if (p->layers & PKT_TCP) {
+        uint8_t fl = p->tcp.flags;
+        if ((fl & (TCP_SYN | TCP_ACK | TCP_RST)) == TCP_SYN)
+            what = ATTEMPT;
+        else if ((fl & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK) || (fl & TCP_RST))
+            what = ANSWER;
+    } else if (p->layers & PKT_UDP) {
+        if (!f) {
+            what = ATTEMPT;
+        } else if (stage == 1 && f->pkts[FLOW_RESP] == 0 && !addr_eq(&f->key.a, &p->src)) {
+            what = ANSWER; /* known only now that the flow is here: tags first */
+            src_stage = 0;
+        }
+    } else if (p->layers & (PKT_ICMP | PKT_ICMP6)) {
+        bool v6 = (p->layers & PKT_ICMP6) != 0;
+        if (p->icmp.type == (v6 ? 128 : 8))
+            what = ATTEMPT;
+        else if (p->icmp.type == (v6 ? 129 : 0))
+            what = ANSWER;
+    }
+    if (what == ATTEMPT) {
+        struct pair_key k;
+        memset(&k, 0, sizeof(k));
+        k.a = p->src;
+        k.b = p->dst;
+        keymap_prefetch(ps->pairs, &k, stage);
+    } else if (what == ANSWER) {
+        keymap_prefetch(ps->srcs, &p->dst, src_stage);
+        if (stage == 1 && f && f->ps_pair)
+            keymap_prefetch_slot(ps->pairs, f->ps_pair - 1);
+    }
+}
+
 static const char *proto_names(uint8_t protos, char *out, size_t cap)
 {
     static const char *const names[] = {"tcp", "udp", "icmp", "arp"};
@@ -552,4 +594,5 @@ const struct detector detect_portscan = {
     .on_packet = ps_packet,
     .on_tick = ps_tick,
     .memory = ps_memory,
+    .prefetch = ps_prefetch,
 };

@@ -194,6 +194,34 @@ void *keymap_get(struct keymap *m, const void *key, uint64_t now_usec, bool crea
     return val_at(m, victim);
 }
 
+void keymap_prefetch(const struct keymap *m, const void *key, int stage)
+{
+    uint64_t h = keymap_hash(key, m->key_len, 0);
+    size_t start = (size_t)h & (m->slot_count - 1) & ~(size_t)(KEYMAP_WAYS - 1);
+    if (stage == 0) {
+        __builtin_prefetch(&m->tags[start]);
+        __builtin_prefetch(&m->last[start]);
+        return;
+    }
+    uint32_t tag = tag_of(h);
+    for (size_t i = start; i < start + KEYMAP_WAYS; i++) {
+        if (m->tags[i] == tag) {
+            keymap_prefetch_slot(m, i);
+            return;
+        }
+    }
+}
+
+void keymap_prefetch_slot(const struct keymap *m, size_t slot)
+{
+    if (slot >= m->slot_count)
+        return;
+    const uint8_t *rec = key_at(m, slot);
+    for (size_t off = 0; off < m->stride; off += 64)
+        __builtin_prefetch(rec + off);
+    __builtin_prefetch(rec + m->stride - 1);
+}
+
 void *keymap_peek(const struct keymap *m, const void *key)
 {
     uint64_t h = keymap_hash(key, m->key_len, 0);

@@ -38,6 +38,14 @@ void keymap_on_evict(struct keymap *m, keymap_evict_fn fn, void *arg);
  */
 void *keymap_get(struct keymap *m, const void *key, uint64_t now_usec, bool create,
                  bool *created);
+/*
+ * Latency hiding for callers that know a key a few packets ahead: stage 0
+ * prefetches the tags and use times of key's window, stage 1 (once those have
+ * arrived) the record whose tag matches, if any.  Changes nothing.
+ */
+void keymap_prefetch(const struct keymap *m, const void *key, int stage);
+/* Prefetches the record at slot (from keymap_slot_of()).  A hint only. */
+void keymap_prefetch_slot(const struct keymap *m, size_t slot);
 /* Like keymap_get(..., false, NULL) but does not touch the entry's time. */
 void *keymap_peek(const struct keymap *m, const void *key);
 void keymap_del(struct keymap *m, const void *key);

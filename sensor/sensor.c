@@ -581,6 +581,7 @@ static void batch_run(struct sensor *s)
                 host_table_prefetch_addr(s->hosts, &s->pkts[j].dst, 0);
                 asset_tracker_prefetch_lookup(s->assets, &s->pkts[j], 0);
             }
+            detect_engine_prefetch(s->detect, &s->pkts[j], g, 0);
         }
         /* Half-way: the flow has arrived; fetch the hosts it remembers. */
         size_t k = i + SENSOR_AHEAD / 2;
@@ -593,6 +594,7 @@ static void batch_run(struct sensor *s)
                 host_table_prefetch_addr(s->hosts, &s->pkts[k].dst, 1);
                 asset_tracker_prefetch_lookup(s->assets, &s->pkts[k], 1);
             }
+            detect_engine_prefetch(s->detect, &s->pkts[k], g, 1);
         }
         process(s, i);
     }

@@ -337,18 +337,26 @@ int sensor_opts_parse(int argc, char **argv, struct sensor_opts *o)
 /* ------------------------------------------------------------------ the sensor */
 
 /*
- * The loop reads up to SENSOR_BATCH packets before processing them, so that the
- * memory the flow and host tables need for each is fetched while the others are
- * decoded and processed (a miss costs as much as decoding a packet).  Processing
- * stays strictly in packet order.
+ * The loop is a pipeline a few packets deep, so that the memory the tables need
+ * for a packet is fetched while the packets before it are processed (a miss costs
+ * as much as decoding a packet).  As packet t is read it is copied, decoded and
+ * hashed, and its flow index slot prefetched; packet t - SENSOR_D_FLOW then
+ * prefetches its flow (and, for a new flow, the hash buckets its hosts will be
+ * looked up in), packet t - SENSOR_D_HOST what its flow points to (hosts, asset
+ * entries, detector state), and packet t - SENSOR_D_RUN is processed.  The
+ * pipeline slides packet by packet, so every packet gets the same lead; it
+ * drains at the end of input, on a read timeout and after a live packet has
+ * waited SENSOR_LIVE_HOLD_USEC.  Processing stays strictly in packet order.
  */
-#define SENSOR_BATCH 16
-#define SENSOR_AHEAD 6
-#define SENSOR_LIVE_HOLD_USEC 10000 /* a live packet waits at most this long in a batch */
-#define SENSOR_ARENA (SENSOR_BATCH * 2048 + SENSOR_MAX_SNAPLEN)
+#define SENSOR_BATCH 16     /* pipeline slots, a power of two > SENSOR_D_RUN */
+#define SENSOR_D_FLOW 3     /* packets between the index slot's prefetch and the flow's */
+#define SENSOR_D_HOST 6     /* ... and the prefetch of what the flow points to */
+#define SENSOR_D_RUN 9      /* ... and processing */
+#define SENSOR_SLOT_BYTES 2048 /* copy room per slot; a larger packet drains the pipeline */
+#define SENSOR_LIVE_HOLD_USEC 10000 /* a live packet waits at most this long in the pipeline */
 
 struct sensor_slot {
-    struct capture_pkt cp; /* the packet (data points into the arena) */
+    struct capture_pkt cp; /* the packet (data points into its copy) */
     enum decode_rc rc;     /* decode result */
     uint64_t hash;         /* flow hash, when rc is DECODE_OK */
 };
@@ -372,12 +380,13 @@ struct sensor {
     struct sink out;                  /* the final sink: jsonl or uplink */
     struct sink ev_sink;              /* what detectors write to (evidence-wrapped) */
     struct decode_stats dstats;       /* decode counters */
-    struct sensor_slot batch[SENSOR_BATCH]; /* packets read but not yet processed */
+    struct sensor_slot batch[SENSOR_BATCH]; /* packets read but not yet processed (a ring) */
     struct pkt pkts[SENSOR_BATCH];    /* their decoded forms */
-    size_t batch_n;                   /* slots in use */
-    uint64_t batch_mono_usec;         /* when the batch's first packet arrived (live) */
-    uint8_t arena[SENSOR_ARENA];      /* copies of their bytes */
-    size_t arena_used;                /* bytes of arena in use */
+    uint64_t batch_head;              /* packets processed so far (next to process) */
+    uint64_t batch_tail;              /* packets read so far (next slot to fill) */
+    uint64_t batch_mono_usec;         /* when the oldest waiting packet arrived (live) */
+    uint8_t arena[SENSOR_BATCH][SENSOR_SLOT_BYTES]; /* copies of their bytes, per slot */
+    uint8_t big[SENSOR_MAX_SNAPLEN];  /* the copy of a packet too large for a slot */
     uint64_t now_usec;                /* packet clock */
     uint64_t next_tick_usec;          /* when the next tick is due */
     uint64_t next_service_usec;       /* monotonic: next uplink service between ticks */
@@ -512,16 +521,15 @@ static void tick(struct sensor *s, uint64_t now)
     s->next_tick_usec = now - now % SENSOR_TICK_USEC + SENSOR_TICK_USEC;
 }
 
-/* Stage 1, as a packet is read: keep a copy, decode it, prefetch its table slots. */
-static void batch_add(struct sensor *s, const struct capture_pkt *cp)
+/* Stage 1, as a packet is read: keep a copy, decode it, prefetch its flow index slot. */
+static void stage_read(struct sensor *s, const struct capture_pkt *cp, uint8_t *copy)
 {
-    struct sensor_slot *sl = &s->batch[s->batch_n++];
-    uint8_t *copy = s->arena + s->arena_used;
+    size_t at = s->batch_tail++ & (SENSOR_BATCH - 1);
+    struct sensor_slot *sl = &s->batch[at];
     memcpy(copy, cp->data, cp->caplen);
-    s->arena_used += cp->caplen;
     sl->cp = *cp;
     sl->cp.data = copy;
-    struct pkt *p = &s->pkts[s->batch_n - 1];
+    struct pkt *p = &s->pkts[at];
     sl->rc = decode_packet(s->linktype, copy, cp->caplen, cp->wirelen, cp->ts_usec, p);
     if (sl->rc == DECODE_OK) {
         sl->hash = flow_table_hash(s->flows, p);
@@ -529,7 +537,50 @@ static void batch_add(struct sensor *s, const struct capture_pkt *cp)
     }
 }
 
-/* Stage 3, in packet order: everything else. */
+/* Stage 2: the flow (its index slot has arrived); for a new flow, the hash
+ * buckets of its hosts; detectors' first prefetch. */
+static void stage_flow(struct sensor *s, size_t at)
+{
+    if (s->batch[at].rc != DECODE_OK)
+        return;
+    const struct pkt *p = &s->pkts[at];
+    flow_table_prefetch_flow(s->flows, s->batch[at].hash);
+    /* The flow's other lines: detectors' and the tracker's fields, and the
+       table's own tail (hash, LRU links, host slots). */
+    const struct flow *g = flow_table_guess(s->flows, s->batch[at].hash);
+    if (g) {
+        __builtin_prefetch(&g->det);
+        __builtin_prefetch(&g->asset_host);
+        __builtin_prefetch(&g->hash);
+        __builtin_prefetch(&g->host_slot);
+    } else if (p->layers & (PKT_IP4 | PKT_IP6)) {
+        /* A new flow: its hosts are looked up by hash. */
+        host_table_prefetch_addr(s->hosts, &p->src, 0);
+        host_table_prefetch_addr(s->hosts, &p->dst, 0);
+        asset_tracker_prefetch_lookup(s->assets, p, 0);
+    }
+    detect_engine_prefetch(s->detect, p, g, 0);
+}
+
+/* Stage 3: the flow has arrived; what it points to (hosts, asset entries,
+ * detector state), or for a new flow the entries its buckets lead to. */
+static void stage_host(struct sensor *s, size_t at)
+{
+    if (s->batch[at].rc != DECODE_OK)
+        return;
+    const struct pkt *p = &s->pkts[at];
+    const struct flow *g = flow_table_guess(s->flows, s->batch[at].hash);
+    host_table_prefetch_flow(s->hosts, g, p->ts_usec);
+    asset_tracker_prefetch_flow(s->assets, g);
+    if (!g && (p->layers & (PKT_IP4 | PKT_IP6))) {
+        host_table_prefetch_addr(s->hosts, &p->src, 1);
+        host_table_prefetch_addr(s->hosts, &p->dst, 1);
+        asset_tracker_prefetch_lookup(s->assets, p, 1);
+    }
+    detect_engine_prefetch(s->detect, p, g, 1);
+}
+
+/* Stage 4, in packet order: everything else. */
 static void process(struct sensor *s, size_t i)
 {
     struct sensor_slot *sl = &s->batch[i];
@@ -554,52 +605,40 @@ static void process(struct sensor *s, size_t i)
     asset_tracker_packet(s->assets, p, f, dir);
 }
 
-/* Runs the batch through stages 2 and 3; stage 2 (prefetch of the flows and
- * hosts the slots point to) runs SENSOR_AHEAD packets ahead of stage 3. */
+/* Advances the pipeline as if packet t had just been read: stages 2 and 3 and
+ * processing of the packets SENSOR_D_* before it that are still waiting. */
+static void stage_step(struct sensor *s, uint64_t t)
+{
+    if (t >= SENSOR_D_FLOW && t - SENSOR_D_FLOW >= s->batch_head &&
+        t - SENSOR_D_FLOW < s->batch_tail)
+        stage_flow(s, (t - SENSOR_D_FLOW) & (SENSOR_BATCH - 1));
+    if (t >= SENSOR_D_HOST && t - SENSOR_D_HOST >= s->batch_head &&
+        t - SENSOR_D_HOST < s->batch_tail)
+        stage_host(s, (t - SENSOR_D_HOST) & (SENSOR_BATCH - 1));
+    if (t >= SENSOR_D_RUN && t - SENSOR_D_RUN == s->batch_head && s->batch_head < s->batch_tail)
+        process(s, s->batch_head++ & (SENSOR_BATCH - 1));
+}
+
+/* Processes every waiting packet. */
 static void batch_run(struct sensor *s)
 {
-    size_t n = s->batch_n;
-    for (size_t i = 0; i < n && i < SENSOR_AHEAD; i++) {
-        if (s->batch[i].rc == DECODE_OK)
-            flow_table_prefetch_flow(s->flows, s->batch[i].hash);
+    for (uint64_t t = s->batch_tail; s->batch_head < s->batch_tail; t++)
+        stage_step(s, t);
+}
+
+/* Reads packet cp into the pipeline and advances it. */
+static void batch_add(struct sensor *s, const struct capture_pkt *cp)
+{
+    if (cp->caplen > SENSOR_SLOT_BYTES) {
+        /* A rare giant (offloaded segments): on its own, through the spare buffer. */
+        batch_run(s);
+        stage_read(s, cp, s->big);
+        batch_run(s);
+        return;
     }
-    for (size_t i = 0; i < n; i++) {
-        size_t j = i + SENSOR_AHEAD;
-        if (j < n && s->batch[j].rc == DECODE_OK) {
-            flow_table_prefetch_flow(s->flows, s->batch[j].hash);
-            /* The flow's other lines: detectors' and the tracker's fields, and the
-               table's own tail (hash, LRU links, host slots). */
-            const struct flow *g = flow_table_guess(s->flows, s->batch[j].hash);
-            if (g) {
-                __builtin_prefetch(&g->det);
-                __builtin_prefetch(&g->asset_host);
-                __builtin_prefetch(&g->hash);
-                __builtin_prefetch(&g->host_slot);
-            } else if (s->pkts[j].layers & (PKT_IP4 | PKT_IP6)) {
-                /* A new flow: its hosts are looked up by hash. */
-                host_table_prefetch_addr(s->hosts, &s->pkts[j].src, 0);
-                host_table_prefetch_addr(s->hosts, &s->pkts[j].dst, 0);
-                asset_tracker_prefetch_lookup(s->assets, &s->pkts[j], 0);
-            }
-            detect_engine_prefetch(s->detect, &s->pkts[j], g, 0);
-        }
-        /* Half-way: the flow has arrived; fetch the hosts it remembers. */
-        size_t k = i + SENSOR_AHEAD / 2;
-        if (k < n && s->batch[k].rc == DECODE_OK) {
-            const struct flow *g = flow_table_guess(s->flows, s->batch[k].hash);
-            host_table_prefetch_flow(s->hosts, g, s->pkts[k].ts_usec);
-            asset_tracker_prefetch_flow(s->assets, g);
-            if (!g && (s->pkts[k].layers & (PKT_IP4 | PKT_IP6))) {
-                host_table_prefetch_addr(s->hosts, &s->pkts[k].src, 1);
-                host_table_prefetch_addr(s->hosts, &s->pkts[k].dst, 1);
-                asset_tracker_prefetch_lookup(s->assets, &s->pkts[k], 1);
-            }
-            detect_engine_prefetch(s->detect, &s->pkts[k], g, 1);
-        }
-        process(s, i);
-    }
-    s->batch_n = 0;
-    s->arena_used = 0;
+    uint8_t *copy = s->arena[s->batch_tail & (SENSOR_BATCH - 1)];
+    stage_read(s, cp, copy);
+    stage_step(s, s->batch_tail - 1);
 }
 
 static uint64_t sum_decode_errors(const struct decode_stats *d)
@@ -947,9 +986,7 @@ static int run_loop(struct sensor *s)
         struct capture_pkt cp;
         int n = capture_next(s->cap, &cp);
         if (n == 1) {
-            if (s->batch_n == SENSOR_BATCH || s->arena_used + cp.caplen > SENSOR_ARENA)
-                batch_run(s);
-            if (s->batch_n == 0 && live)
+            if (s->batch_head == s->batch_tail && live)
                 s->batch_mono_usec = clock_mono_usec();
             batch_add(s, &cp);
             /* Live traffic that trickles in is not held back for long. */

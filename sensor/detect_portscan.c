@@ -231,6 +231,8 @@ static void resolve(struct portscan *ps, struct detect_ctx *ctx, const struct pa
                     struct scan_pair *pr, bool ok)
 {
     pr->state = ok ? PAIR_OK : PAIR_FAIL;
+    size_t slot = keymap_slot_of(ps->pairs, pr);
+    ps->pending[slot / 64] &= ~(1ULL << (slot % 64));
     struct scan_src *s = src_get(ps, ctx, &k->a);
     if (ok) {
         s->ok_targets++;
@@ -530,8 +532,9 @@ static void report(struct portscan *ps, struct detect_ctx *ctx, const struct add
 
 /*
  * Silence past pending_timeout is a failure.  Only the slots whose bit is set can
- * hold a pending pair (most first contacts are answered within milliseconds), so
- * the tick reads a bitmap, not the whole pair table; slot order as before.
+ * hold a pending pair (set when a pair is created, cleared when it resolves; most
+ * first contacts are answered within milliseconds), so the tick reads a bitmap,
+ * not the whole pair table; slot order as before.
  */
 static void expire_pending(struct portscan *ps, struct detect_ctx *ctx)
 {
@@ -549,10 +552,8 @@ static void expire_pending(struct portscan *ps, struct detect_ctx *ctx)
             if (ctx->now_usec < pr->first_usec)
                 age = 0;
             /* At the end of input, contacts younger than a second had no fair chance. */
-            if (age >= ps->pending_usec || (ctx->final && age >= USEC_PER_SEC)) {
-                resolve(ps, ctx, key, pr, false);
-                ps->pending[w] &= ~(1ULL << (i % 64));
-            }
+            if (age >= ps->pending_usec || (ctx->final && age >= USEC_PER_SEC))
+                resolve(ps, ctx, key, pr, false); /* clears the bit */
         }
     }
 }

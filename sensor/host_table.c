@@ -17,6 +17,17 @@
 #include "hash.h"
 
 #define NIL UINT32_MAX
+#define HOST_ENDED_MAX 32 /* ended flows credited together, their entries prefetched first */
+
+/* What an ended flow still owes its hosts (see host_table_flow_end). */
+struct ended {
+    struct addr a, b;     /* its originator and responder */
+    uint32_t slot[2];     /* where they were last found */
+    uint32_t pkts[2];     /* packets not yet credited, per direction */
+    uint64_t bytes[2];    /* bytes not yet credited, per direction */
+    uint64_t last_usec;   /* its last packet */
+    bool unanswered;      /* a TCP attempt never answered: a failure of a */
+};
 
 struct host_table {
     struct host *pool;    /* cap entries */
@@ -29,6 +40,8 @@ struct host_table {
     uint64_t window_usec; /* window length */
     uint64_t seed;        /* hash key */
     uint64_t evictions;   /* hosts evicted because the pool was full */
+    struct ended ended[HOST_ENDED_MAX]; /* ended flows not yet credited */
+    size_t n_ended;       /* entries in ended */
 };
 
 struct host_table *host_table_new(size_t max_hosts, uint64_t window_usec)
@@ -162,6 +175,17 @@ static void roll(const struct host_table *ht, struct host *h, uint64_t now)
 #define HOST_LRU_GRAIN_USEC 1000000 /* move to the LRU head at most once a second */
 #define HOST_CREDIT_USEC 1000000    /* a flow credits its hosts at most once a second */
 
+/* Marks entry i seen at now without moving it: exact windows and last_usec
+ * (which eviction reads before taking the LRU tail). */
+static struct host *settle(struct host_table *ht, uint32_t i, uint64_t now)
+{
+    struct host *h = &ht->pool[i];
+    roll(ht, h, now);
+    if (now > h->last_usec)
+        h->last_usec = now;
+    return h;
+}
+
 /* Marks entry i seen at now: approximate LRU, exact windows. */
 static struct host *seen(struct host_table *ht, uint32_t i, uint64_t now)
 {
@@ -171,10 +195,7 @@ static struct host *seen(struct host_table *ht, uint32_t i, uint64_t now)
         lru_push_head(ht, i);
         h->lru_usec = now;
     }
-    roll(ht, h, now);
-    if (now > h->last_usec)
-        h->last_usec = now;
-    return h;
+    return settle(ht, i, now);
 }
 
 /* Finds or creates a's entry; sets *slot to its index. */
@@ -292,8 +313,11 @@ void host_table_prefetch_addr(const struct host_table *ht, const struct addr *a,
     if (stage == 0) {
         __builtin_prefetch(bucket);
     } else if (*bucket < ht->used) {
-        __builtin_prefetch(&ht->pool[*bucket]);
-        __builtin_prefetch(&ht->pool[*bucket].lru_usec);
+        /* A flow's first packet writes the sketches and counters too: all of it. */
+        const char *e = (const char *)&ht->pool[*bucket];
+        for (size_t off = 0; off < sizeof(struct host); off += 64)
+            __builtin_prefetch(e + off);
+        __builtin_prefetch(e + sizeof(struct host) - 1);
     }
 }
 
@@ -353,6 +377,8 @@ void host_table_packet(struct host_table *ht, const struct pkt *p, struct flow *
 {
     if (!(p->layers & (PKT_IP4 | PKT_IP6)))
         return;
+    if (ht->n_ended)
+        host_table_sync(ht); /* ended flows first, as if credited when they ended */
     if (!f) {
         packet_alone(ht, p);
         return;
@@ -405,36 +431,82 @@ static uint32_t index_of(struct host_table *ht, const struct addr *a, uint64_t n
     return find_or_add(ht, a, now);
 }
 
-void host_table_flow_end(struct host_table *ht, const struct flow *f)
+/* Credits one ended flow (see host_table_flow_end). */
+static void credit_ended(struct host_table *ht, const struct ended *e)
 {
-    /* What the flow carried since its last credit, in its last packet's window. */
-    struct credit c;
-    uint64_t now = f->last_usec;
     struct host *a = NULL;
-    if (credit_due(f, &c)) {
-        uint32_t ia = index_of(ht, &f->key.a, now, f->host_slot[0]);
-        uint32_t ib = index_of(ht, &f->key.b, now, f->host_slot[1]);
-        a = seen(ht, ia, now);
-        struct host *b = seen(ht, ib, now);
+    uint64_t now = e->last_usec;
+    if (e->pkts[0] | e->pkts[1]) {
+        struct credit c = {{e->pkts[0], e->pkts[1]}, {e->bytes[0], e->bytes[1]}};
+        uint32_t ia = index_of(ht, &e->a, now, e->slot[0]);
+        uint32_t ib = index_of(ht, &e->b, now, e->slot[1]);
+        /* No LRU move (two neighbours' lines for a flow already over): eviction
+           gives an entry seen since its last move another round. */
+        a = settle(ht, ia, now);
+        struct host *b = settle(ht, ib, now);
         if (a != b)
             credit_give(a, b, &c);
     }
-    if (f->key.proto != 6 || f->midstream || f->pkts[FLOW_RESP] != 0 ||
-        !(f->flags[FLOW_ORIG] & TCP_SYN))
+    if (!e->unanswered)
         return;
     if (!a) {
-        uint32_t i = find(ht, &f->key.a, addr_hash(ht, &f->key.a));
+        uint32_t i = find(ht, &e->a, addr_hash(ht, &e->a));
         if (i == NIL)
             return;
         a = &ht->pool[i];
     }
     /* Counted in the window of the attempt's last packet, if that is still current. */
-    if (window_of(ht, f->last_usec) == a->win_start_usec)
+    if (window_of(ht, now) == a->win_start_usec)
         a->conn_fail++;
 }
 
-const struct host *host_table_peek(const struct host_table *ht, const struct addr *a)
+void host_table_sync(struct host_table *ht)
 {
+    /* Flows end in bursts (at each tick) and their hosts are cold: fetch every
+       entry the burst will write first, then write them, in the order they ended. */
+    for (size_t k = 0; k < ht->n_ended; k++) {
+        for (int d = 0; d < 2; d++) {
+            uint32_t i = ht->ended[k].slot[d];
+            if (i < ht->used) {
+                const char *e = (const char *)&ht->pool[i];
+                for (size_t off = 0; off < sizeof(struct host); off += 64)
+                    __builtin_prefetch(e + off);
+            }
+        }
+    }
+    for (size_t k = 0; k < ht->n_ended; k++)
+        credit_ended(ht, &ht->ended[k]);
+    ht->n_ended = 0;
+}
+
+void host_table_flow_end(struct host_table *ht, const struct flow *f)
+{
+    struct ended e;
+    struct credit c;
+    memset(&e, 0, sizeof(e));
+    if (credit_due(f, &c)) {
+        for (int k = 0; k < 2; k++) {
+            e.pkts[k] = c.pkts[k];
+            e.bytes[k] = c.bytes[k];
+        }
+    }
+    e.unanswered = f->key.proto == 6 && !f->midstream && f->pkts[FLOW_RESP] == 0 &&
+                   (f->flags[FLOW_ORIG] & TCP_SYN);
+    if (!(e.pkts[0] | e.pkts[1]) && !e.unanswered)
+        return;
+    e.a = f->key.a;
+    e.b = f->key.b;
+    e.slot[0] = f->host_slot[0];
+    e.slot[1] = f->host_slot[1];
+    e.last_usec = f->last_usec;
+    ht->ended[ht->n_ended++] = e;
+    if (ht->n_ended == HOST_ENDED_MAX)
+        host_table_sync(ht);
+}
+
+const struct host *host_table_peek(struct host_table *ht, const struct addr *a)
+{
+    host_table_sync(ht);
     uint32_t i = find(ht, a, addr_hash(ht, a));
     return i == NIL ? NULL : &ht->pool[i];
 }
@@ -445,8 +517,9 @@ bool host_table_window_is_current(const struct host_table *ht, const struct host
     return window_of(ht, now_usec) == h->win_start_usec;
 }
 
-int host_table_each(const struct host_table *ht, host_visit_fn fn, void *arg)
+int host_table_each(struct host_table *ht, host_visit_fn fn, void *arg)
 {
+    host_table_sync(ht);
     for (uint32_t i = ht->head; i != NIL; i = ht->pool[i].lru_next) {
         int rc = fn(arg, &ht->pool[i]);
         if (rc)
@@ -455,8 +528,9 @@ int host_table_each(const struct host_table *ht, host_visit_fn fn, void *arg)
     return 0;
 }
 
-size_t host_table_count(const struct host_table *ht)
+size_t host_table_count(struct host_table *ht)
 {
+    host_table_sync(ht);
     return ht->used;
 }
 

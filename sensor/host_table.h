@@ -109,8 +109,12 @@ void host_table_prefetch_flow(const struct host_table *ht, const struct flow *f,
 void host_table_prefetch_addr(const struct host_table *ht, const struct addr *a, int stage);
 /* Accounts a flow that ended: what it carried since its last credit (in the
  * window of its last packet, if still current), and an attempt never answered
- * counts in conn_fail. */
+ * counts in conn_fail.  Ended flows are credited in groups (their entries
+ * prefetched first), in the order they ended, at the latest by the next
+ * host_table_packet() or reader call, or host_table_sync(). */
 void host_table_flow_end(struct host_table *ht, const struct flow *f);
+/* Credits every ended flow still waiting. */
+void host_table_sync(struct host_table *ht);
 
 /*
  * The entry for a, or NULL if the host is not in the table.  Borrowed: valid until
@@ -118,7 +122,7 @@ void host_table_flow_end(struct host_table *ht, const struct flow *f);
  * host's last credit; a window that ended since then rolls on its next credit (use
  * host_table_window_is_current() to tell).
  */
-const struct host *host_table_peek(const struct host_table *ht, const struct addr *a);
+const struct host *host_table_peek(struct host_table *ht, const struct addr *a);
 /* True if h's current window still covers packet time now_usec. */
 bool host_table_window_is_current(const struct host_table *ht, const struct host *h,
                                   uint64_t now_usec);
@@ -134,9 +138,9 @@ bool host_sketch_add(struct host_sketch *s, uint64_t hash);
 
 /* Visits every host (most recently seen first); stops early if fn returns non-zero. */
 typedef int (*host_visit_fn)(void *arg, const struct host *h);
-int host_table_each(const struct host_table *ht, host_visit_fn fn, void *arg);
+int host_table_each(struct host_table *ht, host_visit_fn fn, void *arg);
 
-size_t host_table_count(const struct host_table *ht);
+size_t host_table_count(struct host_table *ht);
 uint64_t host_table_evictions(const struct host_table *ht);
 size_t host_table_memory(const struct host_table *ht);
 uint64_t host_table_window_usec(const struct host_table *ht);

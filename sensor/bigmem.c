@@ -15,6 +15,8 @@
 
 void *bigmem_calloc(size_t count, size_t size)
 {
+    if (size && count > SIZE_MAX / size)
+        return NULL;
     void *p = calloc(count, size);
     if (!p || count * size < BIGMEM_HUGE_MIN)
         return p;

@@ -451,6 +451,8 @@ struct asset_tracker *asset_tracker_new(const struct asset_opts *o, const struct
     cidr_set_init(&t->home_owned);
     uint32_t hsize = pow2_at_least(2 * t->o.max_hosts);
     uint32_t msize = pow2_at_least(2 * t->o.max_macs);
+    t->hmask = hsize - 1; /* before allocating: asset_tracker_free() needs the sizes */
+    t->mmask = msize - 1;
     t->hosts = bigmem_calloc(t->o.max_hosts, sizeof(*t->hosts));
     t->hidx = bigmem_calloc(hsize, sizeof(*t->hidx));
     t->macs = bigmem_calloc(t->o.max_macs, sizeof(*t->macs));
@@ -459,8 +461,6 @@ struct asset_tracker *asset_tracker_new(const struct asset_opts *o, const struct
         asset_tracker_free(t);
         return NULL;
     }
-    t->hmask = hsize - 1;
-    t->mmask = msize - 1;
     memset(t->hidx, 0xff, hsize * sizeof(*t->hidx));
     memset(t->midx, 0xff, msize * sizeof(*t->midx));
     t->h_head = t->h_tail = t->m_head = t->m_tail = NIL;
@@ -516,10 +516,10 @@ void asset_tracker_free(struct asset_tracker *t)
 {
     if (!t)
         return;
-    free(t->hosts);
-    free(t->hidx);
-    free(t->macs);
-    free(t->midx);
+    bigmem_free(t->hosts, t->o.max_hosts, sizeof(*t->hosts));
+    bigmem_free(t->hidx, (size_t)t->hmask + 1, sizeof(*t->hidx));
+    bigmem_free(t->macs, t->o.max_macs, sizeof(*t->macs));
+    bigmem_free(t->midx, (size_t)t->mmask + 1, sizeof(*t->midx));
     oui_free(t->oui_owned);
     cidr_set_fini(&t->home_owned);
     free(t);

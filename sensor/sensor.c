@@ -547,7 +547,13 @@ static void stage_flow(struct sensor *s, size_t at)
     /* Every line a packet touches, detectors' and the tracker's fields too. */
     flow_table_prefetch_flow(s->flows, s->batch[at].hash);
     const struct flow *g = flow_table_guess(s->flows, s->batch[at].hash);
-    if (!g && (p->layers & (PKT_IP4 | PKT_IP6))) {
+    if (g) {
+        __builtin_prefetch(&g->det);
+        __builtin_prefetch(&g->asset_host);
+        __builtin_prefetch(&g->host_due_usec);
+        __builtin_prefetch(&g->hash);
+        __builtin_prefetch(&g->host_slot);
+    } else if (p->layers & (PKT_IP4 | PKT_IP6)) {
         /* A new flow: its hosts are looked up by hash. */
         host_table_prefetch_addr(s->hosts, &p->src, 0);
         host_table_prefetch_addr(s->hosts, &p->dst, 0);

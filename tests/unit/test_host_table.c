@@ -160,6 +160,38 @@ static void test_host_table_bytes_baseline(void **state)
     rig_fini(&r);
 }
 
+static void test_host_table_credits_lag_at_most_a_second(void **state)
+{
+    (void)state;
+    struct rig r;
+    rig_init(&r, 64);
+    struct pktgen_ep c = pktgen_ep_make("10.0.0.7", 50000, "10.0.0.8", 22);
+    /* 2,500 packets of 1,000 IP bytes, 1 ms apart: the flow credits its hosts
+       on its first packet and on its first packet of each later second. */
+    for (unsigned i = 0; i < 2500; i++)
+        feed(&r, &c, PKTGEN_ACK, SEC + i * 1000, 960);
+    const struct host *h = peek(&r, "10.0.0.7");
+    assert_int_equal(h->pkts_out, 2001);
+    assert_int_equal(h->bytes_out, 2001 * 1000);
+    assert_int_equal(peek(&r, "10.0.0.8")->pkts_in, 2001);
+    /* Its end credits the rest; forty more ended flows are credited in groups,
+       in order, and a reader sees all of them. */
+    flow_table_flush(r.ft);
+    uint64_t syn_len = 0;
+    for (unsigned i = 0; i < 40; i++) {
+        struct pktgen_ep d = pktgen_ep_make("10.0.0.7", (uint16_t)(51000 + i), "10.0.0.9", 80);
+        feed(&r, &d, PKTGEN_SYN, 4 * SEC + i, 0);
+        syn_len = p.ip_len;
+    }
+    flow_table_expire(r.ft, 4 * SEC + 31 * SEC);
+    h = peek(&r, "10.0.0.7");
+    assert_int_equal(h->pkts_out, 2540);
+    assert_int_equal(h->bytes_out, 2500 * 1000 + 40 * syn_len);
+    assert_int_equal(h->conn_fail, 40);
+    assert_int_equal(h->flows_out, 41);
+    rig_fini(&r);
+}
+
 static int count_visit(void *arg, const struct host *h)
 {
     (void)h;
@@ -199,6 +231,7 @@ int main(void)
         cmocka_unit_test(test_host_table_sketch_accuracy),
         cmocka_unit_test(test_host_table_scan_counts),
         cmocka_unit_test(test_host_table_bytes_baseline),
+        cmocka_unit_test(test_host_table_credits_lag_at_most_a_second),
         cmocka_unit_test(test_host_table_eviction_counted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

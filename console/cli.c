@@ -497,6 +497,14 @@ static void put_cell(FILE *f, const char *text, size_t width, bool right, bool l
     fputs(last ? "\n" : "  ", f);
 }
 
+void cli_print_sensors(const json_t *sensors)
+{
+    size_t i;
+    const json_t *s;
+    json_array_foreach(sensors, i, s)
+        printf("  sensor %-20s %s\n", json_str(s, "sensor", ""), json_str(s, "status", ""));
+}
+
 void cli_print_table(FILE *f, const struct cli_col *cols, size_t ncols, const json_t *rows)
 {
     if (!json_is_array(rows) || json_array_size(rows) == 0) {

@@ -89,6 +89,9 @@ struct cli_col {
  * prints "(none)" for an empty array.
  */
 void cli_print_table(FILE *f, const struct cli_col *cols, size_t ncols, const json_t *rows);
+/* A command's per-sensor outcome (an array of {sensor, status}), a line each:
+ * "  sensor edge-1               sent". */
+void cli_print_sensors(const json_t *sensors);
 /* One cell's text (as the table shows it) into out (always NUL-terminated). */
 void cli_cell(const json_t *v, enum cli_fmt fmt, char *out, size_t cap);
 /*

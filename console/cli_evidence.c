@@ -37,14 +37,6 @@ static int print_json(json_t *data)
     return rc;
 }
 
-static void print_sensors(const json_t *sensors)
-{
-    size_t i;
-    json_t *s;
-    json_array_foreach(sensors, i, s)
-        printf("  sensor %-20s %s\n", json_str(s, "sensor", ""), json_str(s, "status", ""));
-}
-
 /* ---------------------------------------------------------------- isolate / release */
 
 static int cmd_isolate(const struct cli_opts *go, int argc, char **argv)
@@ -110,7 +102,7 @@ static int cmd_isolate(const struct cli_opts *go, int argc, char **argv)
            dry ? "dry run: isolate" : "isolating", json_str(data, "host", ""),
            json_u64(data, "incident", 0), json_u64(data, "command_id", 0),
            json_u64(data, "ttl", 0));
-    print_sensors(json_object_get(data, "sensors"));
+    cli_print_sensors(json_object_get(data, "sensors"));
     printf("results: wardctl isolations\n");
     json_decref(data);
     return 0;
@@ -149,7 +141,7 @@ static int cmd_release(const struct cli_opts *go, int argc, char **argv)
         return print_json(data);
     printf("releasing %s (command %" PRIu64 ")\n", json_str(data, "host", ""),
            json_u64(data, "command_id", 0));
-    print_sensors(json_object_get(data, "sensors"));
+    cli_print_sensors(json_object_get(data, "sensors"));
     json_decref(data);
     return 0;
 }
@@ -246,7 +238,7 @@ static int cmd_capture(const struct cli_opts *go, int argc, char **argv)
         return print_json(data);
     printf("capturing %s for %" PRId64 " s (command %" PRIu64 ")\n", json_str(data, "host", ""),
            seconds, json_u64(data, "command_id", 0));
-    print_sensors(json_object_get(data, "sensors"));
+    cli_print_sensors(json_object_get(data, "sensors"));
     json_decref(data);
     return 0;
 }

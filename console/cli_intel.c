@@ -49,14 +49,6 @@ static int read_list(const char *path, char **out, size_t *budget)
     return 0;
 }
 
-static void print_sensors(const json_t *sensors)
-{
-    size_t i;
-    json_t *s;
-    json_array_foreach(sensors, i, s)
-        printf("  sensor %-20s %s\n", json_str(s, "sensor", ""), json_str(s, "status", ""));
-}
-
 static int intel_push(const struct cli_opts *go, int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -125,7 +117,7 @@ static int intel_push(const struct cli_opts *go, int argc, char **argv)
         json_is_true(json_object_get(data, "replace")) ? "replaced the pushed set with" : "pushed",
         json_u64(data, "version", 0), json_u64(data, "addresses", 0), json_u64(data, "domains", 0),
         strcmp(json_str(data, "sensor", "*"), "*") ? json_str(data, "sensor", "") : "every sensor");
-    print_sensors(json_object_get(data, "sensors"));
+    cli_print_sensors(json_object_get(data, "sensors"));
     printf("sensors offline now get it when they next send a heartbeat; results: wardctl intel "
            "list\n");
     json_decref(data);
@@ -298,7 +290,7 @@ static int cmd_mode(const struct cli_opts *go, int argc, char **argv)
     else
         printf("normal mode for %s (command %" PRIu64 ")\n", sensor ? sensor : "every sensor",
                json_u64(data, "command_id", 0));
-    print_sensors(json_object_get(data, "sensors"));
+    cli_print_sensors(json_object_get(data, "sensors"));
     printf("sensors offline now switch when they next send a heartbeat; see wardctl status\n");
     json_decref(data);
     return 0;

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "addr.h"
 #include "audit.h"
@@ -29,7 +30,8 @@
 #define INCIDENT_MAX_TICK 4096         /* open incidents whose clocks one tick checks */
 #define INCIDENT_SHOW_EVENTS 500       /* events `incident show` lists */
 #define INCIDENT_TEXT_MAX 4096         /* longest workflow field, note or reason */
-#define INCIDENT_TICK_NOTICES 8        /* notifier runs one tick may make; the rest wait */
+#define INCIDENT_TICK_NOTICES 8        /* notifier runs one tick may start; the rest wait */
+#define INCIDENT_NOTIFY_MAX 16         /* notifiers running at once; the rest wait */
 #define INCIDENT_SHOW_TIMELINE 5000    /* timeline rows `incident show` returns */
 #define INCIDENT_REPORT_TIMELINE 100000 /* timeline rows a report holds */
 
@@ -44,7 +46,17 @@ struct incidents {
     uint32_t ignore_kinds;      /* [incidents] ignore_kinds as a bit mask */
     struct batch *batch;        /* what the batch in progress keeps in memory */
     int64_t max_linked;         /* no event row above this is linked (it may be lower) */
+    struct notice_run {
+        struct sla_run run;     /* the notifier's process */
+        int64_t incident;       /* the notice's incident */
+        enum sla_clock clock;   /* its clock */
+        enum sla_stage stage;   /* warning or overdue */
+        uint64_t deadline_usec; /* the deadline it is about */
+    } runs[INCIDENT_NOTIFY_MAX]; /* notifiers started and not yet reaped */
+    size_t n_runs;              /* how many */
 };
+
+static void reap_notices(struct console *c, struct incidents *m, bool wait);
 
 static struct batch *batch_new(void);
 static void batch_free(struct batch *b);
@@ -208,6 +220,7 @@ static void incident_mod_fini(struct console *c)
     struct incidents *m = state_of(c);
     if (!m)
         return;
+    reap_notices(c, m, true);
     batch_free(m->batch);
     grade_rules_fini(&m->rules);
     cidr_set_fini(&m->home);
@@ -1405,15 +1418,45 @@ static json_t *notice_json(struct console *c, const struct incident_row *row,
     return o;
 }
 
+/* Records in one transaction (the console's own when no batch is open). */
+static int record_notice(struct console *c, int64_t incident, const char *action, json_t *d,
+                         const char *clock, const char *stage, uint64_t now, bool mark,
+                         int status)
+{
+    bool own_tx = !store_in_tx(c->store);
+    int trc = own_tx ? store_begin(c->store) : 0;
+    if (trc == 0)
+        trc = mark ? store_incidents_notice_mark(c->store, incident, clock, stage, now, status)
+                   : store_incidents_notice_result(c->store, incident, clock, stage, status);
+    if (trc == 0)
+        trc = audit_append(c->store, console_ward_actor(), action, "incident", incident, d, NULL);
+    if (own_tx) {
+        if (trc == 0)
+            trc = store_commit(c->store);
+        else if (store_in_tx(c->store))
+            store_rollback(c->store);
+    }
+    return trc;
+}
+
+/*
+ * Starts the notifier for one notice and records that it was started
+ * (incident.escalate); its outcome is recorded when it ends (incident.notified,
+ * by reap_notices).  The console never waits for a notifier: a slow pager hook
+ * must not stop events being stored.  -EBUSY when INCIDENT_NOTIFY_MAX are still
+ * running (nothing recorded; the notice goes out on a later tick).
+ */
 static int send_notice(struct console *c, struct incidents *m, const struct incident_row *row,
                        enum sla_clock clock, enum sla_stage stage, const struct sla_status *s,
                        uint64_t now)
 {
+    if (m->sla.notify_cmd[0] && m->n_runs == INCIDENT_NOTIFY_MAX)
+        return -EBUSY;
     json_t *payload = notice_json(c, row, clock, stage, s, now);
     if (!payload)
         return -ENOMEM;
-    int status = -1;
-    int rc = sla_notify_run(&m->sla, payload, &status);
+    struct sla_run run;
+    int rc = sla_notify_start(&m->sla, payload, &run);
     json_decref(payload);
     json_t *d = json_pack("{s:s, s:s, s:s}", "clock", sla_clock_name(clock), "stage",
                           sla_stage_name(stage), "command",
@@ -1422,7 +1465,7 @@ static int send_notice(struct console *c, struct incidents *m, const struct inci
         return -ENOMEM;
     json_set_time(d, "deadline", s->deadline_usec);
     if (rc == 0)
-        json_object_set_new(d, "exit_status", json_integer(status));
+        json_object_set_new(d, "pid", json_integer(run.pid));
     else
         json_object_set_new(d, "error", json_string(rc == -ENOENT ? "no notifier configured"
                                                                   : strerror(-rc)));
@@ -1430,22 +1473,65 @@ static int send_notice(struct console *c, struct incidents *m, const struct inci
         log_warn("incident %" PRId64 ": %s deadline %s, and no [notify] command is set",
                  row->id, sla_clock_name(clock),
                  stage == SLA_STAGE_OVERDUE ? "passed" : "is close");
-    bool own_tx = !store_in_tx(c->store);
-    int trc = own_tx ? store_begin(c->store) : 0;
-    if (trc == 0)
-        trc = store_incidents_notice_mark(c->store, row->id, sla_clock_name(clock),
-                                          sla_stage_name(stage), now, rc == 0 ? status : rc);
-    if (trc == 0)
-        trc = audit_append(c->store, console_ward_actor(), "incident.escalate", "incident",
-                           row->id, d, NULL);
-    if (own_tx) {
-        if (trc == 0)
-            trc = store_commit(c->store);
-        else if (store_in_tx(c->store))
-            store_rollback(c->store);
-    }
+    /* Marked at once, so a notice goes out once even if the console restarts. */
+    int trc = record_notice(c, row->id, "incident.escalate", d, sla_clock_name(clock),
+                            sla_stage_name(stage), now, true, rc == 0 ? -EINPROGRESS : rc);
     json_decref(d);
+    if (rc == 0) {
+        struct notice_run *r = &m->runs[m->n_runs++];
+        r->run = run;
+        r->incident = row->id;
+        r->clock = clock;
+        r->stage = stage;
+        r->deadline_usec = s->deadline_usec;
+    }
     return trc;
+}
+
+/*
+ * Records the outcome of every notifier that has ended (or outlived [notify]
+ * timeout and was killed).  With wait, waits for all of them (shutdown).
+ */
+static void reap_notices(struct console *c, struct incidents *m, bool wait)
+{
+    for (;;) {
+        size_t kept = 0;
+        for (size_t i = 0; i < m->n_runs; i++) {
+            struct notice_run *r = &m->runs[i];
+            int status;
+            int rc = sla_notify_poll(&m->sla, &r->run, &status);
+            if (rc == -EAGAIN) {
+                m->runs[kept++] = *r;
+                continue;
+            }
+            json_t *d = json_pack("{s:s, s:s, s:s, s:I}", "clock", sla_clock_name(r->clock),
+                                  "stage", sla_stage_name(r->stage), "command",
+                                  m->sla.notify_cmd, "pid", (json_int_t)r->run.pid);
+            if (!d)
+                continue;
+            json_set_time(d, "deadline", r->deadline_usec);
+            if (rc == 0)
+                json_object_set_new(d, "exit_status", json_integer(status));
+            else
+                json_object_set_new(d, "error", json_string(strerror(-rc)));
+            if (record_notice(c, r->incident, "incident.notified", d, sla_clock_name(r->clock),
+                              sla_stage_name(r->stage), 0, false, rc == 0 ? status : rc) != 0)
+                log_err("incident %" PRId64 ": cannot record the notifier's outcome",
+                        r->incident);
+            json_decref(d);
+        }
+        m->n_runs = kept;
+        if (!wait || m->n_runs == 0)
+            return;
+        struct timespec nap = {0, 10 * 1000 * 1000};
+        nanosleep(&nap, NULL);
+    }
+}
+
+size_t incident_notifiers_running(struct console *c)
+{
+    struct incidents *m = state_of(c);
+    return m ? m->n_runs : 0;
 }
 
 static int check_clocks(struct console *c, struct incidents *m, const struct incident_row *row,
@@ -1477,6 +1563,10 @@ static int check_clocks(struct console *c, struct incidents *m, const struct inc
             if (rc == 0)
                 rc = send_notice(c, m, row, (enum sla_clock)k, SLA_STAGE_OVERDUE, &s, now);
         }
+        if (rc == -EBUSY) {
+            *budget = 0; /* every notifier slot is taken: the rest next tick */
+            return 0;
+        }
         if (rc)
             return rc;
     }
@@ -1502,12 +1592,13 @@ static void incident_mod_tick(struct console *c, uint64_t now_usec)
     struct incidents *m = state_of(c);
     if (!m)
         return;
+    reap_notices(c, m, false);
     struct id_list *l = calloc(1, sizeof(*l));
     if (!l)
         return;
     if (store_incidents_each(c->store, true, 0, collect_id, l) < 0)
         goto out;
-    /* The notifier blocks the loop while it runs: a few per tick, the rest next tick. */
+    /* A few notifiers started per tick, the rest next tick. */
     unsigned budget = INCIDENT_TICK_NOTICES;
     for (size_t i = 0; i < l->n && budget > 0; i++) {
         struct incident_row row;

@@ -86,6 +86,10 @@ WARD_MUST_CHECK int incident_record_action(struct console *c, int64_t incident,
  */
 WARD_MUST_CHECK int incident_flush(struct console *c);
 
+/* Deadline notifiers started and not yet ended (their outcome is recorded as
+ * incident.notified when they end). */
+size_t incident_notifiers_running(struct console *c);
+
 /* 0 if the incident exists (in any state), -ENOENT otherwise. */
 WARD_MUST_CHECK int incident_exists(struct console *c, int64_t incident);
 

@@ -252,12 +252,20 @@ int report_describe(const json_t *row, char *out, size_t cap)
                      "(manual)", *s_of(d, "description") ? ": " : "", s_of(d, "description"),
                      more ? " " : "", more ? more : "");
         free(more);
-    } else if (strcmp(action, "incident.escalate") == 0) {
+    } else if (strcmp(action, "incident.escalate") == 0 ||
+               strcmp(action, "incident.notified") == 0) {
+        /* escalate: the notifier started (pid) or could not (error); notified: it
+           ended (exit_status) or was killed (error). */
         const json_t *st = json_object_get(d, "exit_status");
-        char status[32];
+        const json_t *pid = json_object_get(d, "pid");
+        bool started = strcmp(action, "incident.escalate") == 0;
+        char status[64];
         if (json_is_integer(st))
             snprintf(status, sizeof(status), "exit status %lld",
                      (long long)json_integer_value(st));
+        else if (started && json_is_integer(pid))
+            snprintf(status, sizeof(status), "started (pid %lld)",
+                     (long long)json_integer_value(pid));
         else
             snprintf(status, sizeof(status), "%s", s_of(d, "error"));
         n = snprintf(out, cap, "%s deadline %s (due %s): notifier %s, %s", s_of(d, "clock"),

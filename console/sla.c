@@ -232,38 +232,41 @@ char *sla_format_setting(int64_t setting, char *out, size_t cap)
     return out;
 }
 
-/* Waits for pid at most timeout_usec (monotonic), killing it after. */
-static int wait_child(pid_t pid, uint64_t timeout_usec, int *exit_status)
+static uint64_t mono_usec(void)
 {
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (;;) {
-        int st;
-        pid_t r = waitpid(pid, &st, WNOHANG);
-        if (r == pid) {
-            *exit_status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-            return 0;
-        }
-        if (r < 0 && errno != EINTR)
-            return -errno;
-        struct timespec t;
-        clock_gettime(CLOCK_MONOTONIC, &t);
-        uint64_t spent = (uint64_t)(t.tv_sec - t0.tv_sec) * USEC_PER_SEC +
-                         (uint64_t)((t.tv_nsec - t0.tv_nsec) / 1000);
-        if (spent >= timeout_usec) {
-            kill(pid, SIGKILL);
-            while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
-            }
-            return -ETIMEDOUT;
-        }
-        struct timespec nap = {0, 5 * 1000 * 1000};
-        nanosleep(&nap, NULL);
-    }
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * USEC_PER_SEC + (uint64_t)t.tv_nsec / 1000;
 }
 
-int sla_notify_run(const struct sla_config *cfg, const json_t *payload, int *exit_status)
+int sla_notify_poll(const struct sla_config *cfg, struct sla_run *run, int *exit_status)
 {
+    int st;
     *exit_status = -1;
+    pid_t r = waitpid(run->pid, &st, WNOHANG);
+    if (r == run->pid) {
+        *exit_status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        if (*exit_status != 0)
+            log_warn("sla: notifier %s exited with status %d", cfg->notify_cmd, *exit_status);
+        return 0;
+    }
+    if (r < 0 && errno != EINTR) {
+        int e = errno;
+        log_err("sla: waiting for notifier %s: %s", cfg->notify_cmd, strerror(e));
+        return -e;
+    }
+    if (mono_usec() - run->started_usec < cfg->notify_timeout_usec)
+        return -EAGAIN;
+    kill(run->pid, SIGKILL);
+    while (waitpid(run->pid, &st, 0) < 0 && errno == EINTR) {
+    }
+    log_err("sla: notifier %s ran longer than %llu ms and was killed", cfg->notify_cmd,
+            (unsigned long long)(cfg->notify_timeout_usec / USEC_PER_MSEC));
+    return -ETIMEDOUT;
+}
+
+int sla_notify_start(const struct sla_config *cfg, const json_t *payload, struct sla_run *run)
+{
     if (!cfg->notify_cmd[0])
         return -ENOENT;
     char *text = json_dumps(payload, JSON_COMPACT);
@@ -290,12 +293,15 @@ int sla_notify_run(const struct sla_config *cfg, const json_t *payload, int *exi
         free(text);
         return -rc;
     }
-    /* The notice is small; a hook that does not read it just loses it. */
+    run->pid = pid;
+    run->started_usec = mono_usec();
+    /* The notice is small: it fits in the socket's buffer, so this does not wait
+       for the hook; a hook that does not read it just loses it. */
     size_t len = strlen(text);
     text[len] = '\n';
     size_t off = 0;
     while (off < len + 1) {
-        ssize_t w = send(sv[0], text + off, len + 1 - off, MSG_NOSIGNAL);
+        ssize_t w = send(sv[0], text + off, len + 1 - off, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (w < 0) {
             if (errno == EINTR)
                 continue;
@@ -307,13 +313,18 @@ int sla_notify_run(const struct sla_config *cfg, const json_t *payload, int *exi
     }
     close(sv[0]);
     free(text);
-    rc = wait_child(pid, cfg->notify_timeout_usec, exit_status);
-    if (rc == -ETIMEDOUT)
-        log_err("sla: notifier %s ran longer than %llu ms and was killed", cfg->notify_cmd,
-                (unsigned long long)(cfg->notify_timeout_usec / USEC_PER_MSEC));
-    else if (rc < 0)
-        log_err("sla: waiting for notifier %s: %s", cfg->notify_cmd, strerror(-rc));
-    else if (*exit_status != 0)
-        log_warn("sla: notifier %s exited with status %d", cfg->notify_cmd, *exit_status);
+    return 0;
+}
+
+int sla_notify_run(const struct sla_config *cfg, const json_t *payload, int *exit_status)
+{
+    struct sla_run run;
+    *exit_status = -1;
+    int rc = sla_notify_start(cfg, payload, &run);
+    while (rc == 0 && (rc = sla_notify_poll(cfg, &run, exit_status)) == -EAGAIN) {
+        struct timespec nap = {0, 5 * 1000 * 1000};
+        nanosleep(&nap, NULL);
+        rc = 0;
+    }
     return rc;
 }

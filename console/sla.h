@@ -28,6 +28,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "config.h"
 #include "json.h"
@@ -90,6 +91,27 @@ const char *sla_state_name(enum sla_state state);
 char *sla_format(const struct sla_status *s, char *out, size_t cap);
 /* A deadline setting as text ("15m", "at once", "end of day", "none"). */
 char *sla_format_setting(int64_t setting, char *out, size_t cap);
+
+/* A notifier started by sla_notify_start() and not yet reaped. */
+struct sla_run {
+    pid_t pid;              /* the notifier's process */
+    uint64_t started_usec;  /* monotonic clock at start */
+};
+
+/*
+ * Starts the notifier with payload (compact JSON, one line) on its standard
+ * input and returns at once.  0 and *run filled; -ENOENT if no notifier is
+ * configured; another negative errno if it could not be started (logged).
+ */
+WARD_MUST_CHECK int sla_notify_start(const struct sla_config *cfg, const json_t *payload,
+                                     struct sla_run *run);
+/*
+ * Never waits for a running notifier: -EAGAIN while it runs; 0 and *exit_status
+ * (0..255, or 128+signal) once it ended; -ETIMEDOUT when it outlived [notify]
+ * timeout (it is killed and reaped).  Logs what happened.
+ */
+WARD_MUST_CHECK int sla_notify_poll(const struct sla_config *cfg, struct sla_run *run,
+                                    int *exit_status);
 
 /*
  * Runs the notifier with payload (compact JSON, one line) on its standard input

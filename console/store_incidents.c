@@ -869,6 +869,24 @@ int store_incidents_notice_sent(struct store *st, int64_t incident, const char *
     return rc;
 }
 
+int store_incidents_notice_result(struct store *st, int64_t incident, const char *clock,
+                                  const char *stage, int status)
+{
+    static const char sql[] = "UPDATE incident_notices SET status = ?4 WHERE incident = ?1"
+                              " AND clock = ?2 AND stage = ?3";
+    sqlite3_stmt *s = store_prepare(st, sql);
+    if (!s)
+        return -EIO;
+    sqlite3_bind_int64(s, 1, incident);
+    sqlite3_bind_text(s, 2, clock, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, stage, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 4, status);
+    int rc = sqlite3_step(s) == SQLITE_DONE ? 0 : store_fail(st, "incidents: recording a notice");
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return rc;
+}
+
 int store_incidents_notice_mark(struct store *st, int64_t incident, const char *clock,
                                 const char *stage, uint64_t now_usec, int status)
 {

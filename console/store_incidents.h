@@ -176,5 +176,9 @@ WARD_MUST_CHECK int store_incidents_notice_sent(struct store *st, int64_t incide
 WARD_MUST_CHECK int store_incidents_notice_mark(struct store *st, int64_t incident,
                                                 const char *clock, const char *stage,
                                                 uint64_t now_usec, int status);
+/* The notifier's outcome for a notice marked earlier (exit status or -errno). */
+WARD_MUST_CHECK int store_incidents_notice_result(struct store *st, int64_t incident,
+                                                  const char *clock, const char *stage,
+                                                  int status);
 
 #endif

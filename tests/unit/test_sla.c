@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -94,7 +95,8 @@ struct hook {
     struct incident_fx *fx;
 };
 
-static int setup_hook(void **state)
+/* A hook running body, with [notify] timeout set to timeout. */
+static int setup_hook_with(void **state, const char *body, const char *timeout)
 {
     struct hook *h = calloc(1, sizeof(*h));
     snprintf(h->dir, sizeof(h->dir), "/tmp/ward-test-sla.XXXXXX");
@@ -105,16 +107,27 @@ static int setup_hook(void **state)
     FILE *f = fopen(h->script, "w");
     if (!f)
         return -1;
-    fprintf(f, "#!/bin/sh\ncat >> '%s'\nexit 3\n", h->notices);
+    fprintf(f, "#!/bin/sh\ncat >> '%s'\n%s\n", h->notices, body);
     fclose(f);
     chmod(h->script, 0700);
     snprintf(h->config, sizeof(h->config),
              "[incidents]\nhome_net = 10.0.0.0/8\n[grading]\ncore_hosts = 10.1.5.10\n"
-             "[notify]\ncommand = %s\n",
-             h->script);
+             "[notify]\ncommand = %s\ntimeout = %s\n",
+             h->script, timeout);
     h->fx = incident_fx_open(h->config);
     *state = h;
     return h->fx ? 0 : -1;
+}
+
+static int setup_hook(void **state)
+{
+    return setup_hook_with(state, "exit 3", "10s");
+}
+
+/* A pager hook that hangs. */
+static int setup_slow_hook(void **state)
+{
+    return setup_hook_with(state, "exec sleep 60", "1s");
 }
 
 static int teardown_hook(void **state)
@@ -165,13 +178,26 @@ static void make_level_ii(struct hook *h)
     assert_int_equal(incident_fx_event(h->fx, &e), 0);
 }
 
-/* Ticks every 30 s until minutes after T0. */
+/* Lets the notifiers started finish: the console never waits for them, and a
+ * tick records the outcome of those that ended. */
+static void settle(struct hook *h)
+{
+    for (int i = 0; i < 2000 && incident_notifiers_running(&h->fx->c) > 0; i++) {
+        struct timespec nap = {0, 5 * 1000 * 1000};
+        nanosleep(&nap, NULL);
+        incident_module.on_tick(&h->fx->c, clock_now_usec());
+    }
+    assert_int_equal(incident_notifiers_running(&h->fx->c), 0);
+}
+
+/* Ticks every 30 s until minutes after T0, then settles. */
 static void run_until(struct hook *h, unsigned minutes)
 {
     while (clock_now_usec() < INCIDENT_FX_T0 + minutes * MIN) {
         clock_fake_advance(30 * USEC_PER_SEC);
         incident_module.on_tick(&h->fx->c, clock_now_usec());
     }
+    settle(h);
 }
 
 static void test_sla_unacknowledged_ii_notifies_once(void **state)
@@ -205,18 +231,23 @@ static void test_sla_unacknowledged_ii_notifies_once(void **state)
     assert_int_equal(incident_fx_call(h->fx, &incident_fx_alice, "incident.show",
                                       json_pack("{s:i}", "id", 1), &i1, err, sizeof(err)),
                      0);
-    size_t escalations = 0, i;
+    size_t escalations = 0, outcomes = 0, i;
     const json_t *row;
     json_array_foreach(json_object_get(i1, "timeline"), i, row) {
-        if (strcmp(json_str(row, "action", ""), "incident.escalate") != 0)
-            continue;
-        escalations++;
-        assert_string_equal(json_str(row, "actor", ""), "ward");
-        assert_int_equal(json_integer_value(json_object_get(json_object_get(row, "details"),
-                                                            "exit_status")),
-                         3);
+        const char *action = json_str(row, "action", "");
+        const json_t *d = json_object_get(row, "details");
+        if (strcmp(action, "incident.escalate") == 0) {
+            escalations++;
+            assert_string_equal(json_str(row, "actor", ""), "ward");
+            assert_true(json_integer_value(json_object_get(d, "pid")) > 0);
+        } else if (strcmp(action, "incident.notified") == 0) {
+            outcomes++;
+            assert_string_equal(json_str(row, "actor", ""), "ward");
+            assert_int_equal(json_integer_value(json_object_get(d, "exit_status")), 3);
+        }
     }
     assert_int_equal(escalations, 2);
+    assert_int_equal(outcomes, 2);
     json_decref(i1);
 }
 
@@ -261,10 +292,40 @@ static void test_sla_late_tick_skips_stale_warning(void **state)
     clock_fake_advance(16 * MIN);
     incident_module.on_tick(&h->fx->c, clock_now_usec());
     incident_module.on_tick(&h->fx->c, clock_now_usec());
+    settle(h);
     json_t *arr = notices(h);
     assert_int_equal(count(arr, "director", "warning"), 0);
     assert_int_equal(count(arr, "director", "overdue"), 1);
     assert_int_equal(count(arr, "leadership", "warning"), 0);
+    json_decref(arr);
+}
+
+static void test_sla_slow_notifier_does_not_block(void **state)
+{
+    struct hook *h = *state;
+    make_level_ii(h);
+    clock_fake_advance(14 * MIN);
+    incident_module.on_tick(&h->fx->c, clock_now_usec());
+    /* The tick started the hook and came back while it still runs. */
+    assert_int_equal(incident_notifiers_running(&h->fx->c), 1);
+    settle(h); /* until [notify] timeout kills it */
+    json_t *i1 = NULL;
+    char err[256];
+    assert_int_equal(incident_fx_call(h->fx, &incident_fx_alice, "incident.show",
+                                      json_pack("{s:i}", "id", 1), &i1, err, sizeof(err)),
+                     0);
+    size_t killed = 0, i;
+    const json_t *row;
+    json_array_foreach(json_object_get(i1, "timeline"), i, row) {
+        if (strcmp(json_str(row, "action", ""), "incident.notified") == 0 &&
+            strcmp(json_str(json_object_get(row, "details"), "error", ""), strerror(ETIMEDOUT)) ==
+                0)
+            killed++;
+    }
+    assert_int_equal(killed, 1);
+    json_decref(i1);
+    json_t *arr = notices(h);
+    assert_int_equal(count(arr, "director", "warning"), 1); /* it did get the notice */
     json_decref(arr);
 }
 
@@ -274,6 +335,8 @@ int main(void)
         cmocka_unit_test(test_sla_defaults_follow_the_table),
         cmocka_unit_test(test_sla_config_overrides_and_errors),
         cmocka_unit_test_setup_teardown(test_sla_unacknowledged_ii_notifies_once, setup_hook,
+                                        teardown_hook),
+        cmocka_unit_test_setup_teardown(test_sla_slow_notifier_does_not_block, setup_slow_hook,
                                         teardown_hook),
         cmocka_unit_test_setup_teardown(test_sla_ack_stops_director_clock, setup_hook,
                                         teardown_hook),

@@ -47,16 +47,7 @@ skip() { echo "SKIP: $*"; exit 0; }
 in_ns() { local n=$1; shift; ip netns exec "$n" "$@"; }
 ms_now() { echo $(($(date +%s%N) / 1000000)); }
 
-# wait_for SECS CMD...: runs CMD every 0.1 s until it succeeds; 1 on timeout.
-wait_for() {
-    local secs=$1 i
-    shift
-    for i in $(seq 1 $((secs * 10))); do
-        "$@" >/dev/null 2>&1 && return 0
-        sleep 0.1
-    done
-    return 1
-}
+. "$WARD_SRC/tests/lib/net.sh" # wait_for SECS CMD...
 
 # ---------------------------------------------------------------- namespaces
 

@@ -29,18 +29,6 @@ fail() { echo "FAIL: $1: $2"; }
 . "$WARD_SRC/tests/lib/net.sh"
 PORT=$(free_port) || { echo "SKIP: incidents: no free port found"; exit 0; }
 
-# Waits up to $1 seconds for the command in $2... to succeed.
-wait_for() {
-    local secs=$1
-    shift
-    local end=$((SECONDS + secs))
-    while [ $SECONDS -lt $end ]; do
-        "$@" >/dev/null 2>&1 && return 0
-        sleep 0.2
-    done
-    return 1
-}
-
 ctl() { "$B/wardctl" -s "$T/ctl.sock" "$@"; }
 
 "$B/wardctl" keygen "$T/console" >/dev/null 2>&1 && "$B/wardctl" keygen "$T/sensor" >/dev/null 2>&1 ||

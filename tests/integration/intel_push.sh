@@ -39,17 +39,6 @@ fail() { echo "FAIL: intel_push: $1: $2"; }
 . "$WARD_SRC/tests/lib/net.sh"
 PORT=$(free_port) || { echo "SKIP: intel_push: no free port found"; exit 0; }
 
-wait_for() {
-    local secs=$1
-    shift
-    local end=$((SECONDS + secs))
-    while [ $SECONDS -lt $end ]; do
-        "$@" >/dev/null 2>&1 && return 0
-        sleep 0.2
-    done
-    return 1
-}
-
 ctl() { "$B/wardctl" -s "$T/ctl.sock" "$@"; }
 
 for k in console s1 s2; do

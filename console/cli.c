@@ -497,6 +497,33 @@ static void put_cell(FILE *f, const char *text, size_t width, bool right, bool l
     fputs(last ? "\n" : "  ", f);
 }
 
+int cli_read_file(const char *path, size_t max, const char *too_large, char **out, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "wardctl: cannot open %s: %s\n", path, strerror(errno));
+        return 1;
+    }
+    char *buf = malloc(max + 1);
+    size_t n = buf ? fread(buf, 1, max + 1, f) : 0;
+    bool bad = ferror(f);
+    fclose(f);
+    const char *why = !buf ? "out of memory"
+                      : bad ? "read error"
+                      : n > max ? too_large
+                      : memchr(buf, '\0', n) ? "not a text file (NUL byte)"
+                                              : NULL;
+    if (why) {
+        fprintf(stderr, "wardctl: %s: %s\n", path, why);
+        free(buf);
+        return 1;
+    }
+    buf[n] = '\0';
+    *out = buf;
+    *len = n;
+    return 0;
+}
+
 void cli_print_sensors(const json_t *sensors)
 {
     size_t i;

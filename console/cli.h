@@ -89,6 +89,13 @@ struct cli_col {
  * prints "(none)" for an empty array.
  */
 void cli_print_table(FILE *f, const struct cli_col *cols, size_t ncols, const json_t *rows);
+/*
+ * Reads the text file path whole into a new NUL-terminated buffer (*out, *len
+ * bytes), at most max bytes.  Returns 0, or 1 after printing why to stderr
+ * ("wardctl: PATH: ..."): it cannot be opened or read, it holds a NUL byte, or
+ * it is larger than max (then the message is too_large).
+ */
+int cli_read_file(const char *path, size_t max, const char *too_large, char **out, size_t *len);
 /* A command's per-sensor outcome (an array of {sensor, status}), a line each:
  * "  sensor edge-1               sent". */
 void cli_print_sensors(const json_t *sensors);

@@ -187,26 +187,12 @@ static int assets_import(const struct cli_opts *o, int argc, char **argv)
     if (argc != 2)
         return cli_usage(cmd_assets_def());
     const char *path = argv[1];
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "wardctl: cannot open %s: %s\n", path, strerror(errno));
+    char *buf, hint[80];
+    size_t n;
+    snprintf(hint, sizeof(hint), "larger than %u KiB: split it and import the parts",
+             CLI_ASSETS_MAX_FILE >> 10);
+    if (cli_read_file(path, CLI_ASSETS_MAX_FILE, hint, &buf, &n))
         return 1;
-    }
-    char *buf = malloc(CLI_ASSETS_MAX_FILE + 1);
-    size_t n = buf ? fread(buf, 1, CLI_ASSETS_MAX_FILE + 1, f) : 0;
-    bool bad = !buf || ferror(f);
-    fclose(f);
-    if (bad) {
-        fprintf(stderr, "wardctl: cannot read %s\n", path);
-        free(buf);
-        return 1;
-    }
-    if (n > CLI_ASSETS_MAX_FILE) {
-        fprintf(stderr, "wardctl: %s is larger than %u KiB: split it and import the parts\n",
-                path, CLI_ASSETS_MAX_FILE >> 10);
-        free(buf);
-        return 1;
-    }
     json_t *text = json_stringn(buf, n);
     free(buf);
     if (!text) {

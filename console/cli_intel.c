@@ -20,32 +20,13 @@ enum { CMD_INTEL, CMD_MODE };
 /* Reads path whole into a new string (*out), at most *budget bytes; lowers *budget. */
 static int read_list(const char *path, char **out, size_t *budget)
 {
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        fprintf(stderr, "wardctl: cannot open %s: %s\n", path, strerror(errno));
+    size_t n;
+    if (cli_read_file(path, *budget,
+                      "too large for one push (both files together at most 960 KiB); push it "
+                      "in parts",
+                      out, &n))
         return 1;
-    }
-    char *buf = malloc(*budget + 1);
-    size_t n = buf ? fread(buf, 1, *budget + 1, f) : 0;
-    int bad = ferror(f);
-    fclose(f);
-    if (!buf || bad || n > *budget) {
-        fprintf(stderr, "wardctl: %s: %s\n", path,
-                !buf  ? "out of memory"
-                : bad ? "read error"
-                      : "too large for one push (both files together at most 960 KiB); push "
-                        "it in parts");
-        free(buf);
-        return 1;
-    }
-    if (memchr(buf, '\0', n)) {
-        fprintf(stderr, "wardctl: %s: not a text file (NUL byte)\n", path);
-        free(buf);
-        return 1;
-    }
-    buf[n] = '\0';
     *budget -= n;
-    *out = buf;
     return 0;
 }
 

@@ -399,9 +399,8 @@ static void classify(struct flow *f, const struct pkt *p)
 
 static void start_flow(struct flow *f, const struct pkey *k, const struct pkt *p)
 {
-    memset(f, 0, offsetof(struct flow, name));
+    memset(f, 0, offsetof(struct flow, hash)); /* every public field but name */
     f->name[0] = '\0';
-    f->close_usec = 0;
     f->key.a = *k->src;
     f->key.b = *k->dst;
     f->key.port_a = k->sport;

@@ -80,7 +80,6 @@ struct flow {
     uint32_t host_pkts[2];      /* host_table.c: pkts[] already credited to the hosts */
     uint64_t host_bytes[2];     /* host_table.c: bytes[] already credited to the hosts */
     uint64_t host_due_usec;     /* host_table.c: packet time of its next credit */
-    char name[PKT_NAME_MAX];    /* SNI, HTTP Host or DNS name seen on this flow */
     uint64_t close_usec;        /* packet time it reached FLOW_CLOSED, 0 while open */
 
     /* Internal to flow_table.c. */
@@ -91,6 +90,9 @@ struct flow {
     uint32_t slot;              /* index slot holding this flow */
     uint32_t host_slot[2];      /* host_table.c: where key.a and key.b were last found */
     uint8_t list;               /* which list the flow is on */
+
+    /* Last: only flows that carry a name touch these cache lines. */
+    char name[PKT_NAME_MAX];    /* SNI, HTTP Host or DNS name seen on this flow */
 };
 
 /* Called once for every flow that ends; the flow is valid only during the call. */

@@ -59,12 +59,11 @@ struct fl_victim {
     bool dirty;                      /* changed since the last report */
 };
 
-/* One address hash's counters, in one cache line: a packet touches the line of
- * its source (out) and the line of its destination (the rest). */
+/* One address hash's counters of the packets that can start a flood (SYNs, UDP,
+ * ICMP echo requests) arriving at it, in one cache line. */
 struct fl_slot {
     uint32_t in[FL_KINDS];  /* per-second counts of packets in, by kind */
-    uint32_t ack_in;        /* TCP segments without SYN in, this second */
-    uint32_t out;           /* packets sent, this second */
+    uint32_t pad0[2];       /* zero */
     uint32_t port_changes;  /* packets in whose port differed from the one before */
     uint32_t src_changes;   /* packets in whose source differed from the one before */
     uint16_t last_port;     /* destination port of the latest packet in (kept) */
@@ -76,8 +75,19 @@ struct fl_slot {
 
 _Static_assert(sizeof(struct fl_slot) == 64, "struct fl_slot: one cache line");
 
+/*
+ * The counters every IP packet bumps, by the same address hash, apart from the
+ * slots: 32 KB that stay in the first-level cache, where the 256 KB of slots
+ * would cost a miss on nearly every ACK.
+ */
+struct fl_io {
+    uint32_t out;    /* packets sent, this second */
+    uint32_t ack_in; /* TCP segments without SYN in, this second */
+};
+
 struct flood {
     struct fl_slot *slots;           /* FL_SLOTS counters by address hash (page-aligned) */
+    struct fl_io io[FL_SLOTS];       /* per-packet counters by the same hash */
     struct addr last_src[FL_SLOTS];  /* source of the latest packet in */
     uint64_t watch[FL_SLOTS / 64];   /* hashes of targets under attack */
     struct addr cand[FL_CANDIDATES]; /* candidates this second */
@@ -192,11 +202,10 @@ static void fl_packet(void *state, struct detect_ctx *ctx, const struct pkt *p, 
     (void)dir;
     if (!(p->layers & (PKT_IP4 | PKT_IP6)))
         return;
-    fl->slots[slot_of(&p->src)].out++;
+    fl->io[slot_of(&p->src)].out++;
     if (p->layers & PKT_TCP) {
-        size_t s = slot_of(&p->dst);
         if ((p->tcp.flags & (TCP_SYN | TCP_ACK)) != TCP_SYN) {
-            fl->slots[s].ack_in++;
+            fl->io[slot_of(&p->dst)].ack_in++;
             return;
         }
         k = FL_SYN;
@@ -306,15 +315,16 @@ static void judge(struct flood *fl, struct detect_ctx *ctx, const struct addr *a
     bool flood = false;
     double half_open = 0, answered = 0;
     const struct fl_slot *sl = &fl->slots[s];
+    const struct fl_io *io = &fl->io[s];
     for (int k = 0; k < FL_KINDS; k++)
         rates[k] = sl->in[k] / secs;
     if (rates[FL_SYN] >= detect_scaled(ctx, fl->rate[FL_SYN])) {
         double syn = sl->in[FL_SYN];
-        half_open = 1.0 - WARD_MIN(1.0, sl->ack_in / (2.0 * syn));
+        half_open = 1.0 - WARD_MIN(1.0, io->ack_in / (2.0 * syn));
         flood = flood || half_open >= fl->min_half_open;
     }
     if (rates[FL_UDP] >= detect_scaled(ctx, fl->rate[FL_UDP])) {
-        answered = sl->out / (double)sl->in[FL_UDP];
+        answered = io->out / (double)sl->in[FL_UDP];
         flood = flood || answered <= fl->max_answer_ratio;
     }
     /*
@@ -388,9 +398,10 @@ static void fl_tick(void *state, struct detect_ctx *ctx, uint64_t now_usec)
     for (size_t i = 0; i < FL_SLOTS; i++) {
         struct fl_slot *sl = &fl->slots[i];
         memset(sl->in, 0, sizeof(sl->in));
-        sl->ack_in = sl->out = sl->port_changes = sl->src_changes = 0;
+        sl->port_changes = sl->src_changes = 0;
         sl->udp_bytes = 0;
     }
+    memset(fl->io, 0, sizeof(fl->io));
     fl->n_cand = 0;
     fl->bucket_start = ctx->now_usec;
 }

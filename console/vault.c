@@ -18,6 +18,7 @@
 #include "audit.h"
 #include "clock.h"
 #include "envelope.h"
+#include "file.h"
 #include "incident.h"
 #include "log.h"
 #include "store.h"
@@ -66,37 +67,6 @@ static int mkdir_p(const char *path, mode_t mode)
     if (mkdir(buf, mode) != 0 && errno != EEXIST)
         return -errno;
     return 0;
-}
-
-/* Writes data to path through a synced temporary file. */
-static int write_file(const char *path, const void *data, size_t len)
-{
-    char tmp[4200];
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-    if (fd < 0)
-        return -errno;
-    const uint8_t *p = data;
-    size_t off = 0;
-    int rc = 0;
-    while (off < len) {
-        ssize_t n = write(fd, p + off, len - off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            rc = n < 0 ? -errno : -EIO;
-            break;
-        }
-        off += (size_t)n;
-    }
-    if (rc == 0 && fsync(fd) != 0)
-        rc = -errno;
-    close(fd);
-    if (rc == 0 && rename(tmp, path) != 0)
-        rc = -errno;
-    if (rc)
-        unlink(tmp);
-    return rc;
 }
 
 /* Hashes a file; sets hex and size.  0 or negative errno. */
@@ -349,7 +319,7 @@ static int store_item(struct console *c, struct vault *v, const struct msg_origi
     char dir[sizeof(it.path)];
     snprintf(dir, sizeof(dir), "%s", it.path);
     *strrchr(dir, '/') = '\0';
-    if ((rc = mkdir_p(dir, 0750)) != 0 || (rc = write_file(it.path, a.buf, a.size)) != 0) {
+    if ((rc = mkdir_p(dir, 0750)) != 0 || (rc = file_replace(it.path, a.buf, a.size, 0640, FILE_SYNC)) != 0) {
         log_err("evidence: cannot write %s: %s", it.path, strerror(-rc));
         rc = rc == -ENOSPC ? -ENOSPC : -EIO;
         goto out;
@@ -626,9 +596,9 @@ int vault_export(struct console *c, int64_t incident, const char *dir, const str
     keys_hex(sig, sizeof(sig), sighex, sizeof(sighex));
     strcat(sighex, "\n");
     snprintf(path, sizeof(path), "%s/%s", dir, VAULT_MANIFEST);
-    if ((rc = write_file(path, text, tlen)) == 0) {
+    if ((rc = file_replace(path, text, tlen, 0640, FILE_SYNC)) == 0) {
         snprintf(path, sizeof(path), "%s/%s", dir, VAULT_SIGNATURE);
-        rc = write_file(path, sighex, strlen(sighex));
+        rc = file_replace(path, sighex, strlen(sighex), 0640, FILE_SYNC);
     }
     if (rc) {
         store_rollback(c->store);

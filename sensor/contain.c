@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "file.h"
 #include "json.h"
 #include "log.h"
 
@@ -115,7 +116,6 @@ void contain_config_fini(struct contain_cfg *cfg)
 
 static int state_save(const struct contain *c)
 {
-    char tmp[4200];
     int rc = 0;
     if (!c->cfg.state_file || !c->cfg.state_file[0])
         return 0;
@@ -142,29 +142,16 @@ static int state_save(const struct contain *c)
         json_array_append_new(arr, o);
     }
     json_object_set_new(root, "isolated", arr);
-    snprintf(tmp, sizeof(tmp), "%s.tmp", c->cfg.state_file);
-    FILE *f = fopen(tmp, "we");
-    if (!f) {
-        rc = -errno;
-        log_err("contain: cannot write %s: %s", tmp, strerror(errno));
-        goto out;
-    }
-    if (json_dumpf(root, f, JSON_INDENT(1)) != 0 || fputc('\n', f) == EOF || fflush(f) != 0 ||
-        fsync(fileno(f)) != 0) {
-        rc = -EIO;
-        log_err("contain: cannot write %s: %s", tmp, strerror(errno));
-        fclose(f);
-        unlink(tmp);
-        goto out;
-    }
-    fclose(f);
-    if (rename(tmp, c->cfg.state_file) != 0) {
-        rc = -errno;
-        log_err("contain: cannot rename %s: %s", tmp, strerror(errno));
-        unlink(tmp);
-    }
-out:
+    char *text = json_dumps(root, JSON_INDENT(1));
     json_decref(root);
+    if (!text)
+        return -ENOMEM;
+    size_t len = strlen(text);
+    text[len] = '\n'; /* over the terminator: the file ends in a newline */
+    rc = file_replace(c->cfg.state_file, text, len + 1, 0666, FILE_SYNC);
+    free(text);
+    if (rc < 0)
+        log_err("contain: cannot write %s: %s", c->cfg.state_file, strerror(-rc));
     return rc;
 }
 

@@ -43,6 +43,7 @@
 
 #include "detect.h"
 #include "event.h"
+#include "file.h"
 #include "keymap.h"
 #include "log.h"
 #include "rd.h"
@@ -648,7 +649,7 @@ int detect_ioc_pushed_check(const uint8_t *buf, size_t len, uint64_t max_entries
 /* Writes ps to the state directory: a temporary file, fsync, rename, fsync the dir. */
 static int pushed_save(const struct ioc *ioc, const struct pushed_set *ps)
 {
-    char path[600], tmp[610];
+    char path[600];
     uint8_t *buf;
     size_t len;
     if (!ioc->state_dir[0])
@@ -657,43 +658,9 @@ static int pushed_save(const struct ioc *ioc, const struct pushed_set *ps)
     if (rc < 0)
         return rc;
     snprintf(path, sizeof(path), "%s/%s", ioc->state_dir, DETECT_IOC_PUSHED_FILE);
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        rc = -errno;
-        goto fail;
-    }
-    for (size_t off = 0; off < len;) {
-        ssize_t w = write(fd, buf + off, len - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            rc = w < 0 ? -errno : -EIO;
-            close(fd);
-            goto fail;
-        }
-        off += (size_t)w;
-    }
-    if (fsync(fd) < 0) {
-        rc = -errno;
-        close(fd);
-        goto fail;
-    }
-    close(fd);
-    if (rename(tmp, path) < 0) {
-        rc = -errno;
-        goto fail;
-    }
-    int dfd = open(ioc->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        (void)fsync(dfd);
-        close(dfd);
-    }
-    free(buf);
-    return 0;
-fail:
-    log_err("ioc: cannot write %s: %s", tmp, strerror(-rc));
-    unlink(tmp);
+    rc = file_replace(path, buf, len, 0600, FILE_SYNC | FILE_SYNC_DIR);
+    if (rc < 0)
+        log_err("ioc: cannot write %s: %s", path, strerror(-rc));
     free(buf);
     return rc;
 }

@@ -19,6 +19,7 @@
 #include "addr.h"
 #include "clock.h"
 #include "envelope.h"
+#include "file.h"
 #include "keys.h"
 #include "log.h"
 
@@ -225,32 +226,12 @@ static void slot_start(struct evidence *ev, struct evcap *c, uint64_t start, uin
 static void write_copy(const struct evidence *ev, const struct evcap *c)
 {
     char path[4096];
-    char tmp[4200];
     if (!ev->cfg.dir || !ev->cfg.dir[0])
         return;
     snprintf(path, sizeof(path), "%s/%s.pcap", ev->cfg.dir, c->sha_hex);
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-    if (fd < 0) {
-        log_warn("evidence: cannot write %s: %s", tmp, strerror(errno));
-        return;
-    }
-    size_t off = 0;
-    while (off < c->len) {
-        ssize_t n = write(fd, c->buf + off, c->len - off);
-        if (n <= 0) {
-            log_warn("evidence: cannot write %s: %s", tmp, strerror(errno));
-            close(fd);
-            unlink(tmp);
-            return;
-        }
-        off += (size_t)n;
-    }
-    close(fd);
-    if (rename(tmp, path) != 0) {
-        log_warn("evidence: cannot rename %s: %s", tmp, strerror(errno));
-        unlink(tmp);
-    }
+    int rc = file_replace(path, c->buf, c->len, 0640, 0);
+    if (rc < 0)
+        log_warn("evidence: cannot write %s: %s", path, strerror(-rc));
 }
 
 static void slot_close(struct evidence *ev, struct evcap *c)

@@ -19,6 +19,7 @@
 #include <sodium.h>
 
 #include "clock.h"
+#include "file.h"
 #include "log.h"
 #include "rd.h"
 
@@ -251,46 +252,20 @@ static void sync_dir(const struct spool *sp)
     }
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
 
 static int state_write(struct spool *sp)
 {
-    char path[4096], tmp[4096];
+    char path[4096];
     snprintf(path, sizeof(path), "%s/%s", sp->dir, STATE_FILE);
-    snprintf(tmp, sizeof(tmp), "%s/%s.tmp", sp->dir, STATE_FILE);
     uint8_t b[STATE_LEN];
     put_be(b, STATE_MAGIC, 4);
     put_be(b + 4, sp->acked, 8);
     put_be(b + 12, sp->next_seq, 8);
     put_be(b + 20, check32(b, 20), 4);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        int e = errno;
-        log_err("spool: cannot write %s: %s", tmp, strerror(e));
-        return -e;
-    }
-    int rc = write_all(fd, b, sizeof(b));
-    if (rc == 0 && sp->policy == SPOOL_FSYNC_ALWAYS && fsync(fd) < 0)
-        rc = -errno;
-    close(fd);
-    if (rc == 0 && rename(tmp, path) < 0)
-        rc = -errno;
+    int rc = file_replace(path, b, sizeof(b), 0600,
+                          sp->policy == SPOOL_FSYNC_ALWAYS ? FILE_SYNC : 0);
     if (rc < 0) {
         log_err("spool: cannot write %s: %s", path, strerror(-rc));
-        unlink(tmp);
         return rc;
     }
     sp->state_dirty = false;
@@ -441,24 +416,9 @@ static int read_file(const char *path, uint8_t **out, size_t *len)
 /* Replaces path by img (write to a temporary name, fsync, rename). */
 static int rewrite(const struct spool *sp, const char *path, const uint8_t *img, size_t len)
 {
-    char tmp[4200];
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        int e = errno;
-        log_err("spool: cannot write %s: %s", tmp, strerror(e));
-        return -e;
-    }
-    int rc = write_all(fd, img, len);
-    if (rc == 0 && sp->policy != SPOOL_FSYNC_NEVER && fsync(fd) < 0)
-        rc = -errno;
-    close(fd);
-    if (rc == 0 && rename(tmp, path) < 0)
-        rc = -errno;
-    if (rc < 0) {
+    int rc = file_replace(path, img, len, 0600, sp->policy != SPOOL_FSYNC_NEVER ? FILE_SYNC : 0);
+    if (rc < 0)
         log_err("spool: cannot rewrite %s: %s", path, strerror(-rc));
-        unlink(tmp);
-    }
     return rc;
 }
 
@@ -694,7 +654,7 @@ static int seg_new(struct spool *sp, uint64_t first_seq)
         log_err("spool: cannot create %s: %s", path, strerror(-rc));
         return rc;
     }
-    rc = write_all(fd, (const uint8_t *)FILE_MAGIC, FILE_MAGIC_LEN);
+    rc = file_write_all(fd, (const uint8_t *)FILE_MAGIC, FILE_MAGIC_LEN);
     if (rc < 0) {
         log_err("spool: cannot write %s: %s", path, strerror(-rc));
         close(fd);
@@ -765,7 +725,7 @@ int spool_append(struct spool *sp, uint64_t first_seq, uint32_t count, const uin
     record_build(sp->key, first_seq, count, env, env_len, rec);
 
     struct seg *s = &sp->segs[sp->nsegs - 1];
-    int rc = write_all(sp->wfd, rec, rec_len);
+    int rc = file_write_all(sp->wfd, rec, rec_len);
     free(rec);
     if (rc < 0) {
         log_err("spool: cannot append to %s: %s", sp->dir, strerror(-rc));

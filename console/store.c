@@ -74,12 +74,33 @@ static const char core_schema[] =
     " confidence INTEGER NOT NULL DEFAULT 0,"
     " closed INTEGER NOT NULL DEFAULT 0,"
     " summary TEXT NOT NULL DEFAULT '',"
-    " json TEXT NOT NULL,"
+    " body BLOB NOT NULL,"
     " UNIQUE (sensor_id, uid));"
     "CREATE INDEX IF NOT EXISTS events_last ON events(last_usec);"
     "CREATE INDEX IF NOT EXISTS events_kind ON events(kind, last_usec);"
     "CREATE INDEX IF NOT EXISTS events_src ON events(src);"
     "CREATE INDEX IF NOT EXISTS events_dst ON events(dst);";
+
+/*
+ * Databases written before events.body held the event as protobuf have its JSON
+ * text in a column named json: renamed to body, where readers take either.
+ */
+static int migrate_event_body(struct store *st)
+{
+    static const char probe[] =
+        "SELECT 1 FROM pragma_table_info('events') WHERE name = 'json'";
+    sqlite3_stmt *s = store_prepare(st, probe);
+    if (!s)
+        return -EIO;
+    int rc = sqlite3_step(s);
+    bool old = rc == SQLITE_ROW;
+    rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : store_fail(st, "events: schema");
+    store_stmt_done(s);
+    if (rc || !old)
+        return rc;
+    log_info("store: events.json renamed to events.body (new rows hold protobuf)");
+    return store_exec(st, "ALTER TABLE events RENAME COLUMN json TO body");
+}
 
 sqlite3 *store_db(struct store *st)
 {
@@ -296,6 +317,8 @@ int store_open(const char *path, struct store **out)
     if (rc < 0)
         goto out_close;
     rc = store_exec(st, core_schema);
+    if (rc == 0)
+        rc = migrate_event_body(st);
     if (rc < 0)
         goto out_close;
     *out = st;

@@ -696,7 +696,7 @@ int store_incidents_events_json(struct store *st, int64_t incident, uint64_t lim
         "SELECT s.name, e.uid, e.kind, e.src, e.dst,"
         " CASE WHEN e.first_usec > 0 THEN e.first_usec ELSE l.received_usec END AS ev_first,"
         " max(e.last_usec, CASE WHEN e.first_usec > 0 THEN e.first_usec ELSE l.received_usec"
-        " END), e.severity, e.summary, e.json, l.received_usec"
+        " END), e.severity, e.summary, l.received_usec, " STORE_EVENT_COLS
         " FROM incident_links l JOIN events e ON e.id = l.event"
         " JOIN sensors s ON s.id = e.sensor_id WHERE l.incident = ?1"
         " ORDER BY ev_first, l.received_usec, l.event LIMIT ?2";
@@ -712,7 +712,7 @@ int store_incidents_events_json(struct store *st, int64_t incident, uint64_t lim
     sqlite3_bind_int64(s, 2, limit ? i64(limit) : 1000);
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        json_t *ev = json_loads(txt(s, 9), 0, NULL);
+        json_t *ev = store_events_row_json(s, 10);
         json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:o}", "sensor", txt(s, 0),
                               "uid", txt(s, 1), "kind", txt(s, 2), "src", txt(s, 3), "dst",
                               txt(s, 4), "severity", sqlite3_column_int(s, 7), "summary",
@@ -723,7 +723,7 @@ int store_incidents_events_json(struct store *st, int64_t incident, uint64_t lim
         }
         json_object_set_new(o, "first", time_or_null(u64col(s, 5)));
         json_object_set_new(o, "last", time_or_null(u64col(s, 6)));
-        json_object_set_new(o, "received", time_or_null(u64col(s, 10)));
+        json_object_set_new(o, "received", time_or_null(u64col(s, 9)));
         json_array_append_new(arr, o);
     }
     if (rc == SQLITE_DONE) {

@@ -7,6 +7,7 @@
 
 #include <sqlite3.h>
 
+#include "json.h"
 #include "store.h"
 
 /* The connection, borrowed. */
@@ -26,5 +27,21 @@ void store_col_text(sqlite3_stmt *s, int col, char *out, size_t cap);
 int store_bind_text(sqlite3_stmt *s, int idx, const char *text);
 /* Rows changed by the last statement. */
 int store_changes(struct store *st);
+
+/*
+ * The columns store_events_row_json() reads, in order, from events e joined with
+ * the event's sensors s: SELECT ..., STORE_EVENT_COLS FROM events e JOIN sensors s
+ * ON s.id = e.sensor_id.  STORE_EVENT_BODY is e.body's place among them.
+ */
+#define STORE_EVENT_COLS                                                                 \
+    "e.uid, e.revision, e.subtype, e.src, e.dst, e.first_usec, e.last_usec, e.packets,"  \
+    " e.bytes, e.count, e.severity, e.confidence, e.closed, e.summary, e.body, s.name"
+#define STORE_EVENT_BODY 14
+/*
+ * The event of the current row of s, whose STORE_EVENT_COLS start at column col,
+ * as a new JSON object in the shape of common/event_json.h ({"error": ...} if the
+ * stored row cannot be read).  NULL if out of memory.
+ */
+json_t *store_events_row_json(sqlite3_stmt *s, int col);
 
 #endif

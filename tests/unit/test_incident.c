@@ -435,7 +435,7 @@ static void test_incident_links_from_event_copies(void **state)
                    "INSERT INTO sensors(id, name, curve_pk, sign_pk, enrolled_usec)"
                    " VALUES (4, 'edge-1', x'01', x'02', 1);"
                    "INSERT INTO events(id, sensor_id, uid, revision, kind, first_usec, last_usec,"
-                   " received_usec, json) VALUES (9, 4, 'e1', 1, 'portscan', 1, 2, 3, '{}');"
+                   " received_usec, body) VALUES (9, 4, 'e1', 1, 'portscan', 1, 2, 3, '{}');"
                    "CREATE TABLE incident_events (sensor TEXT NOT NULL, uid TEXT NOT NULL,"
                    " incident INTEGER NOT NULL, kind TEXT NOT NULL, src TEXT NOT NULL,"
                    " dst TEXT NOT NULL, first_usec INTEGER NOT NULL, last_usec INTEGER NOT NULL,"

@@ -1,8 +1,8 @@
 /*
  * test_store -- the console store on SQLite :memory:: transactions (nested), the
  * sensors table (enrolment rules, revocation, heartbeats, silence), the events
- * table (latest revision wins, queries, counts) and the errno mapping of a full
- * database.
+ * table (latest revision wins, queries, counts, every field read back, rows
+ * of older databases) and the errno mapping of a full database.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -11,10 +11,12 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "clock.h"
+#include "event_json.h"
 #include "keys.h"
 #include "store.h"
 #include "store_events.h"
@@ -243,6 +245,117 @@ static void test_store_events_console_made(void **state)
     assert_int_equal(store_events_console(st, 9999, &ev, &id), -ENOENT);
 }
 
+/* The event read back, less what the store adds, is the event's own JSON. */
+static void assert_reads_back(struct store *st, int64_t id, const Ward__Event *ev)
+{
+    json_t *j = NULL;
+    assert_int_equal(store_events_get(st, id, &j), 0);
+    assert_int_equal(json_u64(j, "id", 0), (uint64_t)id);
+    assert_non_null(json_object_get(j, "received"));
+    json_object_del(j, "id");
+    json_object_del(j, "received");
+    json_t *want = event_json(ev, "edge-1");
+    char *got_text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+    char *want_text = json_dumps(want, JSON_COMPACT | JSON_SORT_KEYS);
+    assert_string_equal(got_text, want_text);
+    free(got_text);
+    free(want_text);
+    json_decref(want);
+    json_decref(j);
+}
+
+static void test_store_events_every_field_reads_back(void **state)
+{
+    struct store *st = *state;
+    int64_t sid = enrol(st, "edge-1", 1);
+    struct msg_origin o = {"edge-1", 1, sid, 0};
+    Ward__Event ev = make_event("all", 3, WARD__EVENT_KIND__LATERAL, "10.0.0.1", 5000000);
+    uint32_t ports[] = {22, 445, 3389};
+    Ward__Figure f1, f2;
+    ward__figure__init(&f1);
+    ward__figure__init(&f2);
+    f1.name = (char *)(uintptr_t) "targets";
+    f1.value = 12;
+    f2.name = (char *)(uintptr_t) "ratio";
+    f2.value = 0.25;
+    Ward__Figure *figs[] = {&f1, &f2};
+    char *targets[] = {(char *)(uintptr_t) "10.0.0.7", (char *)(uintptr_t) "10.0.0.8"};
+    char *evidence[] = {(char *)(uintptr_t) "ab12"};
+    ev.subtype = (char *)(uintptr_t) "psexec";
+    ev.src_mac = (char *)(uintptr_t) "02:00:00:00:00:01";
+    ev.proto = 6;
+    ev.n_ports = 3;
+    ev.ports = ports;
+    ev.packets = 77;
+    ev.bytes = UINT64_MAX; /* more than its column holds: the body keeps it */
+    ev.confidence = 85;
+    ev.n_figures = 2;
+    ev.figures = figs;
+    ev.n_evidence = 1;
+    ev.evidence = evidence;
+    ev.n_targets = 2;
+    ev.targets = targets;
+    ev.domain = (char *)(uintptr_t) "example.org";
+    ev.vlan = 12;
+    ev.closed = true;
+    int64_t id;
+    assert_int_equal(store_events_upsert(st, &o, &ev, 1, &id), 0);
+    assert_reads_back(st, id, &ev);
+    /* The same through a query. */
+    struct events_query q = {0};
+    json_t *arr = NULL;
+    assert_int_equal(store_events_query(st, &q, &arr), 0);
+    assert_int_equal(json_array_size(arr), 1);
+    assert_int_equal(json_u64(json_array_get(arr, 0), "vlan", 0), 12);
+    assert_string_equal(json_str(json_array_get(arr, 0), "domain", ""), "example.org");
+    json_decref(arr);
+    /* An event with nothing but a uid. */
+    Ward__Event bare;
+    ward__event__init(&bare);
+    bare.uid = (char *)(uintptr_t) "bare";
+    assert_int_equal(store_events_upsert(st, &o, &bare, 1, &id), 0);
+    assert_reads_back(st, id, &bare);
+}
+
+/* A database whose events hold JSON text in a json column keeps reading them. */
+static void test_store_events_json_column_still_read(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/test_store_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[64];
+    snprintf(path, sizeof(path), "%s/ward.db", dir);
+    struct store *st = NULL;
+    assert_int_equal(store_open(path, &st), 0);
+    int64_t sid = enrol(st, "edge-1", 1);
+    assert_int_equal(store_exec(st, "ALTER TABLE events RENAME COLUMN body TO json;"
+                                    "INSERT INTO events(id, sensor_id, uid, revision, kind,"
+                                    " first_usec, last_usec, received_usec, json) VALUES (5, 1,"
+                                    " 'old', 1, 'beacon', 1, 2, 3,"
+                                    " '{\"kind\":\"beacon\",\"uid\":\"old\",\"vlan\":4}')"),
+                     0);
+    store_close(st);
+    assert_int_equal(store_open(path, &st), 0);
+    json_t *j = NULL;
+    assert_int_equal(store_events_get(st, 5, &j), 0);
+    assert_string_equal(json_str(j, "kind", ""), "beacon");
+    assert_int_equal(json_u64(j, "vlan", 0), 4);
+    json_decref(j);
+    struct msg_origin o = {"edge-1", 1, sid, 0};
+    Ward__Event ev = make_event("new", 1, WARD__EVENT_KIND__PORTSCAN, "10.0.0.1", 5000000);
+    int64_t id;
+    assert_int_equal(store_events_upsert(st, &o, &ev, 1, &id), 0);
+    assert_reads_back(st, id, &ev);
+    store_close(st);
+    unlink(path);
+    char side[80];
+    snprintf(side, sizeof(side), "%s-wal", path);
+    unlink(side);
+    snprintf(side, sizeof(side), "%s-shm", path);
+    unlink(side);
+    rmdir(dir);
+}
+
 static void test_store_transactions_nest(void **state)
 {
     struct store *st = *state;
@@ -314,6 +427,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_store_events_latest_revision_wins, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_events_query_filters, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_events_console_made, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_events_every_field_reads_back, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_store_events_json_column_still_read, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_store_transactions_nest, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_full_database_is_enospc, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_bad_sql_is_an_error, setup, teardown),

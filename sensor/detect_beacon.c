@@ -145,6 +145,7 @@ struct beacon {
     double min_coverage;              /* gaps x median / span */
     uint64_t poller_min;              /* periodic servers that make a poller */
     uint64_t *seen;                   /* bit per pair hash: seen a burst before */
+    uint64_t *answered;               /* bit per resolved key hash: some DNS answer made it */
 };
 
 struct bc_stats {
@@ -240,7 +241,8 @@ static int bc_init(struct config *cfg, void **state)
         bc->names = keymap_new(names_max, sizeof(struct bc_name_key), sizeof(struct bc_named));
         bc->resolved = keymap_new(resolve_max ? resolve_max : 1, sizeof(struct bc_resolve_key),
                                   sizeof(struct bc_resolved));
-        if (!bc->names || !bc->resolved)
+        bc->answered = calloc(BC_SEEN_WORDS, sizeof(uint64_t));
+        if (!bc->names || !bc->resolved || !bc->answered)
             return -ENOMEM;
     }
     return 0;
@@ -256,6 +258,7 @@ static void bc_fini(void *state)
     keymap_free(bc->names);
     keymap_free(bc->resolved);
     free(bc->seen);
+    free(bc->answered);
     free(bc);
 }
 
@@ -263,7 +266,9 @@ static size_t bc_memory(const void *state)
 {
     const struct beacon *bc = state;
     return sizeof(*bc) + keymap_memory(bc->pairs) + keymap_memory(bc->polls) +
-           (bc->names ? keymap_memory(bc->names) + keymap_memory(bc->resolved) : 0) +
+           (bc->names ? keymap_memory(bc->names) + keymap_memory(bc->resolved) +
+                            BC_SEEN_WORDS * sizeof(uint64_t)
+                      : 0) +
            BC_SEEN_WORDS * sizeof(uint64_t);
 }
 
@@ -446,6 +451,21 @@ static bool name_ignored(const struct beacon *bc, const char *name)
 }
 
 /*
+ * Whether a DNS answer ever named k's server to k's client (with set, remembers
+ * that one did).  A filter bit per key hash, never cleared: a clear bit means
+ * bc->resolved holds no entry for k, and a flow needs no lookup there.
+ */
+static bool answer_bit(const struct beacon *bc, const struct bc_resolve_key *k, bool set)
+{
+    uint64_t h = keymap_hash(k, sizeof(*k), 19) % ((uint64_t)BC_SEEN_WORDS * 64);
+    uint64_t bit = 1ULL << (h & 63);
+    bool was = (bc->answered[h >> 6] & bit) != 0;
+    if (set)
+        bc->answered[h >> 6] |= bit;
+    return was || set;
+}
+
+/*
  * The server name of f: its TLS SNI or HTTP Host, else the name its client
  * resolved to its server within resolve_window.  Returns the name's hash with the
  * name in out, or 0.
@@ -460,6 +480,8 @@ static uint64_t flow_name(const struct beacon *bc, const struct detect_ctx *ctx,
     memset(&k, 0, sizeof(k));
     k.client = f->key.a;
     k.server = f->key.b;
+    if (!answer_bit(bc, &k, false))
+        return 0; /* no answer ever named this server to this client */
     const struct bc_resolved *r = keymap_peek(bc->resolved, &k);
     if (!r || ctx->now_usec > r->usec + bc->resolve_usec)
         return 0;
@@ -481,6 +503,7 @@ static void learn_dns(struct beacon *bc, struct detect_ctx *ctx, const struct pk
         if (d->answers[i].addr.family != 4 && d->answers[i].addr.family != 6)
             continue;
         k.server = d->answers[i].addr;
+        (void)answer_bit(bc, &k, true);
         struct bc_resolved *r = keymap_get(bc->resolved, &k, ctx->now_usec, true, NULL);
         r->usec = ctx->now_usec;
         memcpy(r->name, name, sizeof(name));
@@ -614,8 +637,9 @@ static bool record(const struct beacon *bc, struct bc_pair *bp, uint64_t t)
  */
 static bool judge(struct beacon *bc, struct detect_ctx *ctx, struct bc_pair *bp,
                   const struct addr *client, const struct addr *server, uint16_t port,
-                  bool named, uint64_t server_id, struct bc_stats *st)
+                  uint64_t name_h, struct bc_stats *st)
 {
+    bool named = name_h != 0;
     if (bp->n_starts < 4)
         return false;
     compute(bp, st);
@@ -623,6 +647,7 @@ static bool judge(struct beacon *bc, struct detect_ctx *ctx, struct bc_pair *bp,
         bp->periodic_since = 0;
         return false;
     }
+    uint64_t server_id = named ? name_h : keymap_hash(server, sizeof(*server), 7);
     unsigned polled = pollers(bc, ctx, client, port, named, server_id, st->median,
                               !bp->periodic_since);
     if (!bp->periodic_since) {
@@ -652,7 +677,10 @@ static struct bc_key pair_key(const struct flow *f)
 
 /*
  * True the first time the filter sees hash h (the caller then keeps no entry):
- * most pairs burst once and never again, and only set a bit.
+ * most pairs burst once and never again, and only set a bit.  An entry is made
+ * only for a key the filter has seen before, and bits are never cleared, so a
+ * first sight also says the key has no entry: callers ask the filter first and
+ * skip the table lookup, which would miss.
  */
 static bool first_sight(struct beacon *bc, uint64_t h)
 {
@@ -664,8 +692,8 @@ static bool first_sight(struct beacon *bc, uint64_t h)
     return true;
 }
 
-/* Records a burst start of f's pair; true if the pair has a table entry. */
-static bool burst(struct beacon *bc, struct detect_ctx *ctx, const struct flow *f)
+/* Records a burst start of f's pair; its table entry, or NULL if it has none. */
+static struct bc_pair *burst(struct beacon *bc, struct detect_ctx *ctx, const struct flow *f)
 {
     struct bc_key k = pair_key(f);
     /*
@@ -673,10 +701,10 @@ static bool burst(struct beacon *bc, struct detect_ctx *ctx, const struct flow *
      * the filter's say-so, at the flow's start time).
      */
     bool created;
+    if (first_sight(bc, keymap_hash(&k, sizeof(k), 13)))
+        return NULL;
     struct bc_pair *bp = keymap_get(bc->pairs, &k, ctx->now_usec, false, NULL);
     if (!bp) {
-        if (first_sight(bc, keymap_hash(&k, sizeof(k), 13)))
-            return false;
         bp = keymap_get(bc->pairs, &k, ctx->now_usec, true, &created);
         if (f->first_usec + bc->gap_usec <= ctx->now_usec) {
             bp->starts[0] = f->first_usec; /* the burst the filter remembered */
@@ -685,23 +713,22 @@ static bool burst(struct beacon *bc, struct detect_ctx *ctx, const struct flow *
         }
     }
     if (!record(bc, bp, ctx->now_usec))
-        return true; /* another connection of the same burst */
+        return bp; /* another connection of the same burst */
     struct bc_stats st;
     /* Every burst of an established beacon updates its event (count, regularity);
      * the event table limits how often a revision actually goes out. */
-    if (judge(bc, ctx, bp, &k.client, &k.server, k.port, false,
-              keymap_hash(&k.server, sizeof(k.server), 7), &st))
+    if (judge(bc, ctx, bp, &k.client, &k.server, k.port, 0, &st))
         report(bc, ctx, &k, bp, &st);
-    return true;
+    return bp;
 }
 
 /*
  * Records a burst start at t of f's server name (if it has one); true if the
  * named pair has a table entry.  tracked: f's address pair has one, which learns
- * the name.
+ * the name; ap is that entry when the caller has it at hand, else NULL.
  */
 static bool name_burst(struct beacon *bc, struct detect_ctx *ctx, const struct flow *f,
-                       uint64_t t, bool tracked)
+                       uint64_t t, bool tracked, struct bc_pair *ap)
 {
     char name[BC_NAME_MAX];
     if (!bc->names)
@@ -710,8 +737,10 @@ static bool name_burst(struct beacon *bc, struct detect_ctx *ctx, const struct f
     if (!h)
         return false;
     bool ignore = name_ignored(bc, name);
-    struct bc_key ak = pair_key(f);
-    struct bc_pair *ap = tracked ? keymap_peek(bc->pairs, &ak) : NULL;
+    if (tracked && !ap) {
+        struct bc_key ak = pair_key(f);
+        ap = keymap_peek(bc->pairs, &ak);
+    }
     if (ap) {
         ap->name_hash = h;
         ap->name_ignored = ignore;
@@ -719,10 +748,10 @@ static bool name_burst(struct beacon *bc, struct detect_ctx *ctx, const struct f
     if (ignore)
         return false;
     struct bc_name_key k = name_key(&f->key.a, h, f->key.port_b, f->key.proto);
+    if (first_sight(bc, keymap_hash(&k, sizeof(k), 17)))
+        return false;
     struct bc_named *nm = keymap_get(bc->names, &k, ctx->now_usec, false, NULL);
     if (!nm) {
-        if (first_sight(bc, keymap_hash(&k, sizeof(k), 17)))
-            return false;
         nm = keymap_get(bc->names, &k, ctx->now_usec, true, NULL);
         memcpy(nm->name, name, sizeof(nm->name));
     }
@@ -732,7 +761,7 @@ static bool name_burst(struct beacon *bc, struct detect_ctx *ctx, const struct f
     if (!record(bc, &nm->p, t))
         return true;
     struct bc_stats st;
-    if (!judge(bc, ctx, &nm->p, &f->key.a, &f->key.b, f->key.port_b, true, h, &st))
+    if (!judge(bc, ctx, &nm->p, &f->key.a, &f->key.b, f->key.port_b, h, &st))
         return true;
     /*
      * At one address the address pair sees the same bursts and, once reported,
@@ -759,7 +788,7 @@ static void bc_packet(void *state, struct detect_ctx *ctx, const struct pkt *p, 
     if ((flags & BC_F_PENDING) && (f->name[0] || p->payload_len)) {
         /* The first client data (a ClientHello, a request) names the first burst. */
         flags &= ~BC_F_PENDING;
-        if (name_burst(bc, ctx, f, f->first_usec, flags & BC_F_TRACKED))
+        if (name_burst(bc, ctx, f, f->first_usec, flags & BC_F_TRACKED, NULL))
             flags |= BC_F_NAMED;
     }
     f->det[BC_LAST] = (ctx->now_usec & ~BC_F_MASK) | flags;
@@ -767,12 +796,13 @@ static void bc_packet(void *state, struct detect_ctx *ctx, const struct pkt *p, 
         return;
     if (ignored(bc, f->key.port_b) || addr_is_multicast_or_broadcast(&f->key.b))
         return;
-    if (burst(bc, ctx, f))
+    struct bc_pair *bp = burst(bc, ctx, f);
+    if (bp)
         flags |= BC_F_TRACKED;
     if (bc->names) {
         if (!last && !f->name[0] && !p->payload_len)
             flags |= BC_F_PENDING;
-        else if (name_burst(bc, ctx, f, ctx->now_usec, flags & BC_F_TRACKED))
+        else if (name_burst(bc, ctx, f, ctx->now_usec, flags & BC_F_TRACKED, bp))
             flags |= BC_F_NAMED;
     }
     f->det[BC_LAST] = (ctx->now_usec & ~BC_F_MASK) | flags;
@@ -799,7 +829,7 @@ static void bc_flow_end(void *state, struct detect_ctx *ctx, const struct flow *
     }
     /* A flow that never carried client data (refused, unanswered) is named by DNS only. */
     if (flags & BC_F_PENDING)
-        (void)name_burst(bc, ctx, f, f->first_usec, flags & BC_F_TRACKED);
+        (void)name_burst(bc, ctx, f, f->first_usec, flags & BC_F_TRACKED, NULL);
     if (flags & BC_F_NAMED) {
         char name[BC_NAME_MAX];
         uint64_t h = flow_name(bc, ctx, f, name);

@@ -1,21 +1,31 @@
 /*
- * capture -- see capture.h.  libpcap's errors are logged here, once, with the
- * source they concern; callers get a negative errno.
+ * capture -- see capture.h.  libpcap's errors, and the direct reader's, are
+ * logged here, once, with the source they concern; callers get a negative errno.
+ *
+ * The direct reader is used only when it would see the file exactly as libpcap
+ * does: a regular file (the same one libpcap opened), a classic header libpcap
+ * agrees with (byte order, version, snap length), and no pseudo-header libpcap
+ * would rewrite in a byte-swapped file (Linux cooked captures of CAN frames).
+ * Otherwise the file is read through libpcap, as before.
  */
 #include "capture.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pcap/pcap.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "decode.h"
 #include "log.h"
+#include "savefile.h"
 
 struct capture {
     pcap_t *pcap;             /* the handle */
@@ -29,6 +39,9 @@ struct capture {
     volatile sig_atomic_t stop; /* set by capture_stop() */
     int fd;                   /* live: selectable descriptor (non-blocking handle), else -1 */
     int timeout_ms;           /* live: longest wait in capture_next() when idle */
+    struct savefile *sf;      /* file: the direct reader, or NULL for libpcap's */
+    struct bpf_program prog;  /* direct reader: the compiled filter */
+    bool filtering;           /* direct reader: prog is set */
 };
 
 static int errno_from_pcap(const char *msg)
@@ -49,6 +62,12 @@ static int install_filter(struct capture *c, const char *filter)
     if (pcap_compile(c->pcap, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) < 0) {
         log_err("capture: %s: bad filter '%s': %s", c->source, filter, pcap_geterr(c->pcap));
         return -EINVAL;
+    }
+    if (c->sf) {
+        /* Run by capture_next() with pcap_offline_filter(), as libpcap runs it on files. */
+        c->prog = prog;
+        c->filtering = true;
+        return 0;
     }
     int rc = 0;
     if (pcap_setfilter(c->pcap, &prog) < 0) {
@@ -101,6 +120,35 @@ static int open_live(struct capture *c, const struct capture_opts *o)
     return 0;
 }
 
+/* Sets c->sf when the direct reader sees the file as libpcap does; else leaves it NULL. */
+static void open_direct(struct capture *c, const char *file)
+{
+    FILE *pf = pcap_file(c->pcap);
+    struct stat st, pst;
+    int fd = open(file, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    if (!pf || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || fstat(fileno(pf), &pst) < 0 ||
+        st.st_dev != pst.st_dev || st.st_ino != pst.st_ino) {
+        close(fd);
+        return;
+    }
+    struct savefile *sf;
+    if (savefile_open(fd, 0, &sf) < 0)
+        return; /* pcapng, or a variant libpcap knows better */
+    const struct savefile_hdr *h = savefile_header(sf);
+    int lt = pcap_datalink(c->pcap);
+    if (h->swapped != (pcap_is_swapped(c->pcap) != 0) ||
+        h->version_major != pcap_major_version(c->pcap) ||
+        h->version_minor != pcap_minor_version(c->pcap) ||
+        pcap_snapshot(c->pcap) < 0 || h->snapshot != (uint32_t)pcap_snapshot(c->pcap) ||
+        (h->swapped && (lt == DLT_LINUX_SLL || lt == DLT_LINUX_SLL2))) {
+        savefile_close(sf);
+        return;
+    }
+    c->sf = sf;
+}
+
 static int open_file(struct capture *c, const struct capture_opts *o)
 {
     char err[PCAP_ERRBUF_SIZE] = "";
@@ -109,6 +157,9 @@ static int open_file(struct capture *c, const struct capture_opts *o)
         log_err("capture: %s: %s", o->file, err);
         return errno_from_pcap(err);
     }
+    if (!o->libpcap_files && strcmp(o->file, "-") != 0)
+        open_direct(c, o->file);
+    log_debug("capture: %s: read %s", o->file, c->sf ? "directly" : "through libpcap");
     return 0;
 }
 
@@ -149,6 +200,9 @@ void capture_close(struct capture *c)
 {
     if (!c)
         return;
+    if (c->filtering)
+        pcap_freecode(&c->prog);
+    savefile_close(c->sf);
     if (c->pcap)
         pcap_close(c->pcap);
     free(c);
@@ -186,12 +240,48 @@ static bool pace(struct capture *c, uint64_t ts)
     }
 }
 
+/* capture_next() for the direct reader. */
+static int next_direct(struct capture *c, struct capture_pkt *out)
+{
+    struct savefile_rec rec;
+    const uint8_t *data;
+    for (;;) {
+        int rc = savefile_next(c->sf, &rec, &data);
+        if (rc == SAVEFILE_RECYCLE)
+            return CAPTURE_RECYCLE;
+        if (rc == -ENODATA)
+            return rc;
+        if (rc < 0) {
+            log_err("capture: %s: %s", c->source, savefile_error(c->sf));
+            return -EIO;
+        }
+        if (c->filtering) {
+            struct pcap_pkthdr h;
+            memset(&h, 0, sizeof(h));
+            h.caplen = rec.caplen;
+            h.len = rec.wirelen;
+            if (!pcap_offline_filter(&c->prog, &h, data))
+                continue;
+        }
+        out->data = data;
+        out->caplen = rec.caplen;
+        out->wirelen = rec.wirelen;
+        out->ts_usec = rec.ts_usec;
+        out->stable = true;
+        if (c->speed > 0 && !pace(c, out->ts_usec))
+            return -ENODATA;
+        return 1;
+    }
+}
+
 int capture_next(struct capture *c, struct capture_pkt *out)
 {
     struct pcap_pkthdr *h;
     const u_char *data;
     if (c->stop)
         return c->live ? 0 : -ENODATA;
+    if (c->sf)
+        return next_direct(c, out);
     int rc = pcap_next_ex(c->pcap, &h, &data);
     if (rc == 0 && c->fd >= 0) {
         struct pollfd pfd = {c->fd, POLLIN, 0};
@@ -203,6 +293,7 @@ int capture_next(struct capture *c, struct capture_pkt *out)
         out->caplen = h->caplen;
         out->wirelen = h->len;
         out->ts_usec = (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec;
+        out->stable = false;
         if (c->speed > 0 && !pace(c, out->ts_usec))
             return -ENODATA;
         return 1;
@@ -223,6 +314,11 @@ int capture_linktype(const struct capture *c)
 bool capture_is_live(const struct capture *c)
 {
     return c->live;
+}
+
+bool capture_is_direct(const struct capture *c)
+{
+    return c->sf != NULL;
 }
 
 const char *capture_source(const struct capture *c)

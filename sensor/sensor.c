@@ -60,6 +60,7 @@ enum {
     OPT_SPOOL,
     OPT_ASSETS,
     OPT_STATS_JSON,
+    OPT_FILE_READER,
     OPT_VERSION,
 };
 
@@ -95,6 +96,11 @@ void sensor_usage(FILE *f)
         "    --replay       pace FILE by its own timestamps (drills)\n"
         "    --speed N      replay N times faster than recorded (implies --replay;\n"
         "                   default 1)\n"
+        "    --file-reader auto|libpcap\n"
+        "                   how FILE is read: auto reads classic pcap files directly\n"
+        "                   in large chunks, without a copy per packet, and the rest\n"
+        "                   (pcapng, standard input) through libpcap; libpcap reads\n"
+        "                   every file through libpcap (config: file_reader)\n"
         "\n"
         "OUTPUT\n"
         "    -o jsonl       write events as JSON lines to standard output; no console\n"
@@ -128,7 +134,8 @@ void sensor_usage(FILE *f)
         "\n"
         "CONFIGURATION\n"
         "    [capture]  interface, file, filter, snaplen, buffer_size, promisc,\n"
-        "               immediate, timeout (live read timeout, e.g. 100ms)\n"
+        "               immediate, timeout (live read timeout, e.g. 100ms),\n"
+        "               file_reader (auto)\n"
         "    [sensor]   name, user, max_flows (262144), flow_idle_timeout (60s),\n"
         "               flow_active_timeout (30m), max_hosts (131072),\n"
         "               host_window (60s)\n"
@@ -217,6 +224,7 @@ int sensor_opts_parse(int argc, char **argv, struct sensor_opts *o)
         {"spool", required_argument, NULL, OPT_SPOOL},
         {"assets", no_argument, NULL, OPT_ASSETS},
         {"stats-json", no_argument, NULL, OPT_STATS_JSON},
+        {"file-reader", required_argument, NULL, OPT_FILE_READER},
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0},
     };
@@ -316,6 +324,11 @@ int sensor_opts_parse(int argc, char **argv, struct sensor_opts *o)
         case OPT_STATS_JSON:
             o->stats_json = true;
             break;
+        case OPT_FILE_READER:
+            if (strcmp(optarg, "auto") != 0 && strcmp(optarg, "libpcap") != 0)
+                return usage_error("--file-reader: 'auto' or 'libpcap', not '%s'", optarg);
+            o->file_reader = optarg;
+            break;
         case ':':
             return usage_error("option '%s' needs a value", argv[optind - 1]);
         default:
@@ -357,7 +370,7 @@ int sensor_opts_parse(int argc, char **argv, struct sensor_opts *o)
 #define SENSOR_LIVE_HOLD_USEC 10000 /* a live packet waits at most this long in the pipeline */
 
 struct sensor_slot {
-    struct capture_pkt cp; /* the packet (data points into its copy) */
+    struct capture_pkt cp; /* the packet (data points into its copy, or the capture's if stable) */
     enum decode_rc rc;     /* decode result */
     uint64_t hash;         /* flow hash, when rc is DECODE_OK */
 };
@@ -474,6 +487,8 @@ static int capture_settings(struct sensor *s, struct capture_opts *co)
     const char *iface = config_get_str(cfg, "capture", "interface", NULL);
     const char *file = config_get_str(cfg, "capture", "file", NULL);
     const char *filter = config_get_str(cfg, "capture", "filter", NULL);
+    const char *reader = o->file_reader ? o->file_reader
+                                        : config_get_str(cfg, "capture", "file_reader", "auto");
     if (config_get_u64(cfg, "capture", "snaplen", CAPTURE_DEFAULT_SNAPLEN, &snap) < 0 ||
         config_get_size(cfg, "capture", "buffer_size", 0, &buf) < 0 ||
         config_get_bool(cfg, "capture", "promisc", true, &promisc) < 0 ||
@@ -487,6 +502,8 @@ static int capture_settings(struct sensor *s, struct capture_opts *co)
         return config_fail(cfg, "capture", "buffer_size", "at most 2G");
     if (timeout < USEC_PER_MSEC || timeout > 10 * USEC_PER_SEC)
         return config_fail(cfg, "capture", "timeout", "must be 1ms..10s");
+    if (strcmp(reader, "auto") != 0 && strcmp(reader, "libpcap") != 0)
+        return config_fail(cfg, "capture", "file_reader", "must be auto or libpcap");
     if (o->file || o->iface) {
         co->file = o->file;
         co->iface = o->iface;
@@ -501,6 +518,7 @@ static int capture_settings(struct sensor *s, struct capture_opts *co)
     co->immediate = o->immediate >= 0 ? o->immediate != 0 : immediate;
     co->timeout_ms = (int)(timeout / USEC_PER_MSEC);
     co->replay_speed = o->replay ? o->speed : 0;
+    co->libpcap_files = strcmp(reader, "libpcap") == 0;
     return 0;
 }
 
@@ -522,16 +540,19 @@ static void tick(struct sensor *s, uint64_t now)
     s->next_tick_usec = now - now % SENSOR_TICK_USEC + SENSOR_TICK_USEC;
 }
 
-/* Stage 1, as a packet is read: keep a copy, decode it, prefetch its flow index slot. */
+/* Stage 1, as a packet is read: keep a copy (unless copy is NULL: the capture's
+ * bytes are stable), decode it, prefetch its flow index slot. */
 static void stage_read(struct sensor *s, const struct capture_pkt *cp, uint8_t *copy)
 {
     size_t at = s->batch_tail++ & (SENSOR_BATCH - 1);
     struct sensor_slot *sl = &s->batch[at];
-    memcpy(copy, cp->data, cp->caplen);
     sl->cp = *cp;
-    sl->cp.data = copy;
+    if (copy) {
+        memcpy(copy, cp->data, cp->caplen);
+        sl->cp.data = copy;
+    }
     struct pkt *p = &s->pkts[at];
-    sl->rc = decode_packet(s->linktype, copy, cp->caplen, cp->wirelen, cp->ts_usec, p);
+    sl->rc = decode_packet(s->linktype, sl->cp.data, cp->caplen, cp->wirelen, cp->ts_usec, p);
     if (sl->rc == DECODE_OK) {
         sl->hash = flow_table_hash(s->flows, p);
         flow_table_prefetch_slot(s->flows, sl->hash);
@@ -630,6 +651,12 @@ static void batch_run(struct sensor *s)
 /* Reads packet cp into the pipeline and advances it. */
 static void batch_add(struct sensor *s, const struct capture_pkt *cp)
 {
+    if (cp->stable) {
+        /* Lent until CAPTURE_RECYCLE, whatever its size: no copy. */
+        stage_read(s, cp, NULL);
+        stage_step(s, s->batch_tail - 1);
+        return;
+    }
     if (cp->caplen > SENSOR_SLOT_BYTES) {
         /* A rare giant (offloaded segments): on its own, through the spare buffer. */
         batch_run(s);
@@ -1001,6 +1028,8 @@ static int run_loop(struct sensor *s)
             continue;
         }
         batch_run(s);
+        if (n == CAPTURE_RECYCLE)
+            continue; /* the lent packets are processed; the capture may reuse them */
         if (n == -ENODATA)
             break;
         if (n < 0) {

@@ -47,6 +47,7 @@ struct sensor_opts {
     const char *name;         /* --name NAME */
     const char *spool;        /* --spool DIR */
     bool stats_json;          /* --stats-json: statistics as one JSON line on stderr at exit */
+    const char *file_reader;  /* --file-reader auto|libpcap, NULL = config (default auto) */
 };
 
 /*

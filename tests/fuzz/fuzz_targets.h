@@ -18,6 +18,7 @@ int fuzz_manifest_one(const uint8_t *data, size_t size);
 int fuzz_asset_one(const uint8_t *data, size_t size);
 int fuzz_detect_one(const uint8_t *data, size_t size);
 int fuzz_ioc_pushed_one(const uint8_t *data, size_t size);
+int fuzz_savefile_one(const uint8_t *data, size_t size);
 
 static const struct {
     const char *name;                        /* corpus folder */
@@ -33,6 +34,7 @@ static const struct {
     {"asset", fuzz_asset_one},
     {"detect", fuzz_detect_one},
     {"ioc_pushed", fuzz_ioc_pushed_one},
+    {"savefile", fuzz_savefile_one},
 };
 
 #endif

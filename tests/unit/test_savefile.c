@@ -18,79 +18,19 @@
 
 #include <cmocka.h>
 
+#include "capfile.h"
 #include "savefile.h"
 
-#define MAGIC_USEC 0xa1b2c3d4u
-#define MAGIC_NSEC 0xa1b23c4du
+#define MAGIC_USEC CAPFILE_MAGIC_USEC
+#define MAGIC_NSEC CAPFILE_MAGIC_NSEC
 
-/* A capture built in memory, in either byte order. */
-struct img {
-    uint8_t *b;  /* bytes */
-    size_t len;  /* used */
-    size_t cap;  /* allocated */
-    bool be;     /* big-endian fields */
-};
-
-static void img_bytes(struct img *m, const void *p, size_t n)
-{
-    if (m->len + n > m->cap) {
-        m->cap = (m->len + n) * 2 + 64;
-        m->b = realloc(m->b, m->cap);
-        assert_non_null(m->b);
-    }
-    if (n)
-        memcpy(m->b + m->len, p, n);
-    m->len += n;
-}
-
-static void img_u32(struct img *m, uint32_t v)
-{
-    uint8_t x[4];
-    for (int i = 0; i < 4; i++)
-        x[m->be ? i : 3 - i] = (uint8_t)(v >> (24 - 8 * i));
-    img_bytes(m, x, 4);
-}
-
-static void img_u16(struct img *m, uint16_t v)
-{
-    uint8_t x[2] = {(uint8_t)(m->be ? v >> 8 : v), (uint8_t)(m->be ? v : v >> 8)};
-    img_bytes(m, x, 2);
-}
-
-static struct img img_new(bool be, uint32_t magic, uint32_t snaplen, uint32_t linktype)
-{
-    struct img m = {NULL, 0, 0, be};
-    img_u32(&m, magic);
-    img_u16(&m, 2);
-    img_u16(&m, 4);
-    img_u32(&m, 0);
-    img_u32(&m, 0);
-    img_u32(&m, snaplen);
-    img_u32(&m, linktype);
-    return m;
-}
-
-/* A record of `incl` bytes (filled with fill) claiming `orig` on the wire. */
-static void img_rec(struct img *m, uint32_t sec, uint32_t frac, uint32_t incl, uint32_t orig,
-                    uint8_t fill)
-{
-    img_u32(m, sec);
-    img_u32(m, frac);
-    img_u32(m, incl);
-    img_u32(m, orig);
-    for (uint32_t i = 0; i < incl; i++) {
-        uint8_t c = (uint8_t)(fill + i);
-        img_bytes(m, &c, 1);
-    }
-}
-
-static struct rd img_rd(const struct img *m)
+static struct rd img_rd(const struct capfile *m)
 {
     return rd_make(m->b, m->len);
 }
 
 /* A descriptor reading m: a temporary file (unlinked at once). */
-static int img_fd(const struct img *m)
+static int img_fd(const struct capfile *m)
 {
     char path[] = "/tmp/test_savefile.XXXXXX";
     int fd = mkstemp(path);
@@ -107,7 +47,7 @@ static void test_savefile_header_every_magic(void **state)
     const uint32_t magics[] = {MAGIC_USEC, MAGIC_NSEC};
     for (int be = 0; be < 2; be++) {
         for (int i = 0; i < 2; i++) {
-            struct img m = img_new(be, magics[i], 1500, 0x04000001u); /* FCS bit set */
+            struct capfile m = capfile_new(be, magics[i], 1500, 0x04000001u); /* FCS bit set */
             struct rd r = img_rd(&m);
             struct savefile_hdr h;
             assert_int_equal(savefile_parse_header(&r, &h), 0);
@@ -118,7 +58,7 @@ static void test_savefile_header_every_magic(void **state)
             assert_int_equal(h.snapshot, 1500);
             assert_int_equal(h.linktype, 0x04000001u);
             assert_int_equal(rd_left(&r), 0);
-            free(m.b);
+            capfile_fini(&m);
         }
     }
 }
@@ -127,36 +67,36 @@ static void test_savefile_header_refused(void **state)
 {
     (void)state;
     struct savefile_hdr h;
-    struct img m = img_new(false, 0x0a0d0d0au, 0, 1); /* pcapng section header */
+    struct capfile m = capfile_new(false, 0x0a0d0d0au, 0, 1); /* pcapng section header */
     struct rd r = img_rd(&m);
     assert_int_equal(savefile_parse_header(&r, &h), -EPROTO);
     assert_int_equal(rd_left(&r), m.len); /* nothing consumed */
-    free(m.b);
-    m = img_new(false, 0xdeadbeefu, 0, 1);
+    capfile_fini(&m);
+    m = capfile_new(false, 0xdeadbeefu, 0, 1);
     r = img_rd(&m);
     assert_int_equal(savefile_parse_header(&r, &h), -EPROTO);
-    free(m.b);
-    m = img_new(true, 0xa1b2cd34u, 0, 1); /* Kuznetzov: libpcap's business */
+    capfile_fini(&m);
+    m = capfile_new(true, 0xa1b2cd34u, 0, 1); /* Kuznetzov: libpcap's business */
     r = img_rd(&m);
     assert_int_equal(savefile_parse_header(&r, &h), -ENOTSUP);
-    free(m.b);
-    m = img_new(false, MAGIC_USEC, 0, 1);
+    capfile_fini(&m);
+    m = capfile_new(false, MAGIC_USEC, 0, 1);
     m.b[6] = 3; /* version 2.3: lengths may be swapped */
     r = img_rd(&m);
     assert_int_equal(savefile_parse_header(&r, &h), -ENOTSUP);
-    free(m.b);
+    capfile_fini(&m);
 }
 
 static void test_savefile_header_every_truncation(void **state)
 {
     (void)state;
-    struct img m = img_new(false, MAGIC_USEC, 0, 1);
+    struct capfile m = capfile_new(false, MAGIC_USEC, 0, 1);
     for (size_t n = 0; n < SAVEFILE_HDR_LEN; n++) {
         struct rd r = rd_make(m.b, n);
         struct savefile_hdr h;
         assert_int_equal(savefile_parse_header(&r, &h), -ENODATA);
     }
-    free(m.b);
+    capfile_fini(&m);
 }
 
 static void test_savefile_header_snaplen_zero_or_huge(void **state)
@@ -164,17 +104,17 @@ static void test_savefile_header_snaplen_zero_or_huge(void **state)
     (void)state;
     const uint32_t snaps[] = {0, SAVEFILE_MAX_CAPLEN + 1, 0xffffffffu};
     for (size_t i = 0; i < 3; i++) {
-        struct img m = img_new(false, MAGIC_USEC, snaps[i], 1);
+        struct capfile m = capfile_new(false, MAGIC_USEC, snaps[i], 1);
         struct rd r = img_rd(&m);
         struct savefile_hdr h;
         assert_int_equal(savefile_parse_header(&r, &h), 0);
         assert_int_equal(h.snapshot, SAVEFILE_MAX_CAPLEN);
-        free(m.b);
+        capfile_fini(&m);
     }
 }
 
 /* Parses m's header and first record. */
-static enum savefile_rc first_rec(const struct img *m, size_t len, struct savefile_rec *rec,
+static enum savefile_rc first_rec(const struct capfile *m, size_t len, struct savefile_rec *rec,
                                   const uint8_t **data, size_t *left)
 {
     struct rd r = rd_make(m->b, len);
@@ -188,8 +128,8 @@ static enum savefile_rc first_rec(const struct img *m, size_t len, struct savefi
 static void test_savefile_record_every_truncation(void **state)
 {
     (void)state;
-    struct img m = img_new(true, MAGIC_USEC, 0, 1);
-    img_rec(&m, 1, 2, 60, 60, 0);
+    struct capfile m = capfile_new(true, MAGIC_USEC, 0, 1);
+    capfile_rec(&m, 1, 2, 60, 60, 0);
     struct savefile_rec rec;
     const uint8_t *data;
     size_t left;
@@ -203,7 +143,7 @@ static void test_savefile_record_every_truncation(void **state)
     assert_int_equal(rec.ts_usec, 1000002);
     assert_int_equal(data[59], 59);
     assert_int_equal(left, 0);
-    free(m.b);
+    capfile_fini(&m);
 }
 
 static void test_savefile_record_above_maximum(void **state)
@@ -212,31 +152,31 @@ static void test_savefile_record_above_maximum(void **state)
     struct savefile_rec rec;
     const uint8_t *data;
     size_t left;
-    struct img m = img_new(false, MAGIC_USEC, 0, 1);
-    img_rec(&m, 1, 0, SAVEFILE_MAX_CAPLEN, 70000, 0);
+    struct capfile m = capfile_new(false, MAGIC_USEC, 0, 1);
+    capfile_rec(&m, 1, 0, SAVEFILE_MAX_CAPLEN, 70000, 0);
     assert_int_equal(first_rec(&m, m.len, &rec, &data, &left), SAVEFILE_OK);
     assert_int_equal(rec.caplen, SAVEFILE_MAX_CAPLEN);
-    free(m.b);
-    m = img_new(false, MAGIC_USEC, 0, 1);
-    img_u32(&m, 1);
-    img_u32(&m, 0);
-    img_u32(&m, SAVEFILE_MAX_CAPLEN + 1);
-    img_u32(&m, 60);
+    capfile_fini(&m);
+    m = capfile_new(false, MAGIC_USEC, 0, 1);
+    capfile_u32(&m, 1);
+    capfile_u32(&m, 0);
+    capfile_u32(&m, SAVEFILE_MAX_CAPLEN + 1);
+    capfile_u32(&m, 60);
     assert_int_equal(first_rec(&m, m.len, &rec, &data, &left), SAVEFILE_TOO_BIG);
     assert_int_equal(rec.stored, SAVEFILE_MAX_CAPLEN + 1);
     m.len -= 8;
-    img_u32(&m, 0xffffffffu);
-    img_u32(&m, 60);
+    capfile_u32(&m, 0xffffffffu);
+    capfile_u32(&m, 60);
     assert_int_equal(first_rec(&m, m.len, &rec, &data, &left), SAVEFILE_TOO_BIG);
-    free(m.b);
+    capfile_fini(&m);
 }
 
 static void test_savefile_record_above_snaplen_is_cut(void **state)
 {
     (void)state;
-    struct img m = img_new(false, MAGIC_USEC, 100, 1);
-    img_rec(&m, 1, 0, 150, 150, 0);
-    img_rec(&m, 2, 0, 10, 10, 0xa0);
+    struct capfile m = capfile_new(false, MAGIC_USEC, 100, 1);
+    capfile_rec(&m, 1, 0, 150, 150, 0);
+    capfile_rec(&m, 2, 0, 10, 10, 0xa0);
     struct rd r = img_rd(&m);
     struct savefile_hdr h;
     struct savefile_rec rec;
@@ -249,16 +189,16 @@ static void test_savefile_record_above_snaplen_is_cut(void **state)
     assert_int_equal(savefile_parse_record(&r, &h, &rec, &data), SAVEFILE_OK);
     assert_int_equal(rec.caplen, 10);
     assert_int_equal(data[0], 0xa0);
-    free(m.b);
+    capfile_fini(&m);
 }
 
 static void test_savefile_record_odd_lengths_pass(void **state)
 {
     (void)state;
-    struct img m = img_new(false, MAGIC_USEC, 0, 1);
-    img_rec(&m, 1, 0, 0, 0, 0);       /* zero-length */
-    img_rec(&m, 1, 0, 80, 20, 0);     /* captured > wire: libpcap passes it on */
-    img_rec(&m, 1, 0, 0, 9000, 0);    /* nothing captured of a jumbo */
+    struct capfile m = capfile_new(false, MAGIC_USEC, 0, 1);
+    capfile_rec(&m, 1, 0, 0, 0, 0);       /* zero-length */
+    capfile_rec(&m, 1, 0, 80, 20, 0);     /* captured > wire: libpcap passes it on */
+    capfile_rec(&m, 1, 0, 0, 9000, 0);    /* nothing captured of a jumbo */
     struct rd r = img_rd(&m);
     struct savefile_hdr h;
     struct savefile_rec rec;
@@ -273,19 +213,19 @@ static void test_savefile_record_odd_lengths_pass(void **state)
     assert_int_equal(rec.caplen, 0);
     assert_int_equal(rec.wirelen, 9000);
     assert_int_equal(savefile_parse_record(&r, &h, &rec, &data), SAVEFILE_SHORT);
-    free(m.b);
+    capfile_fini(&m);
 }
 
 /* ts_usec of one record with these raw fields. */
 static uint64_t ts_of(bool be, uint32_t magic, uint32_t sec, uint32_t frac)
 {
-    struct img m = img_new(be, magic, 0, 1);
-    img_rec(&m, sec, frac, 0, 0, 0);
+    struct capfile m = capfile_new(be, magic, 0, 1);
+    capfile_rec(&m, sec, frac, 0, 0, 0);
     struct savefile_rec rec;
     const uint8_t *data;
     size_t left;
     assert_int_equal(first_rec(&m, m.len, &rec, &data, &left), SAVEFILE_OK);
-    free(m.b);
+    capfile_fini(&m);
     return rec.ts_usec;
 }
 
@@ -351,9 +291,9 @@ static void test_savefile_reader_many_tiny_records(void **state)
     const uint32_t counts[] = {500, 200000, 200000, 200000};
     const size_t chunks[] = {1, 7, 4096, 0}; /* a byte per read(2) is slow: fewer records */
     for (size_t c = 0; c < 4; c++) {
-        struct img m = img_new(false, MAGIC_NSEC, 0, 1);
+        struct capfile m = capfile_new(false, MAGIC_NSEC, 0, 1);
         for (uint32_t i = 0; i < counts[c]; i++)
-            img_rec(&m, i, 0, i % 3 ? 0 : 8 + i % 5, 64, (uint8_t)i);
+            capfile_rec(&m, i, 0, i % 3 ? 0 : 8 + i % 5, 64, (uint8_t)i);
         size_t count, recycles;
         char err[256];
         assert_int_equal(read_all(img_fd(&m), chunks[c], &count, &recycles, err, sizeof(err)),
@@ -361,16 +301,16 @@ static void test_savefile_reader_many_tiny_records(void **state)
         assert_int_equal(count, counts[c]);
         assert_true(recycles >= 1);
         assert_string_equal(err, "");
-        free(m.b);
+        capfile_fini(&m);
     }
 }
 
 static void test_savefile_reader_truncated_names_offset(void **state)
 {
     (void)state;
-    struct img m = img_new(false, MAGIC_USEC, 0, 1);
-    img_rec(&m, 1, 0, 60, 60, 0);
-    img_rec(&m, 2, 0, 60, 60, 0);
+    struct capfile m = capfile_new(false, MAGIC_USEC, 0, 1);
+    capfile_rec(&m, 1, 0, 60, 60, 0);
+    capfile_rec(&m, 2, 0, 60, 60, 0);
     size_t whole = m.len;
     size_t count, recycles;
     char err[256];
@@ -392,19 +332,19 @@ static void test_savefile_reader_truncated_names_offset(void **state)
     fd = img_fd(&m);
     assert_int_equal(read_all(fd, 0, &count, &recycles, err, sizeof(err)), -ENODATA);
     assert_int_equal(count, 2);
-    free(m.b);
+    capfile_fini(&m);
 }
 
 static void test_savefile_reader_oversized_is_sticky(void **state)
 {
     (void)state;
-    struct img m = img_new(true, MAGIC_USEC, 0, 1);
-    img_rec(&m, 1, 0, 60, 60, 0);
-    img_u32(&m, 1);
-    img_u32(&m, 0);
-    img_u32(&m, 300000);
-    img_u32(&m, 300000);
-    img_rec(&m, 1, 0, 60, 60, 0);
+    struct capfile m = capfile_new(true, MAGIC_USEC, 0, 1);
+    capfile_rec(&m, 1, 0, 60, 60, 0);
+    capfile_u32(&m, 1);
+    capfile_u32(&m, 0);
+    capfile_u32(&m, 300000);
+    capfile_u32(&m, 300000);
+    capfile_rec(&m, 1, 0, 60, 60, 0);
     struct savefile *sf;
     assert_int_equal(savefile_open(img_fd(&m), 0, &sf), 0);
     struct savefile_rec rec;
@@ -414,15 +354,15 @@ static void test_savefile_reader_oversized_is_sticky(void **state)
     assert_non_null(strstr(savefile_error(sf), "offset 100: captured length 300000"));
     assert_int_equal(savefile_next(sf, &rec, &data), -EIO);
     savefile_close(sf);
-    free(m.b);
+    capfile_fini(&m);
 }
 
 static void test_savefile_reader_pipe_and_bad_files(void **state)
 {
     (void)state;
-    struct img m = img_new(true, MAGIC_NSEC, 65535, 113);
+    struct capfile m = capfile_new(true, MAGIC_NSEC, 65535, 113);
     for (int i = 0; i < 100; i++)
-        img_rec(&m, (uint32_t)i, 0, 100, 100, (uint8_t)i);
+        capfile_rec(&m, (uint32_t)i, 0, 100, 100, (uint8_t)i);
     int p[2];
     assert_int_equal(pipe(p), 0);
     assert_int_equal(write(p[1], m.b, m.len), (ssize_t)m.len);
@@ -431,23 +371,23 @@ static void test_savefile_reader_pipe_and_bad_files(void **state)
     char err[256];
     assert_int_equal(read_all(p[0], 333, &count, &recycles, err, sizeof(err)), -ENODATA);
     assert_int_equal(count, 100);
-    free(m.b);
+    capfile_fini(&m);
     /* An empty file, a short header and a pcapng file are refused at open. */
     struct savefile *sf;
-    struct img e = {NULL, 0, 0, false};
+    struct capfile e = {NULL, 0, 0, false};
     assert_int_equal(savefile_open(img_fd(&e), 0, &sf), -ENODATA);
-    m = img_new(false, MAGIC_USEC, 0, 1);
+    m = capfile_new(false, MAGIC_USEC, 0, 1);
     m.len = 20;
     assert_int_equal(savefile_open(img_fd(&m), 0, &sf), -ENODATA);
-    free(m.b);
-    m = img_new(false, 0x0a0d0d0au, 0, 1);
+    capfile_fini(&m);
+    m = capfile_new(false, 0x0a0d0d0au, 0, 1);
     assert_int_equal(savefile_open(img_fd(&m), 0, &sf), -EPROTO);
-    free(m.b);
+    capfile_fini(&m);
     /* A header alone is an empty capture. */
-    m = img_new(false, MAGIC_USEC, 0, 1);
+    m = capfile_new(false, MAGIC_USEC, 0, 1);
     assert_int_equal(read_all(img_fd(&m), 0, &count, &recycles, err, sizeof(err)), -ENODATA);
     assert_int_equal(count, 0);
-    free(m.b);
+    capfile_fini(&m);
 }
 
 int main(void)

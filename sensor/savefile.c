@@ -68,7 +68,8 @@ int savefile_parse_header(struct rd *r, struct savefile_hdr *out)
         return -EPROTO;
     }
     h.nsec = magic == MAGIC_NSEC;
-#if defined(__BYTE_ORDER__) && defined(__ORDER_BIG_ENDIAN__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#if defined(__BYTE_ORDER__) && defined(__ORDER_BIG_ENDIAN__) &&                                    \
+    __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
     h.swapped = !h.big_endian;
 #else
     h.swapped = h.big_endian;
@@ -80,7 +81,8 @@ int savefile_parse_header(struct rd *r, struct savefile_hdr *out)
     /* 2.4 is what every writer since 1998 writes; older ones may swap the lengths. */
     if (h.version_major != 2 || h.version_minor != 4)
         return -ENOTSUP;
-    h.snapshot = h.snaplen == 0 || h.snaplen > SAVEFILE_MAX_CAPLEN ? SAVEFILE_MAX_CAPLEN : h.snaplen;
+    h.snapshot =
+        h.snaplen == 0 || h.snaplen > SAVEFILE_MAX_CAPLEN ? SAVEFILE_MAX_CAPLEN : h.snaplen;
     *out = h;
     *r = t;
     return 0;
@@ -251,9 +253,7 @@ int savefile_next(struct savefile *sf, struct savefile_rec *rec, const uint8_t *
             if (left == 0)
                 return -ENODATA;
             if (left < SAVEFILE_REC_HDR_LEN)
-                return fail(sf,
-                            "truncated record header at offset %" PRIu64
-                            ": %zu of %d bytes",
+                return fail(sf, "truncated record header at offset %" PRIu64 ": %zu of %d bytes",
                             cur_offset(sf), left, SAVEFILE_REC_HDR_LEN);
             return fail(sf,
                         "truncated record at offset %" PRIu64 ": %" PRIu32

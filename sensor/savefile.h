@@ -39,11 +39,11 @@
 #include "rd.h"
 #include "ward.h"
 
-#define SAVEFILE_HDR_LEN 24          /* file header */
-#define SAVEFILE_REC_HDR_LEN 16      /* record header */
-#define SAVEFILE_MAX_CAPLEN 262144u  /* libpcap's largest captured length (MAXIMUM_SNAPLEN) */
+#define SAVEFILE_HDR_LEN 24         /* file header */
+#define SAVEFILE_REC_HDR_LEN 16     /* record header */
+#define SAVEFILE_MAX_CAPLEN 262144u /* libpcap's largest captured length (MAXIMUM_SNAPLEN) */
 #define SAVEFILE_DEFAULT_CHUNK (256u << 10) /* bytes per read(2) */
-#define SAVEFILE_RECYCLE 2           /* savefile_next(): lent packets are about to be reused */
+#define SAVEFILE_RECYCLE 2 /* savefile_next(): lent packets are about to be reused */
 
 /* The file header, as libpcap interprets it. */
 struct savefile_hdr {
@@ -59,10 +59,10 @@ struct savefile_hdr {
 
 /* One record, as libpcap would report it. */
 struct savefile_rec {
-    uint64_t ts_usec;  /* timestamp in usec since the epoch, as libpcap's microsecond view */
-    uint32_t caplen;   /* bytes lent: the stored bytes cut at the snapshot */
-    uint32_t stored;   /* bytes stored in the file (the record header's captured length) */
-    uint32_t wirelen;  /* bytes on the wire (the record header's original length) */
+    uint64_t ts_usec; /* timestamp in usec since the epoch, as libpcap's microsecond view */
+    uint32_t caplen;  /* bytes lent: the stored bytes cut at the snapshot */
+    uint32_t stored;  /* bytes stored in the file (the record header's captured length) */
+    uint32_t wirelen; /* bytes on the wire (the record header's original length) */
 };
 
 enum savefile_rc {

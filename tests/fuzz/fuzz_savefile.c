@@ -16,9 +16,9 @@
 
 /* What a whole read saw. */
 struct tally {
-    size_t count;  /* records */
-    uint64_t sum;  /* of their fields and bytes */
-    int end;       /* -ENODATA or -EIO */
+    size_t count; /* records */
+    uint64_t sum; /* of their fields and bytes */
+    int end;      /* -ENODATA or -EIO */
 };
 
 static void add(struct tally *t, const struct savefile_rec *rec, const uint8_t *data)

@@ -28,11 +28,11 @@ static char dir[64];
 
 /* What one capture_next() gave. */
 struct seen {
-    int rc;           /* its return */
-    uint32_t caplen;  /* packet fields when rc == 1 */
+    int rc;          /* its return */
+    uint32_t caplen; /* packet fields when rc == 1 */
     uint32_t wirelen;
     uint64_t ts_usec;
-    uint64_t sum;     /* FNV-1a of the bytes */
+    uint64_t sum; /* FNV-1a of the bytes */
 };
 
 /* One whole read of a file. */
@@ -202,8 +202,8 @@ static void test_capture_direct_odd_records(void **state)
         const uint32_t magics[] = {CAPFILE_MAGIC_USEC, CAPFILE_MAGIC_NSEC};
         for (int m = 0; m < 2; m++) {
             struct capfile f = capfile_new(be, magics[m], 100, 1);
-            capfile_rec(&f, 1, 2, 150, 150, 0);        /* cut at the snap length */
-            capfile_rec(&f, 0xffffffffu, 0xffffffffu, 0, 0, 0); /* odd times, empty */
+            capfile_rec(&f, 1, 2, 150, 150, 0);                   /* cut at the snap length */
+            capfile_rec(&f, 0xffffffffu, 0xffffffffu, 0, 0, 0);   /* odd times, empty */
             capfile_rec(&f, 0x80000000u, 0x80000000u, 80, 20, 9); /* captured > wire */
             capfile_rec(&f, 5, 0xfffffc18u, 60, 60, 3);
             capfile_rec(&f, 5, 1000000, 100, 9000, 4);

@@ -183,8 +183,8 @@ static void test_savefile_record_above_snaplen_is_cut(void **state)
     const uint8_t *data;
     assert_int_equal(savefile_parse_header(&r, &h), 0);
     assert_int_equal(savefile_parse_record(&r, &h, &rec, &data), SAVEFILE_OK);
-    assert_int_equal(rec.caplen, 100);  /* as libpcap: the first snapshot bytes */
-    assert_int_equal(rec.stored, 150);  /* the rest is skipped */
+    assert_int_equal(rec.caplen, 100); /* as libpcap: the first snapshot bytes */
+    assert_int_equal(rec.stored, 150); /* the rest is skipped */
     assert_int_equal(rec.wirelen, 150);
     assert_int_equal(savefile_parse_record(&r, &h, &rec, &data), SAVEFILE_OK);
     assert_int_equal(rec.caplen, 10);
@@ -196,9 +196,9 @@ static void test_savefile_record_odd_lengths_pass(void **state)
 {
     (void)state;
     struct capfile m = capfile_new(false, MAGIC_USEC, 0, 1);
-    capfile_rec(&m, 1, 0, 0, 0, 0);       /* zero-length */
-    capfile_rec(&m, 1, 0, 80, 20, 0);     /* captured > wire: libpcap passes it on */
-    capfile_rec(&m, 1, 0, 0, 9000, 0);    /* nothing captured of a jumbo */
+    capfile_rec(&m, 1, 0, 0, 0, 0);    /* zero-length */
+    capfile_rec(&m, 1, 0, 80, 20, 0);  /* captured > wire: libpcap passes it on */
+    capfile_rec(&m, 1, 0, 0, 9000, 0); /* nothing captured of a jumbo */
     struct rd r = img_rd(&m);
     struct savefile_hdr h;
     struct savefile_rec rec;

@@ -50,25 +50,27 @@ struct svc {
 };
 
 struct host {
-    /* Hot: read or written by every packet of the host (first cache line). */
+    /* Hot, one cache line: what the lookup reads and what every packet writes. */
+    _Alignas(64) uint64_t last_usec; /* last seen */
     struct addr ip;        /* key: address */
     uint16_t vlan;         /* key: VLAN */
     bool used;             /* slot in use */
-    bool dirty;            /* changed since the last update */
-    bool announced;        /* an update has been sent */
-    uint8_t mac_src;       /* enum mac_src */
-    uint8_t mac[6];        /* MAC, valid if mac_src */
-    uint8_t name_src;      /* enum name_src */
-    uint8_t os_rank;       /* enum osfp_rank of os */
     uint8_t ttl;           /* TTL of its latest packet */
-    uint8_t n_svc;         /* services in use */
-    bool foreign;          /* outside home (bound by the link layer) */
-    uint8_t svc_unnamed;   /* services in use without an application name */
     uint32_t hnext;        /* hash chain */
     uint32_t prev, next;   /* LRU list */
     uint32_t lru_tick;     /* LRU grain in which it last moved to the head */
-    uint64_t last_usec;    /* last seen */
+    uint32_t ver;          /* version: new whenever learning from a packet again could differ */
+    bool dirty;            /* changed since the last update */
+    bool announced;        /* an update has been sent */
+    uint8_t mac_src;       /* enum mac_src */
+    uint8_t name_src;      /* enum name_src */
+    uint8_t os_rank;       /* enum osfp_rank of os */
+    uint8_t n_svc;         /* services in use */
+    bool foreign;          /* outside home (bound by the link layer) */
+    uint8_t svc_unnamed;   /* services in use without an application name */
+    uint32_t mac_slot;     /* MAC slot that held mac when it was set (a hint), NIL if none */
     /* Cold: changed when something about the host is learnt. */
+    uint8_t mac[6];        /* MAC, valid if mac_src */
     uint8_t n_tls;         /* TLS names in use */
     uint8_t n_ua;          /* user agents in use */
     const char *os;        /* family (static) or NULL */
@@ -84,7 +86,8 @@ struct host {
 };
 
 struct mac_ent {
-    /* Hot: read or written by every packet from the MAC. */
+    /* Hot, one cache line: what the lookup reads and what every packet writes. */
+    _Alignas(64) uint64_t last_usec; /* last seen */
     uint8_t mac[6];        /* key */
     bool used;             /* slot in use */
     bool device;           /* a DHCP client or ARP probe: a device even without an address */
@@ -98,15 +101,18 @@ struct mac_ent {
     uint32_t hnext;        /* hash chain */
     uint32_t prev, next;   /* LRU list */
     uint32_t lru_tick;     /* LRU grain in which it last moved to the head */
+    uint32_t ver;          /* version: new whenever learning from a packet again could differ */
     uint32_t v4_pkts[2];   /* packet counts of v4[] */
-    struct addr v4[2];     /* the two most frequent inside IPv4 sources (space-saving) */
-    uint64_t last_usec;    /* last seen */
     /* Cold. */
+    struct addr v4[2];     /* the two most frequent inside IPv4 sources (space-saving) */
     uint64_t first_usec;   /* first seen */
     struct addr v6[MAC_V6_TRACK]; /* IPv6 sources (not link-local) */
     char hostname[PKT_SHORT_MAX];     /* from DHCP */
     char vendor_class[PKT_SHORT_MAX]; /* from DHCP */
 };
+
+_Static_assert(offsetof(struct host, mac) == 64, "struct host: hot part in one cache line");
+_Static_assert(offsetof(struct mac_ent, v4) <= 64, "struct mac_ent: hot part in one cache line");
 
 struct asset_tracker {
     struct asset_opts o;          /* settings */
@@ -131,6 +137,8 @@ struct asset_tracker {
     uint32_t n_foreign;           /* hosts outside home in the table */
     uint32_t last_mac;            /* MAC slot of the latest lookup by Ethernet source */
     uint32_t macs_waiting;        /* MACs of devices not yet announced (the tick's MAC walk) */
+    uint32_t ver_seq;             /* last version handed to a host or MAC entry */
+    uint64_t next_due_usec;       /* no host is due for an update before this packet time */
     struct asset_stats st;        /* counters */
 };
 
@@ -275,6 +283,34 @@ static uint32_t lru_tick_of(uint64_t usec)
     return (uint32_t)(usec >> LRU_GRAIN_SHIFT);
 }
 
+/*
+ * Versions: an entry gets a new one (from one counter, so never a version it had
+ * before) whenever it changes in a way that could make learning again from a
+ * packet it has already learnt from do something.  A flow remembers the versions
+ * its source's entries had (asset_ver), and while they are unchanged the next
+ * packets of the same kind need only bring the last-seen time and counts up to
+ * date (see memo_apply()).
+ */
+static void host_bump(struct asset_tracker *t, struct host *h)
+{
+    h->ver = ++t->ver_seq;
+}
+
+static void mac_bump(struct asset_tracker *t, struct mac_ent *m)
+{
+    m->ver = ++t->ver_seq;
+}
+
+/* Marks h changed, and lowers the bound on when the next update can be due. */
+static void host_dirty(struct asset_tracker *t, struct host *h)
+{
+    h->dirty = true;
+    uint64_t due = h->announced ? h->emit_usec + t->o.interval_usec
+                                : h->first_usec + WARD_MIN(GRACE_USEC, t->o.interval_usec);
+    if (due < t->next_due_usec)
+        t->next_due_usec = due;
+}
+
 /* Marks host slot i seen now: to the LRU head once per grain. */
 static void host_touch(struct asset_tracker *t, uint32_t i)
 {
@@ -282,6 +318,9 @@ static void host_touch(struct asset_tracker *t, uint32_t i)
     if (t->hosts[i].lru_tick == tick)
         return;
     t->hosts[i].lru_tick = tick;
+    if (t->hosts[i].announced && t->now_usec >= t->hosts[i].emit_usec + t->o.refresh_usec &&
+        t->now_usec < t->next_due_usec)
+        t->next_due_usec = t->now_usec; /* may be due for a refresh: see emit_due() */
     if (t->h_head == i)
         return;
     LRU_UNLINK(t->hosts, t->h_head, t->h_tail, i);
@@ -357,8 +396,10 @@ static struct host *host_get(struct asset_tracker *t, const struct addr *a, uint
     h->used = true;
     h->ip = *a;
     h->vlan = vlan;
-    h->dirty = true;
+    h->mac_slot = NIL;
     h->first_usec = h->last_usec = t->now_usec;
+    host_bump(t, h);
+    host_dirty(t, h);
     h->lru_tick = lru_tick_of(t->now_usec);
     if (!is_home(t, a)) {
         h->foreign = true;
@@ -419,12 +460,25 @@ static struct mac_ent *mac_get(struct asset_tracker *t, const uint8_t mac[6], bo
     memcpy(m->mac, mac, 6);
     m->host = NIL;
     m->first_usec = m->last_usec = t->now_usec;
+    mac_bump(t, m);
     m->lru_tick = lru_tick_of(t->now_usec);
     m->hnext = t->midx[b];
     t->midx[b] = i;
     LRU_PUSH(t->macs, t->m_head, t->m_tail, i);
     t->st.macs++;
     return m;
+}
+
+/* The entry of h's MAC (h->mac_src set), or NULL: the slot h remembers while
+ * it still holds that MAC, else looked up.  Touches nothing. */
+static struct mac_ent *mac_of_host(struct asset_tracker *t, const struct host *h)
+{
+    if (h->mac_slot < t->o.max_macs) {
+        struct mac_ent *m = &t->macs[h->mac_slot];
+        if (m->used && memcmp(m->mac, h->mac, 6) == 0)
+            return m;
+    }
+    return mac_find(t, h->mac);
 }
 
 /* Marks m a device (DHCP client, ARP probe). */
@@ -440,9 +494,11 @@ static void mac_unhold(struct asset_tracker *t, struct host *h)
 {
     if (h->mac_src == MAC_NONE)
         return;
-    struct mac_ent *m = mac_find(t, h->mac);
-    if (m && m->host == (uint32_t)(h - t->hosts))
+    struct mac_ent *m = mac_of_host(t, h);
+    if (m && m->host == (uint32_t)(h - t->hosts)) {
         m->host = NIL;
+        mac_bump(t, m);
+    }
 }
 
 struct asset_tracker *asset_tracker_new(const struct asset_opts *o, const struct cidr_set *home,
@@ -592,7 +648,7 @@ static bool set_str(char *dst, size_t cap, const char *src)
     return true;
 }
 
-static void set_os(struct host *h, struct osfp_guess g)
+static void set_os(struct asset_tracker *t, struct host *h, struct osfp_guess g)
 {
     if (g.rank == OSFP_NONE || g.rank < h->os_rank)
         return;
@@ -602,26 +658,31 @@ static void set_os(struct host *h, struct osfp_guess g)
         return; /* keep the first guess of a rank: no flapping */
     h->os = g.family;
     h->os_rank = (uint8_t)g.rank;
-    h->dirty = true;
+    host_dirty(t, h);
 }
 
-static void host_set_name(struct host *h, const char *name, enum name_src src)
+static void host_set_name(struct asset_tracker *t, struct host *h, const char *name,
+                          enum name_src src)
 {
     if (!name[0] || src < h->name_src)
         return;
-    if (set_str(h->hostname, sizeof(h->hostname), name) || h->name_src != src)
-        h->dirty = true;
+    if (set_str(h->hostname, sizeof(h->hostname), name) || h->name_src != src) {
+        host_dirty(t, h);
+        host_bump(t, h);
+    }
     h->name_src = (uint8_t)src;
-    set_os(h, osfp_from_hostname(name));
+    set_os(t, h, osfp_from_hostname(name));
 }
 
-static void host_set_vendor_class(struct host *h, const char *vc)
+static void host_set_vendor_class(struct asset_tracker *t, struct host *h, const char *vc)
 {
     if (!vc[0])
         return;
-    if (set_str(h->vendor_class, sizeof(h->vendor_class), vc))
-        h->dirty = true;
-    set_os(h, osfp_from_dhcp(vc));
+    if (set_str(h->vendor_class, sizeof(h->vendor_class), vc)) {
+        host_dirty(t, h);
+        host_bump(t, h);
+    }
+    set_os(t, h, osfp_from_dhcp(vc));
 }
 
 /*
@@ -654,8 +715,9 @@ static void mac_note_source(struct asset_tracker *t, struct mac_ent *m, const st
         }
         if (k == 1 && !m->multi_v4) {
             m->multi_v4 = true;
+            mac_bump(t, m);
             if (m->host != NIL)
-                t->hosts[m->host].dirty = true; /* its MAC may no longer be reported */
+                host_dirty(t, &t->hosts[m->host]); /* its MAC may no longer be reported */
         }
     } else if (a->family == 6 && !addr_is_link_local6(a) && !m->multi_v6) {
         for (uint8_t i = 0; i < m->n_v6; i++) {
@@ -666,8 +728,9 @@ static void mac_note_source(struct asset_tracker *t, struct mac_ent *m, const st
             m->v6[m->n_v6++] = *a;
         } else {
             m->multi_v6 = true;
+            mac_bump(t, m);
             if (m->host != NIL)
-                t->hosts[m->host].dirty = true;
+                host_dirty(t, &t->hosts[m->host]);
         }
     }
 }
@@ -683,18 +746,24 @@ static void host_set_mac(struct asset_tracker *t, struct host *h, const uint8_t 
     if (!same) {
         mac_unhold(t, h);
         memcpy(h->mac, mac, 6);
-        h->dirty = true;
+        host_dirty(t, h);
     }
+    if (!same || h->mac_src != src)
+        host_bump(t, h);
     h->mac_src = (uint8_t)src;
     struct mac_ent *m = known ? known : mac_get(t, mac, true);
-    if (src == MAC_AUTH || m->host == NIL)
-        m->host = (uint32_t)(h - t->hosts);
+    uint32_t hi = (uint32_t)(h - t->hosts);
+    h->mac_slot = (uint32_t)(m - t->macs);
+    if ((src == MAC_AUTH || m->host == NIL) && m->host != hi) {
+        m->host = hi;
+        mac_bump(t, m);
+    }
     if (!m->named)
         return; /* spares the cold half of the entry */
     if (m->hostname[0])
-        host_set_name(h, m->hostname, NAME_DHCP);
+        host_set_name(t, h, m->hostname, NAME_DHCP);
     if (m->vendor_class[0])
-        host_set_vendor_class(h, m->vendor_class);
+        host_set_vendor_class(t, h, m->vendor_class);
 }
 
 /* A link-layer binding of address a to mac: the host is created even if remote. */
@@ -716,7 +785,7 @@ static void add_service(struct asset_tracker *t, struct host *h, uint8_t proto, 
             if (!h->svc[i].app && app) {
                 h->svc[i].app = app;
                 h->svc_unnamed--;
-                h->dirty = true;
+                host_dirty(t, h);
             }
             return;
         }
@@ -729,13 +798,16 @@ static void add_service(struct asset_tracker *t, struct host *h, uint8_t proto, 
     h->svc[h->n_svc].port = port;
     h->svc[h->n_svc].app = app;
     h->n_svc++;
-    if (!app)
+    if (!app) {
         h->svc_unnamed++;
-    h->dirty = true;
+        host_bump(t, h); /* flows answered from that port may name it */
+    }
+    host_dirty(t, h);
 }
 
 /* Names the application of a service already known (recognised after the handshake). */
-static void svc_set_app(struct host *h, uint8_t proto, uint16_t port, const char *app)
+static void svc_set_app(struct asset_tracker *t, struct host *h, uint8_t proto, uint16_t port,
+                        const char *app)
 {
     /* Every response packet asks: the hot line answers "nothing to name" for most. */
     if (!h->svc_unnamed || !app)
@@ -744,7 +816,7 @@ static void svc_set_app(struct host *h, uint8_t proto, uint16_t port, const char
         if (h->svc[i].proto == proto && h->svc[i].port == port && !h->svc[i].app) {
             h->svc[i].app = app;
             h->svc_unnamed--;
-            h->dirty = true;
+            host_dirty(t, h);
         }
     }
 }
@@ -773,7 +845,7 @@ static void add_name(struct asset_tracker *t, struct host *h, char list[][ASSET_
     }
     memcpy(list[*n], clean, k + 1);
     (*n)++;
-    h->dirty = true;
+    host_dirty(t, h);
 }
 
 /*
@@ -971,16 +1043,18 @@ static void learn_dhcp(struct asset_tracker *t, const struct pkt *p)
         if (d->vendor_class[0])
             changed |= set_str(m->vendor_class, sizeof(m->vendor_class), d->vendor_class);
         m->named = m->hostname[0] || m->vendor_class[0];
-        if (changed)
+        if (changed) {
             m->dirty = true;
+            mac_bump(t, m);
+        }
         if ((type == 3 || type == 7 || type == 8) && addr_usable(&d->ciaddr))
             link_bind(t, &d->ciaddr, p->vlan, d->chaddr);
         if (m->host != NIL) {
             struct host *h = &t->hosts[m->host];
             if (m->hostname[0])
-                host_set_name(h, m->hostname, NAME_DHCP);
+                host_set_name(t, h, m->hostname, NAME_DHCP);
             if (m->vendor_class[0])
-                host_set_vendor_class(h, m->vendor_class);
+                host_set_vendor_class(t, h, m->vendor_class);
         }
         return;
     }
@@ -1036,7 +1110,7 @@ static bool weak_mac_worse(struct asset_tracker *t, const struct host *h, const 
     if (h->mac_src != MAC_WEAK || memcmp(h->mac, mac, 6) == 0)
         return false;
     const struct mac_ent *now = mac_find(t, mac);
-    const struct mac_ent *had = mac_find(t, h->mac);
+    const struct mac_ent *had = mac_of_host(t, h);
     return now && had && mac_is_router(now, &h->ip) && !mac_is_router(had, &h->ip);
 }
 
@@ -1179,15 +1253,15 @@ static void learn_ip(struct asset_tracker *t, const struct pkt *p, struct flow *
         uint8_t fl = p->tcp.flags;
         if ((fl & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK)) {
             add_service(t, h, 6, p->sport, service_app(p, f));
-            set_os(h, osfp_from_syn(p->ttl, &p->tcp));
+            set_os(t, h, osfp_from_syn(p->ttl, &p->tcp));
         } else if (fl & TCP_SYN) {
-            set_os(h, osfp_from_syn(p->ttl, &p->tcp));
+            set_os(t, h, osfp_from_syn(p->ttl, &p->tcp));
         } else if (ttl_ok) {
-            set_os(h, osfp_from_ttl(p->ttl));
+            set_os(t, h, osfp_from_ttl(p->ttl));
         }
         /* The application may be recognised after the handshake. */
         if (f && dir == FLOW_RESP && f->app != APP_UNKNOWN)
-            svc_set_app(h, 6, p->sport, asset_flow_app(f->app));
+            svc_set_app(t, h, 6, p->sport, asset_flow_app(f->app));
     } else if (pkt_has(p, PKT_UDP)) {
         bool answer = false;
         if (f && f->key.proto == 17)
@@ -1201,19 +1275,19 @@ static void learn_ip(struct asset_tracker *t, const struct pkt *p, struct flow *
         if (answer && p->sport != 0)
             add_service(t, h, 17, p->sport, service_app(p, f));
         if (ttl_ok)
-            set_os(h, osfp_from_ttl(p->ttl));
+            set_os(t, h, osfp_from_ttl(p->ttl));
         if (p->sport == 5353) {
             char name[PKT_SHORT_MAX];
             if (mdns_name(p->payload, &p->src, name, sizeof(name)))
-                host_set_name(h, name, NAME_MDNS);
+                host_set_name(t, h, name, NAME_MDNS);
         }
         if (p->sport == 137 || p->dport == 137) {
             char name[PKT_SHORT_MAX];
             if (netbios_name(p->payload, &p->src, name, sizeof(name)))
-                host_set_name(h, name, NAME_NETBIOS);
+                host_set_name(t, h, name, NAME_NETBIOS);
         }
     } else if (ttl_ok) {
-        set_os(h, osfp_from_ttl(p->ttl));
+        set_os(t, h, osfp_from_ttl(p->ttl));
     }
     if (pkt_has(p, PKT_TLS_HELLO) && p->tls.sni[0])
         add_name(t, h, h->tls, &h->n_tls, p->tls.sni);
@@ -1238,7 +1312,7 @@ static bool host_mac_ok(struct asset_tracker *t, const struct host *h)
         return false;
     if (addr_is_link_local6(&h->ip))
         return true;
-    const struct mac_ent *m = mac_find(t, h->mac);
+    const struct mac_ent *m = mac_of_host(t, h);
     if (!m)
         return true;
     if (m->host != NIL && m->host != (uint32_t)(h - t->hosts) &&
@@ -1353,29 +1427,51 @@ static void emit_mac(struct asset_tracker *t, struct mac_ent *m)
     m->dirty = false;
 }
 
+/*
+ * The hosts' part of a tick walks the whole table only when one may be due:
+ * next_due_usec is a lower bound on when one can be, set by the walk and lowered
+ * by every change (host_dirty()).  A host past its refresh time that has not been
+ * seen since its last update becomes due when it is seen again: host_touch()
+ * notices, as that sighting is its first in a new LRU grain.
+ */
 static void emit_due(struct asset_tracker *t, bool all)
 {
     unsigned sent = 0;
+    uint64_t next = UINT64_MAX;
+    bool walk = all || t->now_usec >= t->next_due_usec;
     /* Oldest first, so that a burst limit favours hosts waiting longest. */
-    for (uint32_t i = t->h_tail; i != NIL; i = t->hosts[i].prev) {
+    for (uint32_t i = walk ? t->h_tail : NIL; i != NIL; i = t->hosts[i].prev) {
         struct host *h = &t->hosts[i];
         bool due;
-        if (all)
+        uint64_t when;
+        if (all) {
             due = h->dirty || h->last_usec > h->emit_last;
-        else if (!h->announced)
-            due = t->now_usec >= h->first_usec + WARD_MIN(GRACE_USEC, t->o.interval_usec);
-        else if (h->dirty)
-            due = t->now_usec >= h->emit_usec + t->o.interval_usec;
-        else
-            due = h->last_usec > h->emit_last &&
-                  t->now_usec >= h->emit_usec + t->o.refresh_usec;
-        if (!due)
+            when = 0;
+        } else if (!h->announced) {
+            when = h->first_usec + WARD_MIN(GRACE_USEC, t->o.interval_usec);
+            due = t->now_usec >= when;
+        } else if (h->dirty) {
+            when = h->emit_usec + t->o.interval_usec;
+            due = t->now_usec >= when;
+        } else {
+            when = h->emit_usec + t->o.refresh_usec;
+            due = h->last_usec > h->emit_last && t->now_usec >= when;
+        }
+        if (!due) {
+            if (when > t->now_usec)
+                next = WARD_MIN(next, when);
             continue;
-        if (!all && sent >= ASSET_MAX_PER_TICK)
+        }
+        if (!all && sent >= ASSET_MAX_PER_TICK) {
+            t->next_due_usec = 0; /* the rest at the next tick */
             return;
+        }
         emit_host(t, h);
         sent++;
+        next = WARD_MIN(next, t->now_usec + t->o.refresh_usec);
     }
+    if (walk)
+        t->next_due_usec = next;
     /* Between ticks only a device never announced can be due: most ticks none. */
     for (uint32_t i = all || t->macs_waiting ? t->m_tail : NIL; i != NIL; i = t->macs[i].prev) {
         struct mac_ent *m = &t->macs[i];

@@ -1195,10 +1195,8 @@ void asset_tracker_prefetch_flow(const struct asset_tracker *t, const struct flo
         if (i != 0 && i <= t->o.max_hosts)
             __builtin_prefetch(&t->hosts[i - 1]);
         i = f->asset_mac[k];
-        if (i != 0 && i <= t->o.max_macs) {
+        if (i != 0 && i <= t->o.max_macs)
             __builtin_prefetch(&t->macs[i - 1]);
-            __builtin_prefetch(&t->macs[i - 1].last_usec);
-        }
     }
 }
 
@@ -1220,10 +1218,8 @@ void asset_tracker_prefetch_lookup(const struct asset_tracker *t, const struct p
     }
     if (hb && *hb < t->o.max_hosts)
         __builtin_prefetch(&t->hosts[*hb]);
-    if (mb && *mb < t->o.max_macs) {
+    if (mb && *mb < t->o.max_macs)
         __builtin_prefetch(&t->macs[*mb]);
-        __builtin_prefetch(&t->macs[*mb].last_usec);
-    }
 }
 
 static void learn_ip(struct asset_tracker *t, const struct pkt *p, struct flow *f, int dir)
@@ -1293,6 +1289,140 @@ static void learn_ip(struct asset_tracker *t, const struct pkt *p, struct flow *
         add_name(t, h, h->tls, &h->n_tls, p->tls.sni);
     if (pkt_has(p, PKT_HTTP) && p->http.user_agent[0])
         add_name(t, h, h->ua, &h->n_ua, p->http.user_agent);
+}
+
+/*
+ * Per-flow memo.  Once a packet of a flow has been learnt from in full, the next
+ * packets from the same side, of the same kind, with the same TTL and source MAC,
+ * while the flow's application and the versions of the source's host and MAC
+ * entries are unchanged, would find nothing new: learning from them again only
+ * brings the last-seen times, the TTL, the MAC's packet count and the LRU
+ * grains up to date, and that is all memo_apply() does.  A memo is made only
+ * from a packet that took that same path, and not when the outcome of learning
+ * again depends on more than those two entries: a host seen through a MAC it
+ * does not hold (router evidence, weak_mac_worse()), a MAC already sending for
+ * several inside addresses (the space-saving counts order them), a per-host
+ * list that was full.
+ */
+
+/* Layers read by learning that a memo does not stand for. */
+#define MEMO_NEVER (PKT_ARP | PKT_ND | PKT_DHCP | PKT_DNS | PKT_TLS_HELLO | PKT_HTTP)
+
+enum memo_how {
+    MEMO_ON = 0x01,    /* a memo is held */
+    MEMO_ETH = 0x02,   /* from an Ethernet unicast source: the MAC in asset_mac[] */
+    MEMO_COUNT = 0x04, /* ... counted for its inside IPv4 source */
+    MEMO_HOST = 0x08,  /* the source is the host in asset_host[] */
+    MEMO_TCP = 0x10,   /* a TCP packet */
+    MEMO_UDP = 0x20,   /* a UDP packet */
+};
+
+/* True if p is of a kind a memo can stand for. */
+static bool memo_kind(const struct pkt *p)
+{
+    if (p->layers & MEMO_NEVER)
+        return false;
+    if ((p->layers & PKT_TCP) && (p->tcp.flags & TCP_SYN))
+        return false;
+    if ((p->layers & PKT_UDP) && (p->sport == 5353 || p->sport == 137 || p->dport == 137))
+        return false;
+    return true;
+}
+
+static uint8_t memo_l4(const struct pkt *p)
+{
+    return p->layers & PKT_TCP ? MEMO_TCP : p->layers & PKT_UDP ? MEMO_UDP : 0;
+}
+
+static bool eth_source(const struct pkt *p)
+{
+    return pkt_has(p, PKT_ETH) && mac_is_unicast(p->src_mac);
+}
+
+/* After p (of memo_kind()) has been learnt from in full: the memo of f for dir. */
+static void memo_make(struct asset_tracker *t, const struct pkt *p, struct flow *f, int dir)
+{
+    uint8_t how = MEMO_ON | memo_l4(p);
+    uint32_t ver = 0;
+    struct mac_ent *m = NULL;
+    struct host *h = NULL;
+
+    f->asset_how[dir] = 0;
+    if ((!pkt_has(p, PKT_IP4) && !pkt_has(p, PKT_IP6)) || !addr_usable(&p->src))
+        return;
+    if (eth_source(p)) {
+        uint32_t i = f->asset_mac[dir];
+        if (i == 0 || i > t->o.max_macs)
+            return;
+        m = &t->macs[i - 1];
+        if (!m->used || memcmp(m->mac, p->src_mac, 6) != 0)
+            return;
+        how |= MEMO_ETH;
+        ver += m->ver;
+        if (p->src.family == 4 && is_home(t, &p->src)) {
+            if (m->multi_v4)
+                return;
+            how |= MEMO_COUNT;
+        }
+    }
+    uint32_t i = f->asset_host[dir];
+    if (i != HOST_NONE) {
+        if (i == 0 || i > t->o.max_hosts)
+            return;
+        h = &t->hosts[i - 1];
+        if (!h->used || h->vlan != p->vlan || !addr_eq(&h->ip, &p->src))
+            return;
+        if (m && h->mac_src == MAC_WEAK && memcmp(h->mac, p->src_mac, 6) != 0)
+            return;
+        how |= MEMO_HOST;
+        ver += h->ver;
+    } else if (f->asset_gen != t->foreign_gen) {
+        return;
+    }
+    f->asset_ver[dir] = ver;
+    f->asset_ttl[dir] = p->ttl;
+    f->asset_app[dir] = f->app;
+    f->asset_how[dir] = how;
+}
+
+/* Learns from p through the memo of f for dir, if it holds; false if it does not. */
+static bool memo_apply(struct asset_tracker *t, const struct pkt *p, struct flow *f, int dir)
+{
+    uint8_t how = f->asset_how[dir];
+    uint32_t ver = 0;
+    struct mac_ent *m = NULL;
+    struct host *h = NULL;
+
+    if (!how || p->ttl != f->asset_ttl[dir] || f->app != f->asset_app[dir] || !memo_kind(p) ||
+        (how & (MEMO_TCP | MEMO_UDP)) != memo_l4(p) ||
+        eth_source(p) != ((how & MEMO_ETH) != 0))
+        return false;
+    if (how & MEMO_ETH) {
+        m = &t->macs[f->asset_mac[dir] - 1];
+        if (memcmp(m->mac, p->src_mac, 6) != 0)
+            return false;
+        ver += m->ver;
+    }
+    if (how & MEMO_HOST) {
+        h = &t->hosts[f->asset_host[dir] - 1];
+        ver += h->ver;
+    } else if (f->asset_gen != t->foreign_gen) {
+        return false;
+    }
+    if (ver != f->asset_ver[dir])
+        return false;
+    if (m) {
+        mac_touch(t, f->asset_mac[dir] - 1);
+        if ((how & MEMO_COUNT) && m->v4_pkts[0] < UINT32_MAX)
+            m->v4_pkts[0]++;
+    }
+    if (h) {
+        host_touch(t, f->asset_host[dir] - 1);
+        h->last_usec = t->now_usec;
+        h->ttl = p->ttl;
+    }
+    t->st.memo_hits++;
+    return true;
 }
 
 /* ------------------------------------------------------------------ updates */
@@ -1509,8 +1639,13 @@ void asset_tracker_packet(struct asset_tracker *t, const struct pkt *p, struct f
         return;
     if (p->ts_usec > t->now_usec)
         t->now_usec = p->ts_usec;
-    learn_link(t, p);
-    learn_ip(t, p, f, dir);
+    if (!f || t->o.learn_every_packet || !memo_apply(t, p, f, dir)) {
+        uint64_t dropped = t->st.dropped_items;
+        learn_link(t, p);
+        learn_ip(t, p, f, dir);
+        if (f && memo_kind(p) && t->st.dropped_items == dropped)
+            memo_make(t, p, f, dir);
+    }
     if (t->now_usec >= t->next_tick_usec)
         asset_tracker_tick(t, t->now_usec);
 }

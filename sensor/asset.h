@@ -49,6 +49,7 @@ struct asset_opts {
     uint64_t interval_usec;   /* [assets] update_interval: least gap between a host's updates */
     uint64_t refresh_usec;    /* [assets] refresh: resend a host still seen after this long */
     const char *oui_dir;      /* [assets] oui_dir: ieee-data folder (NULL: default) */
+    bool learn_every_packet;  /* tests: no per-flow memo, every packet learnt from in full */
 };
 
 /* Defaults, then [assets] of cfg (cfg may be NULL).  0 or -EINVAL (config_error). */
@@ -76,8 +77,9 @@ void asset_tracker_free(struct asset_tracker *t);
 /*
  * Every decoded packet (f its flow or NULL, dir FLOW_ORIG/FLOW_RESP).  Also
  * ticks by itself once per second of packet time.  t may be NULL (disabled).
- * Remembers in f (asset_host, asset_mac, asset_gen) which entries its sources
- * hold, so that later packets of the flow need no lookup.
+ * Remembers in f (the asset_* fields, zero in a new flow) which entries its
+ * sources hold and what was learnt from them, so that later packets of the flow
+ * that carry nothing new need no lookup and almost no work.
  */
 void asset_tracker_packet(struct asset_tracker *t, const struct pkt *p, struct flow *f, int dir);
 /* Latency hiding for loops that decode ahead: prefetches the host and MAC
@@ -100,6 +102,7 @@ struct asset_stats {
     uint64_t updates;        /* AssetUpdate messages sent */
     uint64_t send_errors;    /* sink refusals */
     uint64_t dropped_items;  /* services, names or agents not kept (per-host lists full) */
+    uint64_t memo_hits;      /* packets learnt from through their flow's memo */
 };
 void asset_tracker_stats(const struct asset_tracker *t, struct asset_stats *out);
 size_t asset_tracker_memory(const struct asset_tracker *t);

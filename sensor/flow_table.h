@@ -76,6 +76,10 @@ struct flow {
     uint32_t asset_host[2];     /* asset.c: host slot + 1 of each direction's source, 0 unknown */
     uint32_t asset_mac[2];      /* asset.c: MAC slot + 1 of each direction's Ethernet source */
     uint32_t asset_gen;         /* asset.c: generation of a cached "not an asset" */
+    uint32_t asset_ver[2];      /* asset.c: entry versions each direction's memo was made at */
+    uint8_t asset_ttl[2];       /* asset.c: TTL of the packet each memo was made from */
+    uint8_t asset_app[2];       /* asset.c: app of the flow when it was made */
+    uint8_t asset_how[2];       /* asset.c: what each memo holds, 0 none */
     uint32_t ps_pair;           /* detect_portscan.c: pair table slot + 1 of its first contact */
     uint32_t host_pkts[2];      /* host_table.c: pkts[] already credited to the hosts */
     uint64_t host_bytes[2];     /* host_table.c: bytes[] already credited to the hosts */

@@ -15,6 +15,7 @@
 
 #include "asset.h"
 #include "asset_json.h"
+#include "flow_table.h"
 
 #define SEC 1000000ULL
 #define T0 (1700000000ULL * SEC)
@@ -508,6 +509,299 @@ static void test_asset_mdns_hostile(void **state)
         assert_true(name[i] > 0x20 && name[i] < 0x7f && name[i] != '.');
 }
 
+/* ------------------------------------------------------------------ per-flow memo */
+
+/* A flow table for tests that follow packets through their flows. */
+static struct flow_table *flows_new(size_t cap)
+{
+    struct flow_table *ft = flow_table_new(cap, 60 * SEC, 1800 * SEC, NULL, NULL);
+    assert_non_null(ft);
+    return ft;
+}
+
+/* One TCP packet of a connection, through its flow. */
+static void tcp_pkt(struct fx *fx, struct flow_table *ft, uint64_t usec, const char *mac,
+                    const char *src, const char *dst, uint16_t sport, uint16_t dport,
+                    uint8_t ttl, uint8_t flags)
+{
+    struct pkt *p = pkt(fx, 0, mac);
+    p->ts_usec = T0 + usec;
+    l4(p, src, dst, 6, sport, dport, ttl);
+    p->tcp.flags = flags;
+    int dir;
+    struct flow *f = flow_table_update(ft, p, &dir);
+    assert_non_null(f);
+    asset_tracker_packet(fx->t, p, f, dir);
+}
+
+static void test_asset_long_flow_keeps_last_seen(void **state)
+{
+    struct fx *fx = *state;
+    struct flow_table *ft = flows_new(64);
+    const char *cm = "00:10:23:e0:00:a0", *sm = "00:10:23:e0:00:b0";
+    const char *c = "192.168.1.20", *s = "192.168.1.9";
+    tcp_pkt(fx, ft, 0, cm, c, s, 40000, 8000, 64, TCP_SYN);
+    tcp_pkt(fx, ft, 1000, sm, s, c, 8000, 40000, 128, TCP_SYN | TCP_ACK);
+    tcp_pkt(fx, ft, 2000, cm, c, s, 40000, 8000, 64, TCP_ACK);
+    /* Ten minutes of data both ways, a packet every 100 ms. */
+    uint64_t last = 0;
+    for (uint64_t us = 100000; us <= 600 * SEC; us += 100000) {
+        tcp_pkt(fx, ft, us, sm, s, c, 8000, 40000, 128, TCP_ACK);
+        tcp_pkt(fx, ft, us + 50, cm, c, s, 40000, 8000, 64, TCP_ACK);
+        last = us;
+    }
+    struct asset_stats st;
+    asset_tracker_stats(fx->t, &st);
+    assert_true(st.memo_hits > 10000); /* nearly every data packet */
+    asset_tracker_flush(fx->t);
+    json_t *u = latest(fx, c, NULL);
+    assert_non_null(u);
+    assert_int_equal(json_u64(u, "last_usec", 0), T0 + last + 50);
+    assert_int_equal(json_u64(u, "ttl", 0), 64);
+    u = latest(fx, s, NULL);
+    assert_non_null(u);
+    assert_int_equal(json_u64(u, "last_usec", 0), T0 + last);
+    assert_true(has_service(u, "tcp", 8000, NULL));
+    assert_string_equal(json_str(u, "mac", ""), sm);
+    flow_table_free(ft);
+}
+
+static void test_asset_ttl_change_mid_flow_is_seen(void **state)
+{
+    struct fx *fx = *state;
+    struct flow_table *ft = flows_new(64);
+    const char *cm = "00:10:23:e0:00:a0", *sm = "00:10:23:e0:00:b0";
+    const char *c = "192.168.1.20", *s = "192.168.1.9";
+    /* No OS from a TTL of 3 (link-scope looking), then the host's real TTL. */
+    for (uint64_t i = 0; i < 20; i++)
+        tcp_pkt(fx, ft, i * 1000, cm, c, s, 40000, 8000, 3, TCP_ACK);
+    tcp_pkt(fx, ft, 20000, sm, s, c, 8000, 40000, 64, TCP_ACK);
+    for (uint64_t i = 21; i < 40; i++)
+        tcp_pkt(fx, ft, i * 1000, cm, c, s, 40000, 8000, 128, TCP_ACK);
+    asset_tracker_flush(fx->t);
+    json_t *u = latest(fx, c, NULL);
+    assert_non_null(u);
+    assert_int_equal(json_u64(u, "ttl", 0), 128);
+    assert_string_equal(json_str(u, "os", ""), "windows");
+    assert_int_equal(json_u64(u, "last_usec", 0), T0 + 39000);
+    flow_table_free(ft);
+}
+
+static void test_asset_mac_change_mid_flow_is_seen(void **state)
+{
+    struct fx *fx = *state;
+    struct flow_table *ft = flows_new(64);
+    const char *c = "192.168.1.20", *s = "192.168.1.9";
+    for (uint64_t i = 0; i < 10; i++)
+        tcp_pkt(fx, ft, i * 1000, "00:10:23:e0:00:a0", c, s, 40000, 8000, 64, TCP_ACK);
+    /* The same address from another NIC, then also a second address from it: a
+       router's MAC, which no longer counts as the host's. */
+    for (uint64_t i = 10; i < 20; i++)
+        tcp_pkt(fx, ft, i * 1000, "00:10:23:e0:00:c0", c, s, 40000, 8000, 64, TCP_ACK);
+    asset_tracker_flush(fx->t);
+    assert_string_equal(json_str(latest(fx, c, NULL), "mac", ""), "00:10:23:e0:00:c0");
+    flow_table_free(ft);
+}
+
+static void test_asset_service_named_by_a_flow_seen_before_it(void **state)
+{
+    struct fx *fx = *state;
+    struct flow_table *ft = flows_new(64);
+    const char *sm = "00:10:23:e0:00:b0", *s = "192.168.1.9";
+    /* A connection already open when capture began, its application recognised. */
+    tcp_pkt(fx, ft, 0, "00:10:23:e0:00:a0", "192.168.1.20", s, 40000, 9999, 64, TCP_ACK);
+    int dir;
+    struct pkt *p = pkt(fx, 0, sm);
+    l4(p, s, "192.168.1.20", 6, 9999, 40000, 64);
+    struct flow *f = flow_table_update(ft, p, &dir);
+    f->app = APP_HTTP;
+    for (uint64_t i = 1; i < 10; i++)
+        tcp_pkt(fx, ft, i * 1000, sm, s, "192.168.1.20", 9999, 40000, 64, TCP_ACK);
+    /* A new connection to the same port is answered: an unnamed service... */
+    tcp_pkt(fx, ft, 20000, "00:10:23:e0:00:c0", "192.168.1.21", s, 40001, 9999, 64, TCP_SYN);
+    tcp_pkt(fx, ft, 21000, sm, s, "192.168.1.21", 9999, 40001, 64, TCP_SYN | TCP_ACK);
+    /* ... which the next answer on the first connection names. */
+    tcp_pkt(fx, ft, 22000, sm, s, "192.168.1.20", 9999, 40000, 64, TCP_ACK);
+    asset_tracker_flush(fx->t);
+    assert_true(has_service(latest(fx, s, NULL), "tcp", 9999, "http"));
+    flow_table_free(ft);
+}
+
+static void test_asset_routed_copies_take_the_mac_once_it_is_a_router_too(void **state)
+{
+    struct fx *fx = *state;
+    struct flow_table *ft = flows_new(64);
+    const char *own = "00:10:23:e0:00:a0", *rtr = "00:10:23:e0:00:f0";
+    const char *h = "fe80::50"; /* link-local: its MAC is reported even if a router's */
+    char a[32];
+    tcp_pkt(fx, ft, 0, own, h, "fe80::99", 40000, 8000, 64, TCP_ACK);
+    /* The router's MAC sends for several IPv6 addresses... */
+    for (int i = 1; i <= 5; i++) {
+        snprintf(a, sizeof(a), "fd00::%d", i);
+        tcp_pkt(fx, ft, 1000 * (uint64_t)i, rtr, a, "fd00::99", 40001, 8000, 64, TCP_ACK);
+    }
+    /* ... and carries copies of h's packets: h keeps its own MAC. */
+    for (uint64_t i = 0; i < 50; i++)
+        tcp_pkt(fx, ft, 10000 + i * 1000, rtr, h, "fe80::98", 40003, 8000, 63, TCP_ACK);
+    /* Once h's own MAC also sends for several addresses, neither is better
+       evidence: the next copy gives h the MAC it came from. */
+    for (int i = 11; i <= 15; i++) {
+        snprintf(a, sizeof(a), "fd00::%d", i);
+        tcp_pkt(fx, ft, 60000 + 1000 * (uint64_t)i, own, a, "fd00::99", 40004, 8000, 64,
+                TCP_ACK);
+    }
+    tcp_pkt(fx, ft, 90000, rtr, h, "fe80::98", 40003, 8000, 63, TCP_ACK);
+    asset_tracker_flush(fx->t);
+    assert_string_equal(json_str(latest(fx, h, NULL), "mac", ""), rtr);
+    flow_table_free(ft);
+}
+
+/* A tiny deterministic generator (xorshift64*). */
+static uint64_t rnd(uint64_t *st)
+{
+    *st ^= *st >> 12;
+    *st ^= *st << 25;
+    *st ^= *st >> 27;
+    return *st * 0x2545f4914f6cdd1dULL;
+}
+
+struct sess {
+    int c, s;          /* client and server address index */
+    int cm, sm;        /* their usual MAC index */
+    uint8_t ct, st;    /* their usual TTL */
+    uint8_t proto;     /* 6, 17 or 1 */
+    uint16_t cp, sp;   /* ports */
+    uint16_t vlan;     /* VLAN */
+};
+
+static const char *const memo_addrs[] = {"10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4",
+                                         "10.0.0.5", "10.0.0.6", "192.0.2.7", "198.51.100.8",
+                                         "fd00::1", "fd00::2", "2001:db8::9", "224.0.0.251"};
+static const char *const memo_macs[] = {"00:10:23:e0:00:01", "00:10:23:e0:00:02",
+                                        "00:10:23:e0:00:03", "00:10:23:e0:00:04",
+                                        "00:1b:17:00:00:01", "01:00:5e:00:00:fb"};
+static const uint8_t memo_ttls[] = {64, 63, 128, 255, 1, 3};
+static const uint16_t memo_ports[] = {80, 443, 8000, 53, 123, 5353, 137, 40000, 50000, 7777};
+
+static void sess_new(uint64_t *st, struct sess *x)
+{
+    x->c = (int)(rnd(st) % 11);
+    x->s = (int)(rnd(st) % WARD_ARRAY_LEN(memo_addrs));
+    x->cm = (int)(rnd(st) % 5);
+    x->sm = (int)(rnd(st) % 5);
+    x->ct = memo_ttls[rnd(st) % 3];
+    x->st = memo_ttls[rnd(st) % 4];
+    x->proto = (uint8_t[]){6, 6, 6, 17, 17, 1}[rnd(st) % 6];
+    x->cp = memo_ports[rnd(st) % WARD_ARRAY_LEN(memo_ports)];
+    x->sp = memo_ports[rnd(st) % WARD_ARRAY_LEN(memo_ports)];
+    x->vlan = rnd(st) % 8 == 0 ? 5 : 0;
+}
+
+/* The packets of seed's random traffic into tracker t through table ft. */
+static void memo_traffic(struct fx *fx, struct asset_tracker *t, struct flow_table *ft,
+                         uint64_t seed, uint64_t odd_every)
+{
+    uint64_t st = seed;
+    struct sess ss[12];
+    uint64_t us = 0;
+    for (size_t i = 0; i < WARD_ARRAY_LEN(ss); i++)
+        sess_new(&st, &ss[i]);
+    for (int n = 0; n < 40000; n++) {
+        struct sess *x = &ss[rnd(&st) % WARD_ARRAY_LEN(ss)];
+        if (rnd(&st) % 200 == 0)
+            sess_new(&st, x);
+        us += rnd(&st) % 300000;
+        bool back = rnd(&st) % 2;
+        bool odd = rnd(&st) % odd_every == 0; /* another MAC or TTL than usual */
+        int mi = odd && rnd(&st) % 2 ? (int)(rnd(&st) % 6) : back ? x->sm : x->cm;
+        uint8_t ttl = odd && rnd(&st) % 2 ? memo_ttls[rnd(&st) % 6] : back ? x->st : x->ct;
+        struct pkt *p = pkt(fx, 0, memo_macs[mi]);
+        p->ts_usec = T0 + us;
+        if (rnd(&st) % 50 == 0) {
+            /* ARP reply or announcement binding an address to a MAC. */
+            p->layers |= PKT_ARP;
+            p->arp.op = 2;
+            mac_parse(memo_macs[mi], p->arp.sha);
+            p->arp.spa = ip(memo_addrs[rnd(&st) % 8]);
+            asset_tracker_packet(t, p, NULL, FLOW_ORIG);
+            continue;
+        }
+        const char *src = memo_addrs[back ? x->s : x->c], *dst = memo_addrs[back ? x->c : x->s];
+        l4(p, src, dst, x->proto, back ? x->sp : x->cp, back ? x->cp : x->sp, ttl);
+        p->vlan = x->vlan;
+        if (x->proto == 1)
+            p->layers |= PKT_ICMP;
+        if (x->proto == 6) {
+            uint64_t r = rnd(&st) % 40;
+            p->tcp.flags = r == 0 ? TCP_SYN : r == 1 ? TCP_SYN | TCP_ACK : TCP_ACK;
+            if (r == 2) {
+                p->layers |= PKT_HTTP;
+                snprintf(p->http.user_agent, sizeof(p->http.user_agent), "agent/%d",
+                         (int)(rnd(&st) % 3));
+            } else if (r == 3) {
+                p->layers |= PKT_TLS_HELLO;
+                snprintf(p->tls.sni, sizeof(p->tls.sni), "s%d.example", (int)(rnd(&st) % 3));
+            }
+        } else if (x->proto == 17 && (x->sp == 53 || x->cp == 53) && rnd(&st) % 2) {
+            p->layers |= PKT_DNS;
+            p->dns.is_response = back;
+        }
+        int dir;
+        struct flow *f = flow_table_update(ft, p, &dir);
+        if (rnd(&st) % 4 == 0 && f && f->app == APP_UNKNOWN)
+            f->app = APP_HTTP; /* recognised after a few packets */
+        asset_tracker_packet(t, p, f, dir);
+    }
+    asset_tracker_flush(t);
+}
+
+static void test_asset_memo_learns_as_every_packet_would(void **state)
+{
+    struct fx *fx = *state;
+    for (uint64_t seed = 1; seed <= 8; seed++) {
+        json_t *got[2];
+        struct asset_stats st[2];
+        for (int k = 0; k < 2; k++) {
+            struct asset_opts o;
+            assert_int_equal(asset_opts_read(NULL, &o), 0);
+            o.max_hosts = seed % 2 ? 4 : 64; /* with and without evictions */
+            o.max_macs = seed % 3 ? 3 : 64;
+            o.interval_usec = 10 * SEC;
+            o.refresh_usec = 60 * SEC;
+            o.learn_every_packet = k == 1;
+            got[k] = json_array();
+            struct sink sink = {.send = collect, .arg = got[k]};
+            struct asset_tracker *t = asset_tracker_new(&o, NULL, fx->oui, &sink);
+            assert_non_null(t);
+            struct flow_table *ft = flows_new(seed % 2 ? 8 : 256);
+            memo_traffic(fx, t, ft, seed * 0x9e3779b97f4a7c15ULL, (uint64_t[]){3, 10, 30, 100}[seed % 4]);
+            asset_tracker_stats(t, &st[k]);
+            asset_tracker_free(t);
+            flow_table_free(ft);
+        }
+        assert_true(st[0].memo_hits > 500);
+        assert_int_equal(st[1].memo_hits, 0);
+        assert_true(json_array_size(got[0]) > 10);
+        if (!json_equal(got[0], got[1])) {
+            size_t i;
+            for (i = 0; i < json_array_size(got[0]) && i < json_array_size(got[1]); i++) {
+                if (!json_equal(json_array_get(got[0], i), json_array_get(got[1], i)))
+                    break;
+            }
+            char *a = json_dumps(json_array_get(got[0], i), JSON_COMPACT);
+            char *b = json_dumps(json_array_get(got[1], i), JSON_COMPACT);
+            print_message("seed %llu update %zu differs:\n memo  %s\n every %s\n",
+                          (unsigned long long)seed, i, a ? a : "-", b ? b : "-");
+            free(a);
+            free(b);
+            fail();
+        }
+        assert_memory_equal(&st[0].updates, &st[1].updates, sizeof(st[0].updates));
+        json_decref(got[0]);
+        json_decref(got[1]);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -535,6 +829,17 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_asset_netbios_hostile, setup, teardown),
         cmocka_unit_test_setup_teardown(test_asset_mdns_response_names_host, setup, teardown),
         cmocka_unit_test_setup_teardown(test_asset_mdns_hostile, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_asset_long_flow_keeps_last_seen, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_asset_ttl_change_mid_flow_is_seen, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_asset_mac_change_mid_flow_is_seen, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_asset_service_named_by_a_flow_seen_before_it, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(
+            test_asset_routed_copies_take_the_mac_once_it_is_a_router_too, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_asset_memo_learns_as_every_packet_would, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

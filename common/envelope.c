@@ -101,8 +101,115 @@ int envelope_seal(const Ward__Payload *payload, const char *sender, uint64_t fir
     return rc;
 }
 
+/* ---------------------------------------------------------------- arena */
+
+#define ARENA_CHUNK (256u << 10) /* bytes of a standard chunk */
+#define ARENA_KEEP 16            /* standard chunks a reset keeps for the next message */
+#define ARENA_ALIGN 16u
+
+struct arena_chunk {
+    struct arena_chunk *next; /* older chunk */
+    size_t cap;               /* bytes at data */
+    size_t used;              /* bytes handed out */
+    _Alignas(ARENA_ALIGN) unsigned char data[]; /* the memory */
+};
+
+struct envelope_arena {
+    ProtobufCAllocator al;     /* handed to protobuf-c: allocates from this arena */
+    struct arena_chunk *live;  /* chunks in use, newest first */
+    struct arena_chunk *spare; /* standard chunks kept by the last reset */
+    size_t n_spare;            /* how many */
+};
+
+static void *arena_alloc(void *data, size_t size)
+{
+    struct envelope_arena *a = data;
+    size = (size + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
+    struct arena_chunk *c = a->live;
+    if (!c || c->cap - c->used < size) {
+        if (size <= ARENA_CHUNK && a->spare) {
+            c = a->spare;
+            a->spare = c->next;
+            a->n_spare--;
+        } else {
+            size_t cap = size > ARENA_CHUNK ? size : ARENA_CHUNK;
+            if (cap > SIZE_MAX - sizeof(*c))
+                return NULL;
+            c = malloc(sizeof(*c) + cap);
+            if (!c)
+                return NULL;
+            c->cap = cap;
+        }
+        c->used = 0;
+        c->next = a->live;
+        a->live = c;
+    }
+    void *p = c->data + c->used;
+    c->used += size;
+    return p;
+}
+
+static void arena_free_one(void *data, void *p)
+{
+    (void)data; /* given back all at once by envelope_arena_reset() */
+    (void)p;
+}
+
+struct envelope_arena *envelope_arena_new(void)
+{
+    struct envelope_arena *a = calloc(1, sizeof(*a));
+    if (a) {
+        a->al.alloc = arena_alloc;
+        a->al.free = arena_free_one;
+        a->al.allocator_data = a;
+    }
+    return a;
+}
+
+void envelope_arena_reset(struct envelope_arena *a)
+{
+    while (a->live) {
+        struct arena_chunk *c = a->live;
+        a->live = c->next;
+        if (c->cap == ARENA_CHUNK && a->n_spare < ARENA_KEEP) {
+            c->next = a->spare;
+            a->spare = c;
+            a->n_spare++;
+        } else {
+            free(c);
+        }
+    }
+}
+
+void envelope_arena_free(struct envelope_arena *a)
+{
+    if (!a)
+        return;
+    envelope_arena_reset(a);
+    while (a->spare) {
+        struct arena_chunk *c = a->spare;
+        a->spare = c->next;
+        free(c);
+    }
+    free(a);
+}
+
+/* ---------------------------------------------------------------- opening */
+
+static ProtobufCAllocator *allocator_of(struct envelope_arena *a)
+{
+    return a ? &a->al : NULL;
+}
+
 int envelope_open(const uint8_t *buf, size_t len, Ward__Envelope **out, const char **why)
 {
+    return envelope_open_in(NULL, buf, len, out, why);
+}
+
+int envelope_open_in(struct envelope_arena *arena, const uint8_t *buf, size_t len,
+                     Ward__Envelope **out, const char **why)
+{
+    ProtobufCAllocator *al = allocator_of(arena);
     *out = NULL;
     if (len > ENVELOPE_MAX_BYTES) {
         *why = "message larger than the 8 MiB limit";
@@ -112,24 +219,24 @@ int envelope_open(const uint8_t *buf, size_t len, Ward__Envelope **out, const ch
         *why = "empty message";
         return -EBADMSG;
     }
-    Ward__Envelope *env = ward__envelope__unpack(NULL, len, buf);
+    Ward__Envelope *env = ward__envelope__unpack(al, len, buf);
     if (!env) {
         *why = "malformed protobuf (not a Ward envelope)";
         return -EBADMSG;
     }
     if (env->version != WARD__WIRE_VERSION__WIRE_VERSION) {
         *why = "unknown wire version";
-        ward__envelope__free_unpacked(env, NULL);
+        ward__envelope__free_unpacked(env, al);
         return -EPROTO;
     }
     if (!env->sender || strlen(env->sender) == 0 || strlen(env->sender) > ENVELOPE_MAX_SENDER) {
         *why = "missing or over-long sender name";
-        ward__envelope__free_unpacked(env, NULL);
+        ward__envelope__free_unpacked(env, al);
         return -EBADMSG;
     }
     if (env->signature.len != KEYS_SIG_LEN) {
         *why = "missing or malformed signature";
-        ward__envelope__free_unpacked(env, NULL);
+        ward__envelope__free_unpacked(env, al);
         return -EBADMSG;
     }
     *out = env;
@@ -267,8 +374,15 @@ static bool command_ok(const Ward__Command *c)
 
 int envelope_payload(const Ward__Envelope *env, Ward__Payload **out, const char **why)
 {
+    return envelope_payload_in(NULL, env, out, why);
+}
+
+int envelope_payload_in(struct envelope_arena *arena, const Ward__Envelope *env,
+                        Ward__Payload **out, const char **why)
+{
+    ProtobufCAllocator *al = allocator_of(arena);
     *out = NULL;
-    Ward__Payload *p = ward__payload__unpack(NULL, env->body.len, env->body.data);
+    Ward__Payload *p = ward__payload__unpack(al, env->body.len, env->body.data);
     if (!p) {
         *why = "malformed protobuf in signed body";
         return -EBADMSG;
@@ -313,7 +427,7 @@ int envelope_payload(const Ward__Envelope *env, Ward__Payload **out, const char 
         break;
     }
     if (!ok) {
-        ward__payload__free_unpacked(p, NULL);
+        ward__payload__free_unpacked(p, al);
         return -EBADMSG;
     }
     *out = p;

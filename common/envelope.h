@@ -67,4 +67,25 @@ WARD_MUST_CHECK int envelope_payload(const Ward__Envelope *env, Ward__Payload **
 void envelope_free(Ward__Envelope *env);
 void envelope_payload_free(Ward__Payload *p);
 
+/*
+ * An arena to open envelopes in: the _in() variants below take all their
+ * memory from it, and envelope_arena_reset() gives back everything opened in
+ * it at once, without walking the messages or freeing field by field (the
+ * console opens a batch of up to ENVELOPE_MAX_MESSAGES events per message).
+ * What it held must not be used after the reset, nor passed to envelope_free()
+ * or envelope_payload_free().  A reset keeps a few MiB for the next message.
+ * One thread at a time.
+ */
+struct envelope_arena;
+
+/* NULL if out of memory. */
+struct envelope_arena *envelope_arena_new(void);
+void envelope_arena_reset(struct envelope_arena *a);
+void envelope_arena_free(struct envelope_arena *a);
+/* envelope_open() and envelope_payload() in arena (NULL: as those). */
+WARD_MUST_CHECK int envelope_open_in(struct envelope_arena *arena, const uint8_t *buf,
+                                     size_t len, Ward__Envelope **out, const char **why);
+WARD_MUST_CHECK int envelope_payload_in(struct envelope_arena *arena, const Ward__Envelope *env,
+                                        Ward__Payload **out, const char **why);
+
 #endif

@@ -94,6 +94,7 @@ struct ingest {
     struct log_limit lim_zap;       /* rate limit for ZAP refusals */
     struct log_limit lim_dup;       /* rate limit for duplicate-batch logs */
     struct group *group;            /* batches stored, not yet committed */
+    struct envelope_arena *arena;   /* the sensor message being handled is opened here */
 };
 
 static int group_commit(struct ingest *i);
@@ -617,10 +618,10 @@ static void on_sensor(struct ingest *i, zmq_msg_t *f)
     Ward__Envelope *env = NULL;
     Ward__Payload *pl = NULL;
     const char *why = NULL;
-    if (envelope_open(zmq_msg_data(&f[1]), len, &env, &why) < 0) {
+    if (envelope_open_in(i->arena, zmq_msg_data(&f[1]), len, &env, &why) < 0) {
         refuse(i, uid, why);
         reply_ack(i, rid, rid_len, row.acked_seq, WARD__ACK_STATUS__ACK_REJECTED, why);
-        return;
+        goto out;
     }
     if (strcmp(env->sender, row.name) != 0) {
         refuse(i, uid, "envelope sender is not the authenticated sensor");
@@ -634,7 +635,7 @@ static void on_sensor(struct ingest *i, zmq_msg_t *f)
                   "bad signature");
         goto out;
     }
-    if (envelope_payload(env, &pl, &why) < 0) {
+    if (envelope_payload_in(i->arena, env, &pl, &why) < 0) {
         refuse(i, uid, why);
         reply_ack(i, rid, rid_len, row.acked_seq, WARD__ACK_STATUS__ACK_REJECTED, why);
         goto out;
@@ -662,8 +663,7 @@ static void on_sensor(struct ingest *i, zmq_msg_t *f)
         break;
     }
 out:
-    envelope_payload_free(pl);
-    envelope_free(env);
+    envelope_arena_reset(i->arena); /* env and pl */
 }
 
 int ingest_handle(struct ingest *i)
@@ -787,6 +787,7 @@ void ingest_close(struct ingest *i)
         (void)!group_commit(i);
         free(i->group);
     }
+    envelope_arena_free(i->arena);
     free(i->peers);
     free(i->lat);
     free(i);
@@ -804,8 +805,9 @@ int ingest_open(struct console *c, const char *endpoint, struct ingest **out)
     i->peers = calloc(INGEST_MAX_PEERS, sizeof(*i->peers));
     i->lat = calloc(LAT_BUCKETS + 1, sizeof(*i->lat));
     i->group = calloc(1, sizeof(*i->group));
+    i->arena = envelope_arena_new();
     i->ctx = zmq_ctx_new();
-    if (!i->peers || !i->lat || !i->group || !i->ctx) {
+    if (!i->peers || !i->lat || !i->group || !i->arena || !i->ctx) {
         ingest_close(i);
         return -ENOMEM;
     }

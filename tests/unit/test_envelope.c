@@ -1,7 +1,8 @@
 /*
  * test_envelope -- signed framing: a sealed batch opens, verifies and parses;
  * any flipped bit in the body or the signature is caught; size, count and
- * sequence limits hold; malformed protobuf is refused with a reason.
+ * sequence limits hold; malformed protobuf is refused with a reason; opening in
+ * an arena gives the same.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -104,6 +105,46 @@ static void test_envelope_round_trip(void **state)
     assert_string_equal(p->batch->messages[2]->event->uid, "ev-2");
     envelope_payload_free(p);
     envelope_free(env);
+    free(buf);
+}
+
+/* In an arena: the same results, every truncation refused, reused after each reset. */
+static void test_envelope_arena_opens_the_same(void **state)
+{
+    struct ids *ids = *state;
+    struct envelope_arena *arena = envelope_arena_new();
+    assert_non_null(arena);
+    uint8_t *buf;
+    size_t len;
+    /* Larger than one chunk of the arena once unpacked. */
+    assert_int_equal(seal_events(&ids->a, "edge-1", 7, 3000, 200, &buf, &len), 0);
+    for (int round = 0; round < 3; round++) {
+        Ward__Envelope *env;
+        const char *why;
+        assert_int_equal(envelope_open_in(arena, buf, len, &env, &why), 0);
+        assert_string_equal(env->sender, "edge-1");
+        assert_int_equal(envelope_verify(env, ids->a.pub.sign_pk), 0);
+        Ward__Payload *p;
+        assert_int_equal(envelope_payload_in(arena, env, &p, &why), 0);
+        assert_int_equal(p->batch->n_messages, 3000);
+        assert_string_equal(p->batch->messages[2999]->event->uid, "ev-2999");
+        assert_int_equal(strlen(p->batch->messages[0]->event->summary), 200);
+        envelope_arena_reset(arena);
+    }
+    for (size_t n = 0; n < 200; n++) {
+        Ward__Envelope *env = NULL;
+        const char *why = NULL;
+        if (envelope_open_in(arena, buf, n, &env, &why) == 0) {
+            Ward__Payload *p = NULL;
+            assert_int_not_equal(envelope_verify(env, ids->a.pub.sign_pk), 0);
+            (void)!envelope_payload_in(arena, env, &p, &why);
+        } else {
+            assert_non_null(why);
+        }
+        envelope_arena_reset(arena);
+    }
+    envelope_arena_free(arena);
+    envelope_arena_free(NULL);
     free(buf);
 }
 
@@ -274,6 +315,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_envelope_round_trip),
+        cmocka_unit_test(test_envelope_arena_opens_the_same),
         cmocka_unit_test(test_envelope_other_key_rejected),
         cmocka_unit_test(test_envelope_every_flipped_bit_rejected),
         cmocka_unit_test(test_envelope_flipped_body_or_signature_rejected),

@@ -33,10 +33,32 @@ int addr_parse(const char *s, struct addr *out)
     return 0;
 }
 
+/* Dotted quad, as inet_ntop() writes it, without its printf; false if cap is too small. */
+static bool format4(const uint8_t *b, char *out, size_t cap)
+{
+    char t[16];
+    size_t n = 0;
+    for (int k = 0; k < 4; k++) {
+        unsigned v = b[k];
+        if (k)
+            t[n++] = '.';
+        if (v >= 100)
+            t[n++] = (char)('0' + v / 100);
+        if (v >= 10)
+            t[n++] = (char)('0' + v / 10 % 10);
+        t[n++] = (char)('0' + v % 10);
+    }
+    if (n >= cap)
+        return false;
+    memcpy(out, t, n);
+    out[n] = '\0';
+    return true;
+}
+
 char *addr_format(const struct addr *a, char *out, size_t cap)
 {
     if (a->family == 4) {
-        if (!inet_ntop(AF_INET, a->b, out, (socklen_t)cap))
+        if (!format4(a->b, out, cap))
             snprintf(out, cap, "?");
     } else if (a->family == 6) {
         if (!inet_ntop(AF_INET6, a->b, out, (socklen_t)cap))

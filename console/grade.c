@@ -189,6 +189,7 @@ int grade_criticality(const struct grade_rules *r, struct console *c, const char
 /* Collects the rules that give the most serious level seen so far. */
 struct verdict {
     int level;                     /* most serious so far, 5 = none */
+    bool level_only;               /* no reason wanted: nothing is formatted */
     char reason[GRADE_REASON_LEN]; /* the rules that gave it, "; "-separated */
 };
 
@@ -202,6 +203,8 @@ static void offer(struct verdict *v, int level, const char *fmt, ...)
         v->level = level;
         v->reason[0] = '\0';
     }
+    if (v->level_only)
+        return;
     size_t n = strlen(v->reason);
     if (n > 0 && n + 2 < sizeof(v->reason)) {
         memcpy(v->reason + n, "; ", 3);
@@ -213,33 +216,45 @@ static void offer(struct verdict *v, int level, const char *fmt, ...)
     va_end(ap);
 }
 
-void grade_compute(const struct grade_rules *r, const struct grade_facts *f,
-                   struct grade_result *out)
+/* Offers every rule that applies to f. */
+static void judge(const struct grade_rules *r, const struct grade_facts *f, struct verdict *v)
 {
-    struct verdict v = {.level = GRADE_LEVEL_MAX + 1};
-
     for (int k = 1; k < GRADE_KINDS; k++) {
         if (f->kinds & (1u << k))
-            offer(&v, r->technique[k], "technique %s", event_kind_name((Ward__EventKind)k));
+            offer(v, r->technique[k], "technique %s", event_kind_name((Ward__EventKind)k));
     }
     for (int l = GRADE_LEVEL_MIN; l < GRADE_LEVEL_MAX; l++) {
         if (r->hosts[l] && f->hosts >= r->hosts[l])
-            offer(&v, l, "%u internal hosts involved (%u or more)", f->hosts, r->hosts[l]);
+            offer(v, l, "%u internal hosts involved (%u or more)", f->hosts, r->hosts[l]);
         if (r->segments[l] && f->segments >= r->segments[l])
-            offer(&v, l, "%u segments involved (%u or more)", f->segments, r->segments[l]);
+            offer(v, l, "%u segments involved (%u or more)", f->segments, r->segments[l]);
     }
     for (int k = 1; k <= GRADE_LEVEL_MAX; k++) {
         if (f->crit[k] && r->crit_involved[k])
-            offer(&v, r->crit_involved[k], "%u host(s) of criticality %d involved%s%s",
+            offer(v, r->crit_involved[k], "%u host(s) of criticality %d involved%s%s",
                   f->crit[k], k, k == 1 && f->core_host[0] ? ", e.g. " : "",
                   k == 1 ? f->core_host : "");
     }
     if (f->spreading && f->crit[1]) {
-        offer(&v, r->core_spread, "a spreading attack reached core host %s", f->core_host);
+        offer(v, r->core_spread, "a spreading attack reached core host %s", f->core_host);
         if (r->core_spread_i && f->crit[1] >= r->core_spread_i)
-            offer(&v, 1, "a spreading attack reached %u core hosts (%u or more)", f->crit[1],
+            offer(v, 1, "a spreading attack reached %u core hosts (%u or more)", f->crit[1],
                   r->core_spread_i);
     }
+}
+
+int grade_level_of(const struct grade_rules *r, const struct grade_facts *f)
+{
+    struct verdict v = {.level = GRADE_LEVEL_MAX + 1, .level_only = true};
+    judge(r, f, &v);
+    return v.level > GRADE_LEVEL_MAX ? GRADE_LEVEL_MAX : v.level;
+}
+
+void grade_compute(const struct grade_rules *r, const struct grade_facts *f,
+                   struct grade_result *out)
+{
+    struct verdict v = {.level = GRADE_LEVEL_MAX + 1};
+    judge(r, f, &v);
     if (v.level > GRADE_LEVEL_MAX) {
         v.level = GRADE_LEVEL_MAX;
         snprintf(v.reason, sizeof(v.reason), "no rule gave a level: the lowest, IV");

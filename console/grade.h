@@ -72,6 +72,8 @@ void grade_rules_fini(struct grade_rules *r);
 /* The level the rules give for facts, and why. */
 void grade_compute(const struct grade_rules *r, const struct grade_facts *f,
                    struct grade_result *out);
+/* grade_compute()'s level alone, without formatting the reason (per event). */
+int grade_level_of(const struct grade_rules *r, const struct grade_facts *f);
 
 /*
  * A source of asset criticality (the asset ledger): returns 1..4 for an address

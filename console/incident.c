@@ -278,7 +278,18 @@ static void segment_of(const struct incidents *m, const struct addr *a, char *ou
     for (unsigned b = bits; b < total; b++)
         net.b[b / 8] &= (uint8_t)~(0x80u >> (b % 8));
     char txt[ADDR_STR_LEN];
-    snprintf(out, cap, "%s/%u", addr_format(&net, txt, sizeof(txt)), bits);
+    addr_format(&net, txt, sizeof(txt));
+    size_t n = strlen(txt);
+    char num[4] = {(char)('0' + bits / 100), (char)('0' + bits / 10 % 10), (char)('0' + bits % 10)};
+    const char *digits = bits >= 100 ? num : bits >= 10 ? num + 1 : num + 2;
+    size_t d = strlen(digits);
+    if (n + 1 + d < cap) { /* "%s/%u" without printf: once or twice per event */
+        memcpy(out, txt, n);
+        out[n] = '/';
+        memcpy(out + n + 1, digits, d + 1);
+    } else if (cap) {
+        out[0] = '\0';
+    }
 }
 
 /* Adds addr to hosts (deduplicated); bad or empty addresses are skipped. */
@@ -299,7 +310,7 @@ static void host_add(const struct incidents *m, struct ev_host *hosts, size_t *n
     }
     struct ev_host *h = &hosts[(*n)++];
     memset(h, 0, sizeof(*h));
-    snprintf(h->addr, sizeof(h->addr), "%s", txt);
+    memcpy(h->addr, txt, strlen(txt) + 1); /* both ADDR_STR_LEN */
     h->acting = acting;
     h->internal = cidr_set_contains(&m->home, &a);
     h->joins = !cidr_set_contains(&m->no_join, &a);
@@ -351,7 +362,9 @@ static void incident_facts(const struct incident_row *row, struct grade_facts *f
     f->segments = row->n_segments;
     for (int k = 1; k <= 4; k++)
         f->crit[k] = row->crit[k];
-    snprintf(f->core_host, sizeof(f->core_host), "%s", row->core_host);
+    size_t n = strnlen(row->core_host, sizeof(f->core_host) - 1);
+    memcpy(f->core_host, row->core_host, n);
+    f->core_host[n] = '\0';
     f->spreading = (f->kinds & (1u << WARD__EVENT_KIND__LATERAL)) ||
                    (row->campaign && f->sources >= 2);
 }
@@ -431,8 +444,9 @@ static int recount(struct console *c, const struct incidents *m, struct incident
  * switches the rest of the batch to writing through after every event.
  */
 #define BATCH_INCIDENTS 32      /* incidents kept in memory */
-#define BATCH_SLOTS 4096        /* hash slots: hosts, segments, keys, lookups */
-#define BATCH_FILL 3072         /* flush before an event when this many are used */
+#define BATCH_FILL 3072         /* flush before an event when this many slots are used */
+#define BATCH_SLOTS (BATCH_FILL + 256) /* slots: hosts, segments, keys, lookups */
+#define BATCH_INDEX 16384       /* hash index over the slots (a power of two) */
 #define BATCH_LOOKUP_IDS 16     /* open incidents one lookup remembers */
 #define BATCH_AUDIT_EVENTS 1024 /* events one incident.events audit row names */
 #define BATCH_TEXT 128          /* longest address, segment or campaign key kept */
@@ -440,7 +454,8 @@ static int recount(struct console *c, const struct incidents *m, struct incident
 enum slot_tag { SLOT_FREE, SLOT_HOST, SLOT_SEGMENT, SLOT_KEY, SLOT_BY_HOST, SLOT_BY_KEY };
 
 struct batch_slot {
-    enum slot_tag tag;                  /* what the slot holds; SLOT_FREE when empty */
+    enum slot_tag tag;                  /* what the slot holds */
+    uint16_t at;                        /* its entry in the batch's index */
     int64_t incident;                   /* its incident (0 for lookups) */
     char text[BATCH_TEXT];              /* address, segment or campaign key */
     /* SLOT_HOST: the host in the incident as the batch leaves it */
@@ -473,9 +488,9 @@ struct batch_incident {
 struct batch {
     struct batch_incident inc[BATCH_INCIDENTS]; /* incidents touched */
     size_t n_inc;                               /* how many */
-    struct batch_slot *slots;                   /* BATCH_SLOTS */
-    uint16_t used[BATCH_FILL + 256];            /* indexes of the slots in use */
+    struct batch_slot *slots;                   /* BATCH_SLOTS, the first n_used in use */
     size_t n_used;                              /* how many */
+    uint32_t *index;                            /* BATCH_INDEX: hash bits << 16 | slot + 1 */
     bool overflow;                              /* a lookup could not remember: flush */
     bool write_through;                         /* flush after every event until batch end */
     int failed;                                 /* a flush failed: the batch must roll back */
@@ -492,30 +507,42 @@ static uint64_t slot_hash(enum slot_tag tag, int64_t incident, const char *text)
 
 /*
  * The slot for (tag, incident, text): found, or (create) taken and zeroed with
- * *fresh set; NULL when absent and !create.  The caller checked for room.
+ * *fresh set; NULL when absent and !create.  The caller checked for room.  The
+ * index is open-addressed and at most a fifth full; each entry keeps 16 bits of
+ * the hash, so a probe reads a slot only when those match.
  */
 static struct batch_slot *slot_get(struct batch *b, enum slot_tag tag, int64_t incident,
                                    const char *text, bool create, bool *fresh)
 {
-    size_t i = (size_t)(slot_hash(tag, incident, text) % BATCH_SLOTS);
+    uint64_t h = slot_hash(tag, incident, text);
+    uint32_t bits = (uint32_t)(h >> 48) << 16;
+    size_t i = (size_t)h & (BATCH_INDEX - 1);
     if (fresh)
         *fresh = false;
     for (;;) {
-        struct batch_slot *s = &b->slots[i];
-        if (s->tag == SLOT_FREE)
+        uint32_t e = b->index[i];
+        if (!e)
             break;
-        if (s->tag == tag && s->incident == incident && strcmp(s->text, text) == 0)
-            return s;
-        i = (i + 1) % BATCH_SLOTS;
+        if ((e & 0xffff0000u) == bits) {
+            struct batch_slot *s = &b->slots[(e & 0xffffu) - 1];
+            if (s->tag == tag && s->incident == incident && strcmp(s->text, text) == 0)
+                return s;
+        }
+        i = (i + 1) & (BATCH_INDEX - 1);
     }
     if (!create)
         return NULL;
-    struct batch_slot *s = &b->slots[i];
+    WARD_ASSERT(b->n_used < BATCH_SLOTS);
+    struct batch_slot *s = &b->slots[b->n_used];
     memset(s, 0, sizeof(*s));
     s->tag = tag;
     s->incident = incident;
-    snprintf(s->text, sizeof(s->text), "%s", text);
-    b->used[b->n_used++] = (uint16_t)i;
+    s->at = (uint16_t)i;
+    size_t len = strnlen(text, sizeof(s->text) - 1);
+    memcpy(s->text, text, len);
+    s->text[len] = '\0';
+    b->index[i] = bits | (uint32_t)(b->n_used + 1);
+    b->n_used++;
     if (fresh)
         *fresh = true;
     return s;
@@ -541,7 +568,7 @@ static void batch_clear(struct batch *b)
         batch_incident_fini(&b->inc[i]);
     b->n_inc = 0;
     for (size_t i = 0; i < b->n_used; i++)
-        b->slots[b->used[i]].tag = SLOT_FREE;
+        b->index[b->slots[i].at] = 0;
     b->n_used = 0;
     b->overflow = false;
 }
@@ -554,9 +581,13 @@ static bool is_open(const struct incident_row *row)
 static struct batch *batch_new(void)
 {
     struct batch *b = calloc(1, sizeof(*b));
-    if (b)
+    if (b) {
         b->slots = calloc(BATCH_SLOTS, sizeof(*b->slots));
-    if (b && !b->slots) {
+        b->index = calloc(BATCH_INDEX, sizeof(*b->index));
+    }
+    if (b && (!b->slots || !b->index)) {
+        free(b->slots);
+        free(b->index);
         free(b);
         b = NULL;
     }
@@ -569,6 +600,7 @@ static void batch_free(struct batch *b)
         return;
     batch_clear(b);
     free(b->slots);
+    free(b->index);
     free(b);
 }
 
@@ -645,7 +677,7 @@ static int batch_flush(struct console *c, struct incidents *m)
     struct batch *b = m->batch;
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < b->n_used; i++) {
-        struct batch_slot *s = &b->slots[b->used[i]];
+        struct batch_slot *s = &b->slots[i];
         if (s->tag == SLOT_HOST && s->dirty)
             rc = store_incidents_put_host(c->store, s->incident, &s->seen, s->first_usec);
     }
@@ -886,6 +918,9 @@ static int regrade(struct console *c, struct incidents *m, struct batch_incident
     struct incident_row *row = &bi->row;
     struct grade_facts f;
     incident_facts(row, &f);
+    /* Most events change nothing: the reason is formatted only when the level moves. */
+    if (!creating && grade_level_of(&m->rules, &f) >= row->auto_level)
+        return 0;
     struct grade_result g;
     grade_compute(&m->rules, &f, &g);
     int rc;

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -64,7 +65,8 @@ static void test_rd_every_truncation_of_u64(void **state)
 static void test_addr_parse_format_round_trip(void **state)
 {
     (void)state;
-    const char *in[] = {"10.1.2.3", "255.255.255.255", "2001:db8::1", "fe80::1"};
+    const char *in[] = {"10.1.2.3", "255.255.255.255", "0.0.0.0", "1.20.100.9", "99.109.199.250",
+                        "2001:db8::1", "fe80::1"};
     for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
         struct addr a;
         char out[ADDR_STR_LEN];
@@ -72,6 +74,14 @@ static void test_addr_parse_format_round_trip(void **state)
         assert_string_equal(addr_format(&a, out, sizeof(out)), in[i]);
     }
     struct addr a;
+    /* Every octet value in every place, and a buffer one byte short. */
+    for (unsigned v = 0; v < 256; v++) {
+        char want[ADDR_STR_LEN], out[ADDR_STR_LEN];
+        snprintf(want, sizeof(want), "%u.%u.%u.%u", v, 255 - v, v / 2, (v * 7) % 256);
+        assert_int_equal(addr_parse(want, &a), 0);
+        assert_string_equal(addr_format(&a, out, sizeof(out)), want);
+        assert_string_equal(addr_format(&a, out, strlen(want)), "?");
+    }
     assert_int_equal(addr_parse("10.1.2", &a), -EINVAL);
     assert_int_equal(addr_parse("", &a), -EINVAL);
     assert_int_equal(addr_parse("10.1.2.3 ", &a), -EINVAL);

@@ -427,12 +427,21 @@ static void ps_prefetch(const void *state, const struct pkt *p, const struct flo
         else if ((fl & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK) || (fl & TCP_RST))
             what = ANSWER;
     } else if (p->layers & PKT_UDP) {
-        if (!f) {
+        /*
+         * A first answer is known only at stage 1, once the flow is here; a
+         * datagram from the lower port to the higher (a service answering a
+         * client) is guessed one at stage 0 already, so that stage 1 can fetch
+         * the record, not just the tags.
+         */
+        bool likely = p->sport < p->dport;
+        if (!f)
             what = ATTEMPT;
-        } else if (stage == 1 && f->pkts[FLOW_RESP] == 0 && !addr_eq(&f->key.a, &p->src)) {
-            what = ANSWER; /* known only now that the flow is here: tags first */
-            src_stage = 0;
-        }
+        else if (stage == 0 && likely)
+            what = ANSWER;
+        else if (stage == 1 && f->pkts[FLOW_RESP] == 0 && !addr_eq(&f->key.a, &p->src))
+            what = ANSWER;
+        if (what == ANSWER && stage == 1 && !likely)
+            src_stage = 0; /* its tags were not asked for at stage 0 */
     } else if (p->layers & (PKT_ICMP | PKT_ICMP6)) {
         bool v6 = (p->layers & PKT_ICMP6) != 0;
         if (p->icmp.type == (v6 ? 128 : 8))

@@ -31,35 +31,6 @@ static size_t round8(size_t n)
     return (n + 7) & ~(size_t)7;
 }
 
-static uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ULL;
-    x ^= x >> 33;
-    return x;
-}
-
-uint64_t keymap_hash(const void *data, size_t len, uint64_t seed)
-{
-    const uint8_t *p = data;
-    uint64_t h = seed ^ (len * 0x9e3779b97f4a7c15ULL);
-    while (len >= 8) {
-        uint64_t w;
-        memcpy(&w, p, 8);
-        h = mix64(h ^ w) + 0x9e3779b97f4a7c15ULL;
-        p += 8;
-        len -= 8;
-    }
-    if (len) {
-        uint64_t w = 0;
-        memcpy(&w, p, len);
-        h = mix64(h ^ w ^ ((uint64_t)len << 56));
-    }
-    return mix64(h);
-}
-
 struct keymap *keymap_new(size_t cap, size_t key_len, size_t val_len)
 {
     WARD_ASSERT(key_len > 0);
@@ -204,12 +175,23 @@ void keymap_prefetch(const struct keymap *m, const void *key, int stage)
         return;
     }
     uint32_t tag = tag_of(h);
+    size_t empty = m->slot_count;
     for (size_t i = start; i < start + KEYMAP_WAYS; i++) {
         if (m->tags[i] == tag) {
             keymap_prefetch_slot(m, i);
             return;
         }
+        if (!m->tags[i] && empty == m->slot_count)
+            empty = i;
     }
+    if (empty == m->slot_count) {
+        empty = start;
+        for (size_t i = start + 1; i < start + KEYMAP_WAYS; i++) {
+            if (m->last[i] < m->last[empty])
+                empty = i;
+        }
+    }
+    keymap_prefetch_slot(m, empty); /* where keymap_get() would create it */
 }
 
 void keymap_prefetch_slot(const struct keymap *m, size_t slot)

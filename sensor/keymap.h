@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define KEYMAP_WAYS 8 /* slots a key may live in */
 
@@ -41,7 +42,8 @@ void *keymap_get(struct keymap *m, const void *key, uint64_t now_usec, bool crea
 /*
  * Latency hiding for callers that know a key a few packets ahead: stage 0
  * prefetches the tags and use times of key's window, stage 1 (once those have
- * arrived) the record whose tag matches, if any.  Changes nothing.
+ * arrived) the record whose tag matches, or if none does the record
+ * keymap_get(..., true, ...) would claim.  Changes nothing.
  */
 void keymap_prefetch(const struct keymap *m, const void *key, int stage);
 /* Prefetches the record at slot (from keymap_slot_of()).  A hint only. */
@@ -67,7 +69,37 @@ size_t keymap_count(const struct keymap *m);
 uint64_t keymap_evictions(const struct keymap *m);
 size_t keymap_memory(const struct keymap *m);
 
-/* The hash keymap uses (a full 64-bit mixer), for callers that sketch keys. */
-uint64_t keymap_hash(const void *data, size_t len, uint64_t seed);
+/*
+ * The hash keymap uses (a full 64-bit mixer), for callers that sketch keys.
+ * Inline: callers hash keys of a constant length, which the compiler unrolls.
+ */
+static inline uint64_t keymap_mix64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    x ^= x >> 33;
+    return x;
+}
+
+static inline uint64_t keymap_hash(const void *data, size_t len, uint64_t seed)
+{
+    const uint8_t *p = data;
+    uint64_t h = seed ^ (len * 0x9e3779b97f4a7c15ULL);
+    while (len >= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        h = keymap_mix64(h ^ w) + 0x9e3779b97f4a7c15ULL;
+        p += 8;
+        len -= 8;
+    }
+    if (len) {
+        uint64_t w = 0;
+        memcpy(&w, p, len);
+        h = keymap_mix64(h ^ w ^ ((uint64_t)len << 56));
+    }
+    return keymap_mix64(h);
+}
 
 #endif

@@ -208,10 +208,14 @@ int store_assets_by_ip(struct store *st, const char *ip, struct asset_row *out)
         "SELECT id, seen_usec FROM assets WHERE ip6 = ?1 ORDER BY seen_usec DESC, id LIMIT 1";
     if (!ip || !ip[0])
         return -ENOENT;
-    int64_t id4, seen4 = 0, id6, seen6 = 0;
-    int rc = best_by(st, v4, ip, &id4, &seen4);
-    if (rc == 0)
-        rc = best_by(st, v6, ip, &id6, &seen6);
+    /*
+     * The ledger files an address by its text's family (ip holds those without
+     * ':', ip6 those with), so only that column can hold it: one probe, not two
+     * (the console asks this for every new host of an incident).
+     */
+    bool six = strchr(ip, ':') != NULL;
+    int64_t id4 = 0, seen4 = 0, id6 = 0, seen6 = 0;
+    int rc = six ? best_by(st, v6, ip, &id6, &seen6) : best_by(st, v4, ip, &id4, &seen4);
     if (rc < 0)
         return rc;
     int64_t id = id4;

@@ -85,6 +85,13 @@ struct console_module {
      * rolled back; forget it (the return is ignored).  NULL when unused.
      */
     int (*on_batch_end)(struct console *c, bool ok);
+    /*
+     * Before the transaction holding one or more batches (or an event Ward
+     * raised) commits, after their on_batch_end: write what the module kept in
+     * memory across them.  A negative return rolls all of them back.  NULL when
+     * unused.
+     */
+    int (*on_commit)(struct console *c);
     /* Once a second (console wall clock through common/clock.h). */
     void (*on_tick)(struct console *c, uint64_t now_usec);
     /* Control verbs, terminated by {NULL}. */

@@ -430,26 +430,30 @@ static int recount(struct console *c, const struct incidents *m, struct incident
 /* ---------------------------------------------------------------- the batch in memory */
 
 /*
- * What correlation keeps in memory from the first event of a batch to its end
- * (on_batch_end), so that each incident row is read and written once per batch
- * rather than once per event: the incidents the batch touched, the hosts it
- * added to or widened in them (one upsert each at the end), the segments and
- * campaign keys each holds, the open incidents found for a host or key, and
- * the events each incident was joined by (one audit row per incident per
- * batch).  The stored tables and this memory together always say what the
- * tables alone said when every event wrote through.  Whatever else reads the
- * incident tables during a batch calls batch_flush() first (merges, recorded
- * actions, incident_flush()).  A batch that outgrows the memory is flushed and
- * goes on; a lookup that finds more open incidents than it can remember
- * switches the rest of the batch to writing through after every event.
+ * What correlation keeps in memory from the first event of a transaction's
+ * batches to its commit (on_commit; ingest stores the batches waiting on its
+ * socket in one transaction), so that each incident row is read and written
+ * once per transaction rather than once per event: the incidents the batches
+ * touched, the hosts they added to or widened in them (one upsert each at the
+ * end), the segments and campaign keys each holds, the open incidents found for
+ * a host or key, the events each incident was joined by (one audit row per
+ * incident per batch, written at the batch's end), and the links of new events
+ * (written 32 to a statement).  The stored tables and this memory together
+ * always say what the tables alone said when every event wrote through.
+ * Whatever else reads the incident tables meanwhile calls batch_flush() first
+ * (merges, recorded actions, incident_flush()).  Memory that fills up is
+ * flushed and correlation goes on; a lookup that finds more open incidents than
+ * it can remember switches the rest of the batch to writing through after
+ * every event.  A rollback forgets it all (on_batch_end with !ok).
  */
 #define BATCH_INCIDENTS 32      /* incidents kept in memory */
-#define BATCH_FILL 3072         /* flush before an event when this many slots are used */
+#define BATCH_FILL 16384        /* flush before an event when this many slots are used */
 #define BATCH_SLOTS (BATCH_FILL + 256) /* slots: hosts, segments, keys, lookups */
-#define BATCH_INDEX 16384       /* hash index over the slots (a power of two) */
+#define BATCH_INDEX 65536       /* hash index over the slots (a power of two) */
 #define BATCH_LOOKUP_IDS 16     /* open incidents one lookup remembers */
 #define BATCH_AUDIT_EVENTS 1024 /* events one incident.events audit row names */
 #define BATCH_TEXT 128          /* longest address, segment or campaign key kept */
+#define BATCH_LINKS 256         /* event links written together */
 
 enum slot_tag { SLOT_FREE, SLOT_HOST, SLOT_SEGMENT, SLOT_KEY, SLOT_BY_HOST, SLOT_BY_KEY };
 
@@ -491,6 +495,8 @@ struct batch {
     struct batch_slot *slots;                   /* BATCH_SLOTS, the first n_used in use */
     size_t n_used;                              /* how many */
     uint32_t *index;                            /* BATCH_INDEX: hash bits << 16 | slot + 1 */
+    struct incident_link links[BATCH_LINKS];    /* events linked, not yet written */
+    size_t n_links;                             /* how many */
     bool overflow;                              /* a lookup could not remember: flush */
     bool write_through;                         /* flush after every event until batch end */
     int failed;                                 /* a flush failed: the batch must roll back */
@@ -570,6 +576,7 @@ static void batch_clear(struct batch *b)
     for (size_t i = 0; i < b->n_used; i++)
         b->index[b->slots[i].at] = 0;
     b->n_used = 0;
+    b->n_links = 0;
     b->overflow = false;
 }
 
@@ -675,7 +682,8 @@ static int batch_note_event(struct console *c, struct batch_incident *bi, const 
 static int batch_flush(struct console *c, struct incidents *m)
 {
     struct batch *b = m->batch;
-    int rc = 0;
+    int rc = store_incidents_link_events(c->store, b->links, b->n_links);
+    b->n_links = 0;
     for (size_t i = 0; rc == 0 && i < b->n_used; i++) {
         struct batch_slot *s = &b->slots[i];
         if (s->tag == SLOT_HOST && s->dirty)
@@ -692,6 +700,37 @@ static int batch_flush(struct console *c, struct incidents *m)
     if (rc && !b->failed)
         b->failed = rc; /* even if the caller goes on, the batch will not commit */
     return rc;
+}
+
+/* The incident that holds event: linked in this batch, or stored. */
+static int batch_event_owner(struct console *c, const struct batch *b, int64_t event,
+                             int64_t *incident)
+{
+    for (size_t i = b->n_links; i-- > 0;) {
+        if (b->links[i].event == event) {
+            *incident = b->links[i].incident;
+            return 0;
+        }
+    }
+    return store_incidents_event_owner(c->store, event, incident);
+}
+
+/* Links event to incident, written with the batch (store_incidents_link_event()). */
+static int batch_link(struct console *c, struct incidents *m, int64_t incident, int64_t event,
+                      uint64_t now)
+{
+    struct batch *b = m->batch;
+    if (b->n_links == BATCH_LINKS) {
+        int rc = store_incidents_link_events(c->store, b->links, b->n_links);
+        b->n_links = 0;
+        if (rc) {
+            if (!b->failed)
+                b->failed = rc;
+            return rc;
+        }
+    }
+    b->links[b->n_links++] = (struct incident_link){event, incident, now};
+    return 0;
 }
 
 int incident_flush(struct console *c)
@@ -1061,8 +1100,7 @@ static int on_event(struct console *c, struct incidents *m, const struct msg_ori
     bool creating = false, new_event = false;
     int64_t owner = 0;
     /* Event rows only grow: one above every link ever made is new to correlation. */
-    rc = o->event_id > m->max_linked ? -ENOENT
-                                     : store_incidents_event_owner(c->store, o->event_id, &owner);
+    rc = o->event_id > m->max_linked ? -ENOENT : batch_event_owner(c, b, o->event_id, &owner);
     if (rc == 0) {
         rc = batch_incident(c, m, owner, &bi);
     } else if (rc == -ENOENT) {
@@ -1118,7 +1156,7 @@ static int on_event(struct console *c, struct incidents *m, const struct msg_ori
     bi->dirty = true;
 
     if (new_event)
-        rc = store_incidents_link_event(c->store, row->id, o->event_id, now);
+        rc = batch_link(c, m, row->id, o->event_id, now);
     if (rc == 0 && o->event_id > m->max_linked)
         m->max_linked = o->event_id;
     if ((unsigned)ev->kind < 32)
@@ -1194,19 +1232,42 @@ static int incident_mod_message(struct console *c, const struct msg_origin *o,
     return on_event(c, m, o, msg->event);
 }
 
+/*
+ * A batch ends: its events' audit rows are written (one per incident per
+ * batch); the rest stays in memory for the next batch of the same transaction
+ * and is written by incident_mod_commit().
+ */
 static int incident_mod_batch_end(struct console *c, bool ok)
 {
     struct incidents *m = state_of(c);
     if (!m)
         return 0;
+    struct batch *b = m->batch;
     int rc = 0;
-    if (ok)
-        rc = batch_flush(c, m);
-    else
-        batch_clear(m->batch);
-    if (ok && rc == 0)
+    if (ok) {
+        for (size_t i = 0; rc == 0 && i < b->n_inc; i++)
+            rc = batch_audit(c, &b->inc[i]);
+        if (rc == 0)
+            rc = b->failed;
+    } else {
+        batch_clear(b);
+    }
+    if (rc && ok)
+        batch_clear(b); /* the caller rolls back */
+    b->write_through = false;
+    b->failed = 0;
+    return rc;
+}
+
+/* The transaction commits: write what the batches kept in memory. */
+static int incident_mod_commit(struct console *c)
+{
+    struct incidents *m = state_of(c);
+    if (!m)
+        return 0;
+    int rc = batch_flush(c, m);
+    if (rc == 0)
         rc = m->batch->failed;
-    m->batch->write_through = false;
     m->batch->failed = 0;
     return rc;
 }
@@ -1487,8 +1548,9 @@ static int send_notice(struct console *c, struct incidents *m, const struct inci
 {
     if (m->sla.notify_cmd[0] && m->n_runs == INCIDENT_NOTIFY_MAX)
         return -EBUSY;
-    json_t *payload = notice_json(c, row, clock, stage, s, now);
-    if (!payload)
+    /* What the notifier reads (every host of the incident): built only when one is set. */
+    json_t *payload = NULL;
+    if (m->sla.notify_cmd[0] && !(payload = notice_json(c, row, clock, stage, s, now)))
         return -ENOMEM;
     struct sla_run run;
     int rc = sla_notify_start(&m->sla, payload, &run);
@@ -2200,6 +2262,7 @@ const struct console_module incident_module = {
     .fini = incident_mod_fini,
     .on_message = incident_mod_message,
     .on_batch_end = incident_mod_batch_end,
+    .on_commit = incident_mod_commit,
     .on_tick = incident_mod_tick,
     .commands = incident_cmds,
 };

@@ -405,7 +405,7 @@ static int store_batch(struct ingest *i, const struct sensor_row *row, uint64_t 
         rc = -EIO;
         goto fail;
     }
-    if (solo && (rc = store_commit(st)) < 0)
+    if (solo && ((rc = modules_before_commit(i->c)) < 0 || (rc = store_commit(st)) < 0))
         goto fail;
     return 0;
 fail:
@@ -559,7 +559,9 @@ static int group_commit(struct ingest *i)
         return 0;
     int rc = g->n ? -EIO : 0; /* batches but no transaction: SQLite rolled it back */
     if (store_in_tx(st)) {
-        rc = store_ingest_tx_alive(st) ? store_commit(st) : -EIO;
+        rc = store_ingest_tx_alive(st) ? modules_before_commit(i->c) : -EIO;
+        if (rc == 0)
+            rc = store_ingest_tx_alive(st) ? store_commit(st) : -EIO;
         if (rc < 0) {
             modules_batch_abort(i->c);
             if (store_in_tx(st))

@@ -117,6 +117,19 @@ void modules_batch_abort(struct console *c)
     }
 }
 
+int modules_before_commit(struct console *c)
+{
+    const struct console_module *const *t = modules_table(c);
+    for (size_t i = 0; t[i]; i++) {
+        if (!t[i]->on_commit)
+            continue;
+        int rc = t[i]->on_commit(c);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
 void modules_tick(struct console *c, uint64_t now_usec)
 {
     const struct console_module *const *t = modules_table(c);
@@ -147,6 +160,8 @@ int modules_raise_event(struct console *c, int64_t sensor_id, const char *sensor
     }
     if (rc == 0 && !nested)
         rc = modules_batch_end(c);
+    if (rc == 0 && !nested)
+        rc = modules_before_commit(c);
     if (rc == 0)
         rc = store_commit(c->store);
     if (rc < 0) {

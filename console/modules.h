@@ -42,6 +42,12 @@ WARD_MUST_CHECK int modules_message(struct console *c, const struct msg_origin *
 WARD_MUST_CHECK int modules_batch_end(struct console *c);
 /* Tells every module to forget the batch being rolled back (on_batch_end, !ok). */
 void modules_batch_abort(struct console *c);
+/*
+ * Before the commit of a transaction that stored batches: every module's
+ * on_commit.  Stops at and returns the first negative result; the caller then
+ * calls modules_batch_abort() and rolls back.
+ */
+WARD_MUST_CHECK int modules_before_commit(struct console *c);
 /* Calls every module's on_tick. */
 void modules_tick(struct console *c, uint64_t now_usec);
 

@@ -101,7 +101,8 @@ struct sla_run {
 /*
  * Starts the notifier with payload (compact JSON, one line) on its standard
  * input and returns at once.  0 and *run filled; -ENOENT if no notifier is
- * configured; another negative errno if it could not be started (logged).
+ * configured (payload may then be NULL); another negative errno if it could not
+ * be started (logged).
  */
 WARD_MUST_CHECK int sla_notify_start(const struct sla_config *cfg, const json_t *payload,
                                      struct sla_run *run);

@@ -589,6 +589,34 @@ int store_incidents_link_event(struct store *st, int64_t incident, int64_t event
     return store_step_done(st, s, "incidents: linking an event");
 }
 
+#define LINK_ROW "(?,?,?)"
+#define LINK_ROWS4 LINK_ROW "," LINK_ROW "," LINK_ROW "," LINK_ROW
+#define LINK_ROWS16 LINK_ROWS4 "," LINK_ROWS4 "," LINK_ROWS4 "," LINK_ROWS4
+#define LINK_ROWS32 LINK_ROWS16 "," LINK_ROWS16
+#define LINK_PER_STMT 32
+
+int store_incidents_link_events(struct store *st, const struct incident_link *l, size_t n)
+{
+    static const char many[] = "INSERT INTO incident_links(event, incident, received_usec)"
+                               " VALUES " LINK_ROWS32 " ON CONFLICT(event) DO NOTHING";
+    int rc = 0;
+    size_t i = 0;
+    for (; rc == 0 && n - i >= LINK_PER_STMT; i += LINK_PER_STMT) {
+        sqlite3_stmt *s = store_prepare(st, many);
+        if (!s)
+            return -EIO;
+        for (int k = 0; k < LINK_PER_STMT; k++) {
+            sqlite3_bind_int64(s, 3 * k + 1, l[i + k].event);
+            sqlite3_bind_int64(s, 3 * k + 2, l[i + k].incident);
+            sqlite3_bind_int64(s, 3 * k + 3, i64(l[i + k].received_usec));
+        }
+        rc = store_step_done(st, s, "incidents: linking events");
+    }
+    for (; rc == 0 && i < n; i++)
+        rc = store_incidents_link_event(st, l[i].incident, l[i].event, l[i].received_usec);
+    return rc;
+}
+
 int store_incidents_add_key(struct store *st, int64_t incident, const char *key)
 {
     static const char sql[] = "INSERT OR IGNORE INTO incident_keys(incident, key) VALUES (?1, ?2)";

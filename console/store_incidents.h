@@ -133,6 +133,15 @@ WARD_MUST_CHECK int store_incidents_max_linked(struct store *st, int64_t *event)
 /* Links event (its row in the events table) to the incident; nothing if linked already. */
 WARD_MUST_CHECK int store_incidents_link_event(struct store *st, int64_t incident, int64_t event,
                                                uint64_t received_usec);
+/* An event to link to an incident (store_incidents_link_events()). */
+struct incident_link {
+    int64_t event;          /* its row in the events table */
+    int64_t incident;       /* the incident */
+    uint64_t received_usec; /* console time it was linked */
+};
+/* store_incidents_link_event() for n links, several rows per statement. */
+WARD_MUST_CHECK int store_incidents_link_events(struct store *st, const struct incident_link *l,
+                                                size_t n);
 /*
  * Adds a campaign key ("lateral", "scan", "ioc:evil.example") to the incident:
  * a later event with the same key joins it (store_incidents_candidates()).

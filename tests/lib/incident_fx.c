@@ -112,15 +112,19 @@ static int feed_one(struct incident_fx *fx, const struct incident_fx_event *e)
     return rc ? rc : incident_module.on_message(&fx->c, &o, &m);
 }
 
-int incident_fx_batch(struct incident_fx *fx, const struct incident_fx_event *evs, size_t n)
+int incident_fx_group(struct incident_fx *fx, const struct incident_fx_event *evs, size_t n,
+                      size_t per_batch)
 {
     int rc = store_begin(fx->c.store);
     if (rc)
         return rc;
-    for (size_t i = 0; rc == 0 && i < n; i++)
+    for (size_t i = 0; rc == 0 && i < n; i++) {
         rc = feed_one(fx, &evs[i]);
+        if (rc == 0 && ((i + 1) % per_batch == 0 || i + 1 == n))
+            rc = incident_module.on_batch_end(&fx->c, true);
+    }
     if (rc == 0)
-        rc = incident_module.on_batch_end(&fx->c, true);
+        rc = incident_module.on_commit(&fx->c);
     if (rc == 0)
         rc = store_commit(fx->c.store);
     if (rc) {
@@ -129,6 +133,11 @@ int incident_fx_batch(struct incident_fx *fx, const struct incident_fx_event *ev
             store_rollback(fx->c.store);
     }
     return rc;
+}
+
+int incident_fx_batch(struct incident_fx *fx, const struct incident_fx_event *evs, size_t n)
+{
+    return incident_fx_group(fx, evs, n, n ? n : 1);
 }
 
 int incident_fx_event(struct incident_fx *fx, const struct incident_fx_event *e)

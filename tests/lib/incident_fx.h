@@ -41,11 +41,17 @@ struct incident_fx_event {
 };
 /*
  * Feeds ev through on_message as a batch of its own (a transaction, then the
- * module's on_batch_end); returns the first failure.
+ * module's on_batch_end and on_commit); returns the first failure.
  */
 int incident_fx_event(struct incident_fx *fx, const struct incident_fx_event *ev);
 /* Feeds n events as one batch, as ingest stores a sensor's batch. */
 int incident_fx_batch(struct incident_fx *fx, const struct incident_fx_event *evs, size_t n);
+/*
+ * Feeds n events as batches of per_batch in one transaction, as ingest stores
+ * the batches waiting on its socket (each batch's on_batch_end, then on_commit).
+ */
+int incident_fx_group(struct incident_fx *fx, const struct incident_fx_event *evs, size_t n,
+                      size_t per_batch);
 
 /*
  * Calls verb as who with args (consumed).  Returns the handler's result; *reply

@@ -8,6 +8,8 @@
 #   - durable events/s: events / (start of streaming .. last acknowledgement)
 #   - p50/p99 latency from each message's creation (Message.created_usec, on
 #     the sensor) to the commit of its batch, as measured by the console
+#   - the console's CPU time (all its threads, user + system) per stored event,
+#     which moves less than the rate when other work shares the machine
 #   - the ratio to ward-storebench: the same rows through the same store calls
 #     in one loop, no transport, in the same run.
 # Then a saturation run (no rate limit) for the ceiling.
@@ -27,12 +29,20 @@ mkdir -p "$BENCH_DIR"
 DATA=$BENCH_DIR/data
 trap 'tx_cleanup; rm -rf "$BENCH_DIR"' EXIT
 
+# CPU time (user + system, in clock ticks) process PID has used so far.
+cpu_ticks() {
+    awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0
+}
+
 run_phase() { # run_phase LABEL RATE_PER_SENSOR
     local label=$1 rate=$2 pids="" p t0 t1 rows
     rm -rf "$DATA" "$T"/spool-*
     : >"$T/console.log"
     tx_console_start || { echo "bench-console: console did not start"; cat "$T/console.log"; exit 1; }
     for s in $(seq 1 $SENSORS); do tx_enrol b$s; done
+    local c0 c1 hz
+    hz=$(getconf CLK_TCK)
+    c0=$(cpu_ticks "$CONSOLE_PID")
     t0=$(date +%s.%N)
     for s in $(seq 1 $SENSORS); do
         tx_loadgen_bg $label-b$s b$s --count $((N / SENSORS)) --rate "$rate" --close-ms 120000
@@ -42,6 +52,7 @@ run_phase() { # run_phase LABEL RATE_PER_SENSOR
         tx_wait_pid "$p" 300 || echo "bench-console: a sensor did not finish ($label)"
     done
     t1=$(date +%s.%N)
+    c1=$(cpu_ticks "$CONSOLE_PID")
     rows=$(tx_rows)
     tx_console_stop
     local lat
@@ -50,8 +61,10 @@ run_phase() { # run_phase LABEL RATE_PER_SENSOR
     p99=$(echo "$lat" | awk '{print $6}')
     secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
     eps=$(awk -v r="$rows" -v s="$secs" 'BEGIN { printf "%.0f", r / s }')
-    awk -v l="$label" -v r="$rows" -v s="$secs" -v e="$eps" -v a="${p50:-0}" -v b="${p99:-0}" \
-        'BEGIN { printf "%-11s %8d events stored in %6.2f s: %8d durable events/s; latency p50 %6.1f ms, p99 %6.1f ms\n", l, r, s, e, a / 1000, b / 1000 }'
+    cpu_us=$(awk -v a="$c0" -v b="$c1" -v hz="$hz" -v r="$rows" \
+        'BEGIN { printf "%.1f", (r > 0) ? (b - a) / hz * 1e6 / r : 0 }')
+    awk -v l="$label" -v r="$rows" -v s="$secs" -v e="$eps" -v a="${p50:-0}" -v b="${p99:-0}" -v c="$cpu_us" \
+        'BEGIN { printf "%-11s %8d events stored in %6.2f s: %8d durable events/s; latency p50 %6.1f ms, p99 %6.1f ms; console CPU %.1f us/event\n", l, r, s, e, a / 1000, b / 1000, c }'
     [ "$rows" -eq "$N" ] || echo "bench-console: WARNING: $rows rows, want $N"
 }
 

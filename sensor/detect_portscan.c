@@ -63,6 +63,8 @@ struct scan_pair {
     uint8_t n_sample;                /* entries in sample */
 };
 
+/* What every resolved first contact reads and writes comes first, next to the
+ * key, so that it touches two cache lines of the entry rather than three. */
 struct scan_src {
     uint64_t first_usec;            /* first counted attempt */
     uint64_t last_usec;             /* latest counted attempt */
@@ -71,18 +73,18 @@ struct scan_src {
     uint32_t fail_targets;          /* first contacts that failed */
     uint32_t arp_fail;              /* of which ARP requests */
     uint32_t attempts;              /* attempts of any kind */
-    uint32_t vert_ports;            /* largest per-destination port count */
-    uint32_t vert_answered;         /* answered attempts on that destination */
-    struct addr vert_dst;           /* that destination */
-    uint16_t ports[PS_SAMPLE];      /* sample of first-contact ports */
     uint8_t n_ports;                /* entries in ports */
     uint8_t protos;                 /* bit 0 tcp, 1 udp, 2 icmp, 3 arp */
-    struct addr targets[PS_SAMPLE]; /* sample of failed destinations */
     uint8_t n_targets;              /* entries in targets */
     bool horizontal;                /* TRW decided: scanner */
     bool vertical;                  /* vertical threshold crossed */
     bool dirty;                     /* changed since the last report */
     bool listed;                    /* in the dirty list */
+    uint16_t ports[PS_SAMPLE];      /* sample of first-contact ports */
+    uint32_t vert_ports;            /* largest per-destination port count */
+    uint32_t vert_answered;         /* answered attempts on that destination */
+    struct addr vert_dst;           /* that destination */
+    struct addr targets[PS_SAMPLE]; /* sample of failed destinations */
 };
 
 struct portscan {

@@ -1,7 +1,10 @@
 /*
- * keymap -- see keymap.h.  Tags and use times live in arrays of their own, apart
- * from the [key | value] records, so that scanning a window of KEYMAP_WAYS slots
- * reads one cache line of tags; only a matching tag costs a key compare.
+ * keymap -- see keymap.h.  Each window of KEYMAP_WAYS slots keeps its tags and use
+ * times together in one cache line of 64-bit words (an 8-bit tag from the top of
+ * the hash over a 56-bit use time), apart from the [key | value] records: finding
+ * a key, or the least recently used slot of a full window, reads that one line,
+ * and only a matching tag (the key's own, or one in 255 others) costs a record.
+ * Use times are exact up to 2^56 usec (the year 4253); later ones count as that.
  */
 #include "keymap.h"
 
@@ -11,9 +14,11 @@
 #include "bigmem.h"
 #include "ward.h"
 
+#define META_TIME_BITS 56
+#define META_TIME_MASK ((1ULL << META_TIME_BITS) - 1)
+
 struct keymap {
-    uint32_t *tags;      /* per slot: high hash bits | 1, 0 when empty */
-    uint64_t *last;      /* per slot: when the entry was last used */
+    uint64_t *meta;      /* per slot: tag << 56 | use time; 0 when empty (tags are never 0) */
     uint8_t *recs;       /* slot_count records of [key | value], stride bytes each */
     size_t slot_count;   /* power of two */
     size_t stride;       /* bytes per record */
@@ -25,6 +30,8 @@ struct keymap {
     keymap_evict_fn on_evict; /* told before an eviction, may be NULL */
     void *evict_arg;     /* its argument */
 };
+
+_Static_assert(KEYMAP_WAYS * sizeof(uint64_t) == 64, "a window's meta words fill one cache line");
 
 static size_t round8(size_t n)
 {
@@ -45,10 +52,9 @@ struct keymap *keymap_new(size_t cap, size_t key_len, size_t val_len)
     m->val_off = round8(key_len);
     m->stride = m->val_off + round8(val_len);
     m->slot_count = n;
-    m->tags = bigmem_calloc(n, sizeof(*m->tags));
-    m->last = bigmem_calloc(n, sizeof(*m->last));
+    m->meta = bigmem_calloc(n, sizeof(*m->meta)); /* page-aligned: a window is one line */
     m->recs = bigmem_calloc(n, m->stride);
-    if (!m->tags || !m->last || !m->recs) {
+    if (!m->meta || !m->recs) {
         keymap_free(m);
         return NULL;
     }
@@ -59,8 +65,7 @@ void keymap_free(struct keymap *m)
 {
     if (!m)
         return;
-    bigmem_free(m->tags, m->slot_count, sizeof(*m->tags));
-    bigmem_free(m->last, m->slot_count, sizeof(*m->last));
+    bigmem_free(m->meta, m->slot_count, sizeof(*m->meta));
     bigmem_free(m->recs, m->slot_count, m->stride);
     free(m);
 }
@@ -97,40 +102,57 @@ static inline bool key_eq(const uint8_t *a, const uint8_t *b, size_t len)
     return diff == 0;
 }
 
-static uint32_t tag_of(uint64_t h)
+/* The tag of hash h in a meta word's top byte; never 0, which marks an empty slot. */
+static uint64_t tag_of(uint64_t h)
 {
-    return (uint32_t)(h >> 32) | 1u; /* never 0, which marks an empty slot */
+    uint64_t t = h >> META_TIME_BITS;
+    return (t ? t : 1) << META_TIME_BITS;
+}
+
+static uint64_t time_of(uint64_t meta)
+{
+    return meta & META_TIME_MASK;
+}
+
+static uint64_t clamp_time(uint64_t usec)
+{
+    return usec < META_TIME_MASK ? usec : META_TIME_MASK;
+}
+
+static size_t window_of(const struct keymap *m, uint64_t h)
+{
+    return (size_t)h & (m->slot_count - 1) & ~(size_t)(KEYMAP_WAYS - 1);
+}
+
+/* Where an insert into the window at start goes: its first empty slot, else its
+ * least recently used one (the first of equals). */
+static size_t victim_of(const struct keymap *m, size_t start)
+{
+    size_t lru = start;
+    for (size_t i = start; i < start + KEYMAP_WAYS; i++) {
+        if (!m->meta[i])
+            return i;
+        if (time_of(m->meta[i]) < time_of(m->meta[lru]))
+            lru = i;
+    }
+    return lru;
 }
 
 /*
- * Index of key, or slot_count if absent; *victim gets where to insert (an empty
- * slot, else the least recently used of the window).  The tags of a window share
- * one cache line, so a miss costs one line and a hit one more.
+ * Index of key, or slot_count if absent; *victim (if not NULL) gets where to
+ * insert.  The window's meta words share one cache line, so a miss costs one
+ * line and a hit one more.
  */
 static size_t find(const struct keymap *m, const void *key, uint64_t h, size_t *victim)
 {
-    size_t start = (size_t)h & (m->slot_count - 1) & ~(size_t)(KEYMAP_WAYS - 1);
-    uint32_t tag = tag_of(h);
-    size_t empty = m->slot_count;
+    size_t start = window_of(m, h);
+    uint64_t tag = tag_of(h);
     for (size_t i = start; i < start + KEYMAP_WAYS; i++) {
-        uint32_t t = m->tags[i];
-        if (t == tag && key_eq(key_at(m, i), key, m->key_len))
+        if ((m->meta[i] & ~META_TIME_MASK) == tag && key_eq(key_at(m, i), key, m->key_len))
             return i;
-        if (!t && empty == m->slot_count)
-            empty = i;
     }
-    if (victim) {
-        if (empty != m->slot_count) {
-            *victim = empty;
-        } else {
-            size_t lru = start;
-            for (size_t i = start + 1; i < start + KEYMAP_WAYS; i++) {
-                if (m->last[i] < m->last[lru])
-                    lru = i;
-            }
-            *victim = lru;
-        }
-    }
+    if (victim)
+        *victim = victim_of(m, start);
     return m->slot_count;
 }
 
@@ -138,26 +160,26 @@ void *keymap_get(struct keymap *m, const void *key, uint64_t now_usec, bool crea
                  bool *created)
 {
     uint64_t h = keymap_hash(key, m->key_len, 0);
+    uint64_t now = clamp_time(now_usec);
     size_t victim = 0;
     size_t i = find(m, key, h, create ? &victim : NULL);
     if (created)
         *created = false;
     if (i != m->slot_count) {
-        if (now_usec > m->last[i])
-            m->last[i] = now_usec;
+        if (now > time_of(m->meta[i]))
+            m->meta[i] = (m->meta[i] & ~META_TIME_MASK) | now;
         return val_at(m, i);
     }
     if (!create)
         return NULL;
-    if (m->tags[victim]) {
+    if (m->meta[victim]) {
         m->evictions++;
         if (m->on_evict)
             m->on_evict(m->evict_arg, key_at(m, victim), val_at(m, victim));
     } else {
         m->count++;
     }
-    m->tags[victim] = tag_of(h);
-    m->last[victim] = now_usec;
+    m->meta[victim] = tag_of(h) | now;
     memcpy(key_at(m, victim), key, m->key_len);
     memset(val_at(m, victim), 0, m->val_len);
     if (created)
@@ -168,30 +190,19 @@ void *keymap_get(struct keymap *m, const void *key, uint64_t now_usec, bool crea
 void keymap_prefetch(const struct keymap *m, const void *key, int stage)
 {
     uint64_t h = keymap_hash(key, m->key_len, 0);
-    size_t start = (size_t)h & (m->slot_count - 1) & ~(size_t)(KEYMAP_WAYS - 1);
+    size_t start = window_of(m, h);
     if (stage == 0) {
-        __builtin_prefetch(&m->tags[start]);
-        __builtin_prefetch(&m->last[start]);
+        __builtin_prefetch(&m->meta[start]);
         return;
     }
-    uint32_t tag = tag_of(h);
-    size_t empty = m->slot_count;
+    uint64_t tag = tag_of(h);
     for (size_t i = start; i < start + KEYMAP_WAYS; i++) {
-        if (m->tags[i] == tag) {
+        if ((m->meta[i] & ~META_TIME_MASK) == tag) {
             keymap_prefetch_slot(m, i);
             return;
         }
-        if (!m->tags[i] && empty == m->slot_count)
-            empty = i;
     }
-    if (empty == m->slot_count) {
-        empty = start;
-        for (size_t i = start + 1; i < start + KEYMAP_WAYS; i++) {
-            if (m->last[i] < m->last[empty])
-                empty = i;
-        }
-    }
-    keymap_prefetch_slot(m, empty); /* where keymap_get() would create it */
+    keymap_prefetch_slot(m, victim_of(m, start)); /* where keymap_get() would create it */
 }
 
 void keymap_prefetch_slot(const struct keymap *m, size_t slot)
@@ -218,16 +229,16 @@ size_t keymap_slot_of(const struct keymap *m, const void *val)
 
 void *keymap_peek_slot(const struct keymap *m, size_t slot, const void *key)
 {
-    if (slot >= m->slot_count || !m->tags[slot] || !key_eq(key_at(m, slot), key, m->key_len))
+    if (slot >= m->slot_count || !m->meta[slot] || !key_eq(key_at(m, slot), key, m->key_len))
         return NULL;
     return val_at(m, slot);
 }
 
 void keymap_del_at(struct keymap *m, size_t i)
 {
-    if (i >= m->slot_count || !m->tags[i])
+    if (i >= m->slot_count || !m->meta[i])
         return;
-    m->tags[i] = 0;
+    m->meta[i] = 0;
     m->count--;
 }
 
@@ -246,12 +257,12 @@ size_t keymap_slots(const struct keymap *m)
 
 void *keymap_at(struct keymap *m, size_t i, const void **key, uint64_t *last_usec)
 {
-    if (!m->tags[i])
+    if (!m->meta[i])
         return NULL;
     if (key)
         *key = key_at(m, i);
     if (last_usec)
-        *last_usec = m->last[i];
+        *last_usec = time_of(m->meta[i]);
     return val_at(m, i);
 }
 
@@ -267,6 +278,5 @@ uint64_t keymap_evictions(const struct keymap *m)
 
 size_t keymap_memory(const struct keymap *m)
 {
-    return m ? sizeof(*m) + m->slot_count * (m->stride + sizeof(*m->tags) + sizeof(*m->last))
-             : 0;
+    return m ? sizeof(*m) + m->slot_count * (m->stride + sizeof(*m->meta)) : 0;
 }

@@ -56,8 +56,6 @@ struct host {
     uint16_t vlan;         /* key: VLAN */
     bool used;             /* slot in use */
     uint8_t ttl;           /* TTL of its latest packet */
-    uint32_t hnext;        /* hash chain */
-    uint32_t prev, next;   /* LRU list */
     uint32_t lru_tick;     /* LRU grain in which it last moved to the head */
     uint32_t ver;          /* version: new whenever learning from a packet again could differ */
     bool dirty;            /* changed since the last update */
@@ -69,8 +67,8 @@ struct host {
     bool foreign;          /* outside home (bound by the link layer) */
     uint8_t svc_unnamed;   /* services in use without an application name */
     uint32_t mac_slot;     /* MAC slot that held mac when it was set (a hint), NIL if none */
-    /* Cold: changed when something about the host is learnt. */
     uint8_t mac[6];        /* MAC, valid if mac_src */
+    /* Cold: changed when something about the host is learnt. */
     uint8_t n_tls;         /* TLS names in use */
     uint8_t n_ua;          /* user agents in use */
     const char *os;        /* family (static) or NULL */
@@ -98,8 +96,6 @@ struct mac_ent {
     uint8_t n_v6;          /* IPv6 sources tracked */
     bool named;            /* hostname or vendor_class is set */
     uint32_t host;         /* host slot holding this MAC, NIL if none */
-    uint32_t hnext;        /* hash chain */
-    uint32_t prev, next;   /* LRU list */
     uint32_t lru_tick;     /* LRU grain in which it last moved to the head */
     uint32_t ver;          /* version: new whenever learning from a packet again could differ */
     uint32_t v4_pkts[2];   /* packet counts of v4[] */
@@ -111,7 +107,19 @@ struct mac_ent {
     char vendor_class[PKT_SHORT_MAX]; /* from DHCP */
 };
 
-_Static_assert(offsetof(struct host, mac) == 64, "struct host: hot part in one cache line");
+/*
+ * Where a slot sits in its table's hash chain and LRU list, kept apart from the
+ * entries (16 bytes a slot, a few hundred KB for both tables), so that walking a
+ * chain past other keys, unhashing an evicted entry and LRU moves touch these
+ * small arrays instead of other entries' cache lines.
+ */
+struct link {
+    uint32_t hash;         /* full hash of the slot's key */
+    uint32_t hnext;        /* hash chain */
+    uint32_t prev, next;   /* LRU list, most recent first */
+};
+
+_Static_assert(offsetof(struct host, n_tls) <= 64, "struct host: hot part in one cache line");
 _Static_assert(offsetof(struct mac_ent, v4) <= 64, "struct mac_ent: hot part in one cache line");
 
 struct asset_tracker {
@@ -122,11 +130,13 @@ struct asset_tracker {
     struct cidr_set home_owned;   /* parsed by asset_tracker_open() */
     const struct sink *out;       /* where updates go */
     struct host *hosts;           /* host slots */
+    struct link *hl;              /* their chain and LRU links */
     uint32_t *hidx;               /* host hash heads */
     uint32_t hmask;               /* host hash size - 1 */
     uint32_t h_head, h_tail;      /* host LRU: most recent first */
     uint32_t h_used;              /* host slots handed out (in order; never freed) */
     struct mac_ent *macs;         /* MAC slots */
+    struct link *ml;              /* their chain and LRU links */
     uint32_t *midx;               /* MAC hash heads */
     uint32_t mmask;               /* MAC hash size - 1 */
     uint32_t m_head, m_tail;      /* MAC LRU */
@@ -323,8 +333,8 @@ static void host_touch(struct asset_tracker *t, uint32_t i)
         t->next_due_usec = t->now_usec; /* may be due for a refresh: see emit_due() */
     if (t->h_head == i)
         return;
-    LRU_UNLINK(t->hosts, t->h_head, t->h_tail, i);
-    LRU_PUSH(t->hosts, t->h_head, t->h_tail, i);
+    LRU_UNLINK(t->hl, t->h_head, t->h_tail, i);
+    LRU_PUSH(t->hl, t->h_head, t->h_tail, i);
 }
 
 /* The same for MAC slot i, and brings its last_usec up to date. */
@@ -337,16 +347,16 @@ static void mac_touch(struct asset_tracker *t, uint32_t i)
     t->macs[i].lru_tick = tick;
     if (t->m_head == i)
         return;
-    LRU_UNLINK(t->macs, t->m_head, t->m_tail, i);
-    LRU_PUSH(t->macs, t->m_head, t->m_tail, i);
+    LRU_UNLINK(t->ml, t->m_head, t->m_tail, i);
+    LRU_PUSH(t->ml, t->m_head, t->m_tail, i);
 }
 
 static struct host *host_find(struct asset_tracker *t, const struct addr *a, uint16_t vlan)
 {
-    uint32_t b = host_hash(a, vlan) & t->hmask;
-    for (uint32_t i = t->hidx[b]; i != NIL; i = t->hosts[i].hnext) {
+    uint32_t hh = host_hash(a, vlan);
+    for (uint32_t i = t->hidx[hh & t->hmask]; i != NIL; i = t->hl[i].hnext) {
         struct host *h = &t->hosts[i];
-        if (h->vlan == vlan && addr_eq(&h->ip, a))
+        if (t->hl[i].hash == hh && h->vlan == vlan && addr_eq(&h->ip, a))
             return h;
     }
     return NULL;
@@ -357,12 +367,11 @@ static bool is_home(const struct asset_tracker *t, const struct addr *a);
 
 static void host_unhash(struct asset_tracker *t, uint32_t i)
 {
-    struct host *h = &t->hosts[i];
-    uint32_t *pp = &t->hidx[host_hash(&h->ip, h->vlan) & t->hmask];
+    uint32_t *pp = &t->hidx[t->hl[i].hash & t->hmask];
     while (*pp != NIL && *pp != i)
-        pp = &t->hosts[*pp].hnext;
+        pp = &t->hl[*pp].hnext;
     if (*pp == i)
-        *pp = h->hnext;
+        *pp = t->hl[i].hnext;
 }
 
 static struct host *host_get(struct asset_tracker *t, const struct addr *a, uint16_t vlan,
@@ -381,7 +390,7 @@ static struct host *host_get(struct asset_tracker *t, const struct addr *a, uint
     } else {
         i = t->h_tail;
         WARD_ASSERT(i != NIL);
-        LRU_UNLINK(t->hosts, t->h_head, t->h_tail, i);
+        LRU_UNLINK(t->hl, t->h_head, t->h_tail, i);
         mac_unhold(t, &t->hosts[i]);
         host_unhash(t, i);
         t->st.host_evictions++;
@@ -406,10 +415,10 @@ static struct host *host_get(struct asset_tracker *t, const struct addr *a, uint
         t->n_foreign++;
         t->foreign_gen++; /* "not an asset" cached in flows may be stale now */
     }
-    uint32_t b = host_hash(a, vlan) & t->hmask;
-    h->hnext = t->hidx[b];
-    t->hidx[b] = i;
-    LRU_PUSH(t->hosts, t->h_head, t->h_tail, i);
+    t->hl[i].hash = host_hash(a, vlan);
+    t->hl[i].hnext = t->hidx[t->hl[i].hash & t->hmask];
+    t->hidx[t->hl[i].hash & t->hmask] = i;
+    LRU_PUSH(t->hl, t->h_head, t->h_tail, i);
     t->st.hosts++;
     return h;
 }
@@ -417,9 +426,9 @@ static struct host *host_get(struct asset_tracker *t, const struct addr *a, uint
 /* Looks a MAC up without touching its recency. */
 static struct mac_ent *mac_find(struct asset_tracker *t, const uint8_t mac[6])
 {
-    uint32_t b = mac_hash(mac) & t->mmask;
-    for (uint32_t i = t->midx[b]; i != NIL; i = t->macs[i].hnext) {
-        if (memcmp(t->macs[i].mac, mac, 6) == 0)
+    uint32_t mh = mac_hash(mac);
+    for (uint32_t i = t->midx[mh & t->mmask]; i != NIL; i = t->ml[i].hnext) {
+        if (t->ml[i].hash == mh && memcmp(t->macs[i].mac, mac, 6) == 0)
             return &t->macs[i];
     }
     return NULL;
@@ -427,9 +436,9 @@ static struct mac_ent *mac_find(struct asset_tracker *t, const uint8_t mac[6])
 
 static struct mac_ent *mac_get(struct asset_tracker *t, const uint8_t mac[6], bool create)
 {
-    uint32_t b = mac_hash(mac) & t->mmask;
-    for (uint32_t i = t->midx[b]; i != NIL; i = t->macs[i].hnext) {
-        if (memcmp(t->macs[i].mac, mac, 6) == 0) {
+    uint32_t mh = mac_hash(mac);
+    for (uint32_t i = t->midx[mh & t->mmask]; i != NIL; i = t->ml[i].hnext) {
+        if (t->ml[i].hash == mh && memcmp(t->macs[i].mac, mac, 6) == 0) {
             mac_touch(t, i);
             return &t->macs[i];
         }
@@ -442,15 +451,15 @@ static struct mac_ent *mac_get(struct asset_tracker *t, const uint8_t mac[6], bo
     } else {
         i = t->m_tail;
         WARD_ASSERT(i != NIL);
-        LRU_UNLINK(t->macs, t->m_head, t->m_tail, i);
+        LRU_UNLINK(t->ml, t->m_head, t->m_tail, i);
         struct mac_ent *old = &t->macs[i];
         if (old->device && !old->announced)
             t->macs_waiting--;
-        uint32_t *pp = &t->midx[mac_hash(old->mac) & t->mmask];
+        uint32_t *pp = &t->midx[t->ml[i].hash & t->mmask];
         while (*pp != NIL && *pp != i)
-            pp = &t->macs[*pp].hnext;
+            pp = &t->ml[*pp].hnext;
         if (*pp == i)
-            *pp = old->hnext;
+            *pp = t->ml[i].hnext;
         t->st.mac_evictions++;
         t->st.macs--;
     }
@@ -462,9 +471,10 @@ static struct mac_ent *mac_get(struct asset_tracker *t, const uint8_t mac[6], bo
     m->first_usec = m->last_usec = t->now_usec;
     mac_bump(t, m);
     m->lru_tick = lru_tick_of(t->now_usec);
-    m->hnext = t->midx[b];
-    t->midx[b] = i;
-    LRU_PUSH(t->macs, t->m_head, t->m_tail, i);
+    t->ml[i].hash = mh;
+    t->ml[i].hnext = t->midx[mh & t->mmask];
+    t->midx[mh & t->mmask] = i;
+    LRU_PUSH(t->ml, t->m_head, t->m_tail, i);
     t->st.macs++;
     return m;
 }
@@ -521,10 +531,12 @@ struct asset_tracker *asset_tracker_new(const struct asset_opts *o, const struct
     t->hmask = hsize - 1; /* before allocating: asset_tracker_free() needs the sizes */
     t->mmask = msize - 1;
     t->hosts = bigmem_calloc(t->o.max_hosts, sizeof(*t->hosts));
+    t->hl = bigmem_calloc(t->o.max_hosts, sizeof(*t->hl));
     t->hidx = bigmem_calloc(hsize, sizeof(*t->hidx));
     t->macs = bigmem_calloc(t->o.max_macs, sizeof(*t->macs));
+    t->ml = bigmem_calloc(t->o.max_macs, sizeof(*t->ml));
     t->midx = bigmem_calloc(msize, sizeof(*t->midx));
-    if (!t->hosts || !t->hidx || !t->macs || !t->midx) {
+    if (!t->hosts || !t->hl || !t->hidx || !t->macs || !t->ml || !t->midx) {
         asset_tracker_free(t);
         return NULL;
     }
@@ -584,8 +596,10 @@ void asset_tracker_free(struct asset_tracker *t)
     if (!t)
         return;
     bigmem_free(t->hosts, t->o.max_hosts, sizeof(*t->hosts));
+    bigmem_free(t->hl, t->o.max_hosts, sizeof(*t->hl));
     bigmem_free(t->hidx, (size_t)t->hmask + 1, sizeof(*t->hidx));
     bigmem_free(t->macs, t->o.max_macs, sizeof(*t->macs));
+    bigmem_free(t->ml, t->o.max_macs, sizeof(*t->ml));
     bigmem_free(t->midx, (size_t)t->mmask + 1, sizeof(*t->midx));
     oui_free(t->oui_owned);
     cidr_set_fini(&t->home_owned);
@@ -603,8 +617,9 @@ size_t asset_tracker_memory(const struct asset_tracker *t)
 {
     if (!t)
         return 0;
-    return sizeof(*t) + t->o.max_hosts * sizeof(*t->hosts) +
-           t->o.max_macs * sizeof(*t->macs) + (t->hmask + 1 + t->mmask + 1) * sizeof(uint32_t);
+    return sizeof(*t) + t->o.max_hosts * (sizeof(*t->hosts) + sizeof(*t->hl)) +
+           t->o.max_macs * (sizeof(*t->macs) + sizeof(*t->ml)) +
+           (t->hmask + 1 + t->mmask + 1) * sizeof(uint32_t);
 }
 
 /* ------------------------------------------------------------------ learning */
@@ -1209,17 +1224,37 @@ void asset_tracker_prefetch_lookup(const struct asset_tracker *t, const struct p
         hb = &t->hidx[host_hash(&p->src, p->vlan) & t->hmask];
     if ((p->layers & PKT_ETH) && memcmp(t->macs[t->last_mac].mac, p->src_mac, 6) != 0)
         mb = &t->midx[mac_hash(p->src_mac) & t->mmask];
+    /* A full host table evicts its LRU tail for a source it does not hold. */
+    uint32_t v = hb && t->h_used == t->o.max_hosts ? t->h_tail : NIL;
     if (stage == 0) {
         if (hb)
             __builtin_prefetch(hb);
         if (mb)
             __builtin_prefetch(mb);
+        if (v != NIL) {
+            __builtin_prefetch(&t->hosts[v]);
+            __builtin_prefetch(&t->hl[v]);
+        }
         return;
     }
-    if (hb && *hb < t->o.max_hosts)
+    if (hb && *hb < t->o.max_hosts) {
+        __builtin_prefetch(&t->hl[*hb]);
         __builtin_prefetch(&t->hosts[*hb]);
-    if (mb && *mb < t->o.max_macs)
+    }
+    if (mb && *mb < t->o.max_macs) {
+        __builtin_prefetch(&t->ml[*mb]);
         __builtin_prefetch(&t->macs[*mb]);
+    }
+    if (v != NIL) {
+        const struct host *h = &t->hosts[v];
+        __builtin_prefetch(&t->hidx[t->hl[v].hash & t->hmask]);
+        if (t->hl[v].prev != NIL)
+            __builtin_prefetch(&t->hl[t->hl[v].prev]);
+        if (h->mac_src != MAC_NONE && h->mac_slot < t->o.max_macs)
+            __builtin_prefetch(&t->macs[h->mac_slot]);
+        for (size_t off = 64; off < offsetof(struct host, svc); off += 64)
+            __builtin_prefetch((const char *)h + off, 1);
+    }
 }
 
 static void learn_ip(struct asset_tracker *t, const struct pkt *p, struct flow *f, int dir)
@@ -1339,7 +1374,21 @@ static bool eth_source(const struct pkt *p)
     return pkt_has(p, PKT_ETH) && mac_is_unicast(p->src_mac);
 }
 
-/* After p (of memo_kind()) has been learnt from in full: the memo of f for dir. */
+/* True if set_os(h, g) would change h. */
+static bool os_would_change(const struct host *h, struct osfp_guess g)
+{
+    if (g.rank == OSFP_NONE || g.rank < h->os_rank)
+        return false;
+    return !(g.rank == h->os_rank && h->os);
+}
+
+/*
+ * After p has been learnt from in full: the memo of f for dir.  Learning from a
+ * packet of any kind does all that learning from one of memo_kind() of the same
+ * transport would, and more, except that a SYN or SYN-ACK guesses the OS from its
+ * shape instead of its TTL: after one, a memo is made only if the TTL's guess
+ * would change nothing.
+ */
 static void memo_make(struct asset_tracker *t, const struct pkt *p, struct flow *f, int dir)
 {
     uint8_t how = MEMO_ON | memo_l4(p);
@@ -1373,6 +1422,10 @@ static void memo_make(struct asset_tracker *t, const struct pkt *p, struct flow 
         if (!h->used || h->vlan != p->vlan || !addr_eq(&h->ip, &p->src))
             return;
         if (m && h->mac_src == MAC_WEAK && memcmp(h->mac, p->src_mac, 6) != 0)
+            return;
+        if ((p->layers & PKT_TCP) && (p->tcp.flags & TCP_SYN) &&
+            !addr_is_multicast_or_broadcast(&p->dst) && p->ttl > 4 &&
+            os_would_change(h, osfp_from_ttl(p->ttl)))
             return;
         how |= MEMO_HOST;
         ver += h->ver;
@@ -1570,7 +1623,7 @@ static void emit_due(struct asset_tracker *t, bool all)
     uint64_t next = UINT64_MAX;
     bool walk = all || t->now_usec >= t->next_due_usec;
     /* Oldest first, so that a burst limit favours hosts waiting longest. */
-    for (uint32_t i = walk ? t->h_tail : NIL; i != NIL; i = t->hosts[i].prev) {
+    for (uint32_t i = walk ? t->h_tail : NIL; i != NIL; i = t->hl[i].prev) {
         struct host *h = &t->hosts[i];
         bool due;
         uint64_t when;
@@ -1603,7 +1656,7 @@ static void emit_due(struct asset_tracker *t, bool all)
     if (walk)
         t->next_due_usec = next;
     /* Between ticks only a device never announced can be due: most ticks none. */
-    for (uint32_t i = all || t->macs_waiting ? t->m_tail : NIL; i != NIL; i = t->macs[i].prev) {
+    for (uint32_t i = all || t->macs_waiting ? t->m_tail : NIL; i != NIL; i = t->ml[i].prev) {
         struct mac_ent *m = &t->macs[i];
         if (!m->device || m->host != NIL || !m->dirty)
             continue;
@@ -1643,7 +1696,8 @@ void asset_tracker_packet(struct asset_tracker *t, const struct pkt *p, struct f
         uint64_t dropped = t->st.dropped_items;
         learn_link(t, p);
         learn_ip(t, p, f, dir);
-        if (f && memo_kind(p) && t->st.dropped_items == dropped)
+        if (f && t->st.dropped_items == dropped &&
+            !((p->layers & PKT_UDP) && (p->sport == 5353 || p->sport == 137 || p->dport == 137)))
             memo_make(t, p, f, dir);
     }
     if (t->now_usec >= t->next_tick_usec)

@@ -1201,11 +1201,16 @@ static struct host *src_host(struct asset_tracker *t, const struct pkt *p, struc
     return h;
 }
 
-void asset_tracker_prefetch_flow(const struct asset_tracker *t, const struct flow *f)
+void asset_tracker_prefetch_flow(const struct asset_tracker *t, const struct pkt *p,
+                                 const struct flow *f)
 {
     if (!t || !f)
         return;
-    for (int k = 0; k < 2; k++) {
+    /* Only the side p comes from: its entries are the ones it will touch. */
+    bool from_a = addr_eq(&p->src, &f->key.a), from_b = addr_eq(&p->src, &f->key.b);
+    int lo = from_b && !from_a ? FLOW_RESP : FLOW_ORIG;
+    int hi = from_a && !from_b ? FLOW_ORIG : FLOW_RESP;
+    for (int k = lo; k <= hi; k++) {
         uint32_t i = f->asset_host[k];
         if (i != 0 && i <= t->o.max_hosts)
             __builtin_prefetch(&t->hosts[i - 1]);

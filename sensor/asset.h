@@ -83,8 +83,10 @@ void asset_tracker_free(struct asset_tracker *t);
  */
 void asset_tracker_packet(struct asset_tracker *t, const struct pkt *p, struct flow *f, int dir);
 /* Latency hiding for loops that decode ahead: prefetches the host and MAC
- * entries flow f remembers (f may be NULL; a hint, nothing is changed). */
-void asset_tracker_prefetch_flow(const struct asset_tracker *t, const struct flow *f);
+ * entries flow f remembers for the side packet p comes from (f may be NULL, or
+ * a guess; a hint, nothing is changed). */
+void asset_tracker_prefetch_flow(const struct asset_tracker *t, const struct pkt *p,
+                                 const struct flow *f);
 /* For a packet that starts a flow (none remembers its source's slots): stage 0
  * prefetches the hash buckets of the source's host and MAC entries, stage 1 (a
  * few packets later) the entries they lead to.  A hint only. */

@@ -593,7 +593,7 @@ static void stage_host(struct sensor *s, size_t at)
     const struct pkt *p = &s->pkts[at];
     const struct flow *g = flow_table_guess(s->flows, s->batch[at].hash);
     host_table_prefetch_flow(s->hosts, g, p->ts_usec);
-    asset_tracker_prefetch_flow(s->assets, g);
+    asset_tracker_prefetch_flow(s->assets, p, g);
     if (!g && (p->layers & (PKT_IP4 | PKT_IP6))) {
         host_table_prefetch_addr(s->hosts, &p->src, 1);
         host_table_prefetch_addr(s->hosts, &p->dst, 1);

@@ -213,10 +213,10 @@ static int as_init(struct config *cfg, void **state)
     if (as->max_ips < 1 || as->max_ips >= AS_CLAIMS)
         return config_fail(cfg, AS_SECTION, "max_ips_per_mac", "must be between 1 and %d",
                            AS_CLAIMS - 1);
-    as->bindings = keymap_new(8192, sizeof(struct addr), sizeof(struct as_binding));
-    as->macs = keymap_new(8192, sizeof(struct as_mac_key), sizeof(struct as_mac));
-    as->asked = keymap_new(8192, sizeof(struct as_ask_key), sizeof(uint64_t));
-    as->probes = keymap_new(1024, sizeof(struct addr), sizeof(struct as_probe));
+    as->bindings = keymap_new_sparse(8192, sizeof(struct addr), sizeof(struct as_binding));
+    as->macs = keymap_new_sparse(8192, sizeof(struct as_mac_key), sizeof(struct as_mac));
+    as->asked = keymap_new_sparse(8192, sizeof(struct as_ask_key), sizeof(uint64_t));
+    as->probes = keymap_new_sparse(1024, sizeof(struct addr), sizeof(struct as_probe));
     return as->bindings && as->macs && as->asked && as->probes ? 0 : -ENOMEM;
 }
 

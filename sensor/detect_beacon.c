@@ -232,7 +232,7 @@ static int bc_init(struct config *cfg, void **state)
     if (resolve_max > (1u << 22))
         return config_fail(cfg, BC_SECTION, "resolve_max", "must be at most 4194304");
     bc->pairs = keymap_new(pairs_max, sizeof(struct bc_key), sizeof(struct bc_pair));
-    bc->polls = keymap_new(pairs_max / 4 + 8, sizeof(struct bc_poll_key), sizeof(struct bc_poll));
+    bc->polls = keymap_new_sparse(pairs_max / 4 + 8, sizeof(struct bc_poll_key), sizeof(struct bc_poll));
     bc->seen = calloc(BC_SEEN_WORDS, sizeof(uint64_t));
     if (!bc->pairs || !bc->polls || !bc->seen)
         return -ENOMEM;

@@ -128,7 +128,7 @@ static int bf_init(struct config *cfg, void **state)
         return config_fail(cfg, BF_SECTION, "min_failures", "must be between 1 and %d", BF_RING);
     if (pairs_max < 1 || pairs_max > (1u << 24))
         return config_fail(cfg, BF_SECTION, "pairs_max", "must be between 1 and 16777216");
-    bf->pairs = keymap_new(pairs_max, sizeof(struct bf_key), sizeof(struct bf_pair));
+    bf->pairs = keymap_new_sparse(pairs_max, sizeof(struct bf_key), sizeof(struct bf_pair));
     return bf->pairs ? 0 : -ENOMEM;
 }
 

@@ -118,7 +118,7 @@ static int ex_init(struct config *cfg, void **state)
     if (hosts_max < 1 || hosts_max > (1u << 22))
         return config_fail(cfg, EX_SECTION, "hosts_max", "must be between 1 and 4194304");
     ex->hosts = keymap_new(hosts_max, sizeof(struct addr), sizeof(struct ex_host));
-    ex->icmp = keymap_new(4096, sizeof(struct ex_icmp_key), sizeof(struct ex_icmp));
+    ex->icmp = keymap_new_sparse(4096, sizeof(struct ex_icmp_key), sizeof(struct ex_icmp));
     return ex->hosts && ex->icmp ? 0 : -ENOMEM;
 }
 

@@ -125,7 +125,7 @@ static int fl_init(struct config *cfg, void **state)
     fl->rate[FL_SYN] = (double)syn;
     fl->rate[FL_UDP] = (double)udp;
     fl->rate[FL_ICMP] = (double)icmp;
-    fl->victims = keymap_new(max, sizeof(struct addr), sizeof(struct fl_victim));
+    fl->victims = keymap_new_sparse(max, sizeof(struct addr), sizeof(struct fl_victim));
     fl->slots = bigmem_calloc(FL_SLOTS, sizeof(*fl->slots));
     return fl->victims && fl->slots ? 0 : -ENOMEM;
 }

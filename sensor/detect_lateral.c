@@ -115,8 +115,8 @@ static int lt_init(struct config *cfg, void **state)
         return config_fail(cfg, LT_SECTION, "fanout_min", "must be at least 2");
     if (max < 1 || max > (1u << 22))
         return config_fail(cfg, LT_SECTION, "pairs_max", "must be between 1 and 4194304");
-    lt->srcs = keymap_new(max / 2 + 8, sizeof(struct addr), sizeof(struct lt_src));
-    lt->pairs = keymap_new(max, sizeof(struct lt_pair_key), sizeof(struct lt_pair));
+    lt->srcs = keymap_new_sparse(max / 2 + 8, sizeof(struct addr), sizeof(struct lt_src));
+    lt->pairs = keymap_new_sparse(max, sizeof(struct lt_pair_key), sizeof(struct lt_pair));
     return lt->srcs && lt->pairs ? 0 : -ENOMEM;
 }
 

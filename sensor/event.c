@@ -211,7 +211,7 @@ struct event_table *event_table_new(size_t cap, const struct sink *out, uint64_t
     struct event_table *et = calloc(1, sizeof(*et));
     if (!et)
         return NULL;
-    et->open = keymap_new(cap ? cap : 1, sizeof(struct event_key), sizeof(struct open_event));
+    et->open = keymap_new_sparse(cap ? cap : 1, sizeof(struct event_key), sizeof(struct open_event));
     if (!et->open) {
         event_table_free(et);
         return NULL;

@@ -10,6 +10,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "bigmem.h"
 #include "ward.h"
@@ -58,6 +59,17 @@ struct keymap *keymap_new(size_t cap, size_t key_len, size_t val_len)
         keymap_free(m);
         return NULL;
     }
+    return m;
+}
+
+struct keymap *keymap_new_sparse(size_t cap, size_t key_len, size_t val_len)
+{
+    struct keymap *m = keymap_new(cap, key_len, val_len);
+#ifdef MADV_NOHUGEPAGE
+    /* Not yet touched, so nothing is resident to split; a refusal is harmless. */
+    if (m)
+        (void)madvise(m->recs, m->slot_count * m->stride, MADV_NOHUGEPAGE);
+#endif
     return m;
 }
 

@@ -25,6 +25,12 @@ struct keymap;
  * KEYMAP_WAYS).  key_len, val_len in bytes (key_len > 0).  NULL if out of memory.
  */
 struct keymap *keymap_new(size_t cap, size_t key_len, size_t val_len);
+/*
+ * Like keymap_new(), for a map that holds few entries at a time, scattered over
+ * its slots (open events, the rare traffic some detectors key): its records are
+ * kept off huge pages, so an entry's first use costs a 4 KB page, not 2 MB.
+ */
+struct keymap *keymap_new_sparse(size_t cap, size_t key_len, size_t val_len);
 void keymap_free(struct keymap *m);
 
 /* Called with an entry about to be evicted (before its slot is reused). */

@@ -241,6 +241,11 @@ int savefile_next(struct savefile *sf, struct savefile_rec *rec, const uint8_t *
         enum savefile_rc rc = savefile_parse_record(&sf->cur, &sf->hdr, rec, data);
         if (rc == SAVEFILE_OK) {
             sf->lent = true;
+            /* The next record's header and first bytes, while the caller works on this one. */
+            if (rd_left(&sf->cur) >= 128) {
+                __builtin_prefetch(rd_peek_ptr(&sf->cur));
+                __builtin_prefetch(rd_peek_ptr(&sf->cur) + 64);
+            }
             return 1;
         }
         if (rc == SAVEFILE_TOO_BIG)

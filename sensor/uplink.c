@@ -80,6 +80,8 @@ struct uplink {
     uint64_t prev_sent_last;       /* last seq of the record sent before, since the rewind */
     uint64_t hold_until_usec;      /* no sends before this (retry or revoked backoff) */
     uint64_t retry_ms;             /* current ACK_RETRY backoff */
+    uint8_t *hb_pending;           /* the last heartbeat the DEALER would not take, sealed */
+    size_t hb_pending_len;
     uint8_t *pending;              /* a record the DEALER would not take yet */
     size_t pending_len;
     uint64_t pending_first;
@@ -296,9 +298,20 @@ static void io_heartbeat(struct uplink *u, const uint8_t *p, size_t n)
     uint8_t *env;
     size_t len;
     if (envelope_seal(&pl, u->o.name, 0, &u->id, &env, &len) == 0) {
-        /* Not durable: a heartbeat that cannot go now is simply skipped. */
-        (void)zmq_send(u->dealer, env, len, ZMQ_DONTWAIT);
-        free(env);
+        /*
+         * Not durable: a heartbeat that cannot go now waits, in place of any
+         * older one, until the handshake is done (io_main).  A sensor that
+         * reads a short file sends its first heartbeat before the handshake
+         * ends, and often none after.
+         */
+        free(u->hb_pending);
+        u->hb_pending = NULL;
+        if (zmq_send(u->dealer, env, len, ZMQ_DONTWAIT) < 0) {
+            u->hb_pending = env;
+            u->hb_pending_len = len;
+        } else {
+            free(env);
+        }
     }
     ward__heartbeat__free_unpacked(hb, NULL);
 }
@@ -552,6 +565,11 @@ static void *io_main(void *arg)
         }
         uint64_t now = clock_mono_usec();
         io_monitor(u, now);
+        if (u->hb_pending && u->connected &&
+            zmq_send(u->dealer, u->hb_pending, u->hb_pending_len, ZMQ_DONTWAIT) >= 0) {
+            free(u->hb_pending);
+            u->hb_pending = NULL;
+        }
         for (int k = 0; k < 256; k++) {
             zmq_msg_t m;
             zmq_msg_init(&m);
@@ -842,6 +860,7 @@ static void uplink_free(struct uplink *u)
     spool_close(u->spool);
     keys_wipe(&u->id);
     free(u->pending);
+    free(u->hb_pending);
     free(u->buf);
     free(u->s_name);
     free(u->s_endpoint);

@@ -1139,10 +1139,12 @@ static const char *service_app(const struct pkt *p, const struct flow *f)
 
 /*
  * The MAC entry of the Ethernet source of p, touched: the one f remembers for
- * this direction when it still holds that MAC, else looked up (and remembered).
+ * this direction when it still holds that MAC, else the last one looked up or
+ * the one the source's host h (may be NULL) remembers when either holds it,
+ * else looked up; remembered in f.
  */
 static struct mac_ent *src_mac_ent(struct asset_tracker *t, const struct pkt *p, struct flow *f,
-                                   int dir)
+                                   int dir, const struct host *h)
 {
     if (f) {
         uint32_t i = f->asset_mac[dir];
@@ -1155,10 +1157,16 @@ static struct mac_ent *src_mac_ent(struct asset_tracker *t, const struct pkt *p,
         }
     }
     struct mac_ent *m = &t->macs[t->last_mac]; /* a gateway's MAC comes again and again */
-    if (m->used && memcmp(m->mac, p->src_mac, 6) == 0)
+    if (m->used && memcmp(m->mac, p->src_mac, 6) == 0) {
         mac_touch(t, t->last_mac);
-    else
+    } else if (h && h->mac_src != MAC_NONE && h->mac_slot < t->o.max_macs &&
+               t->macs[h->mac_slot].used &&
+               memcmp(t->macs[h->mac_slot].mac, p->src_mac, 6) == 0) {
+        m = &t->macs[h->mac_slot]; /* a host's own MAC, on its next flow */
+        mac_touch(t, h->mac_slot);
+    } else {
         m = mac_get(t, p->src_mac, true);
+    }
     t->last_mac = (uint32_t)(m - t->macs);
     if (f)
         f->asset_mac[dir] = t->last_mac + 1;
@@ -1269,12 +1277,14 @@ static void learn_ip(struct asset_tracker *t, const struct pkt *p, struct flow *
     if (!addr_usable(&p->src))
         return;
     bool eth = pkt_has(p, PKT_ETH) && mac_is_unicast(p->src_mac);
+    /* The host first: the MAC it remembers usually spares the MAC lookup.  The
+       two tables' recency and evictions are independent of each other. */
+    struct host *h = src_host(t, p, f, dir);
     struct mac_ent *sm = NULL;
     if (eth) {
-        sm = src_mac_ent(t, p, f, dir);
+        sm = src_mac_ent(t, p, f, dir, h);
         mac_note_source(t, sm, &p->src);
     }
-    struct host *h = src_host(t, p, f, dir);
     if (!h)
         return;
     h->last_usec = t->now_usec;

@@ -462,21 +462,27 @@ struct batch_slot {
     uint16_t at;                        /* its entry in the batch's index */
     int64_t incident;                   /* its incident (0 for lookups) */
     char text[BATCH_TEXT];              /* address, segment or campaign key */
-    /* SLOT_HOST: the host in the incident as the batch leaves it */
-    bool in_table;                      /* the incident held it before (stored) */
-    bool acting;                        /* seen acting, stored or in this batch */
-    bool dirty;                         /* to be written by the flush */
-    struct incident_host seen;          /* what this batch saw (strings below) */
-    uint64_t first_usec;                /* earliest packet time this batch saw */
-    char segment[64];                   /* seen.segment */
-    char sensor[STORE_INCIDENT_NAME_MAX]; /* seen.sensor: the last sensor */
-    /* SLOT_SEGMENT, SLOT_KEY: the incident holds it */
-    bool present;
-    /* SLOT_BY_HOST, SLOT_BY_KEY: the open incidents holding the host or key */
-    size_t n;                           /* how many */
-    int64_t ids[BATCH_LOOKUP_IDS];      /* their ids */
-    uint64_t last[BATCH_LOOKUP_IDS];    /* their stored last_usec */
-    bool acting_in[BATCH_LOOKUP_IDS];   /* the host acts in it (SLOT_BY_HOST) */
+    union {
+        /* SLOT_HOST: the host in the incident as the batch leaves it */
+        struct {
+            bool in_table;              /* the incident held it before (stored) */
+            bool acting;                /* seen acting, stored or in this batch */
+            bool dirty;                 /* to be written by the flush */
+            struct incident_host seen;  /* what this batch saw (strings below) */
+            uint64_t first_usec;        /* earliest packet time this batch saw */
+            char segment[64];           /* seen.segment */
+            char sensor[STORE_INCIDENT_NAME_MAX]; /* seen.sensor: the last sensor */
+        };
+        /* SLOT_SEGMENT, SLOT_KEY: the incident holds it */
+        bool present;
+        /* SLOT_BY_HOST, SLOT_BY_KEY: the open incidents holding the host or key */
+        struct {
+            size_t n;                         /* how many */
+            int64_t ids[BATCH_LOOKUP_IDS];    /* their ids */
+            uint64_t last[BATCH_LOOKUP_IDS];  /* their stored last_usec */
+            bool acting_in[BATCH_LOOKUP_IDS]; /* the host acts in it (SLOT_BY_HOST) */
+        };
+    };
 };
 
 struct batch_incident {

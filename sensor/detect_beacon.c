@@ -808,26 +808,6 @@ static void bc_packet(void *state, struct detect_ctx *ctx, const struct pkt *p, 
     f->det[BC_LAST] = (ctx->now_usec & ~BC_F_MASK) | flags;
 }
 
-/*
- * The seen-filter word bc_packet() will read for the first packet of a new flow
- * (which starts a burst), a few packets ahead (struct detector).  Stage 0 only,
- * and only without a flow: other packets cost a test.
- */
-static void bc_prefetch(const void *state, const struct pkt *p, const struct flow *f, int stage)
-{
-    const struct beacon *bc = state;
-    if (f || stage != 0 || !(p->layers & (PKT_TCP | PKT_UDP)))
-        return;
-    struct bc_key k;
-    memset(&k, 0, sizeof(k));
-    k.client = p->src;
-    k.server = p->dst;
-    k.port = p->dport;
-    k.proto = p->proto;
-    uint64_t h = keymap_hash(&k, sizeof(k), 13) % ((uint64_t)BC_SEEN_WORDS * 64);
-    __builtin_prefetch(&bc->seen[h >> 6]);
-}
-
 static void add_size(struct bc_pair *bp, const struct flow *f)
 {
     bp->sizes[bp->n_sizes % BC_SIZES] = (uint32_t)WARD_MIN(f->payload[FLOW_ORIG], UINT32_MAX);
@@ -867,6 +847,5 @@ const struct detector detect_beacon = {
     .on_packet = bc_packet,
     .on_flow_end = bc_flow_end,
     .memory = bc_memory,
-    .prefetch = bc_prefetch,
     .evictions = bc_evictions,
 };

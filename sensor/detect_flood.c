@@ -245,25 +245,6 @@ static void fl_packet(void *state, struct detect_ctx *ctx, const struct pkt *p, 
         track(fl, ctx, p, k);
 }
 
-/*
- * The counters fl_packet() will bump for p, a few packets ahead (struct
- * detector): its source's and destination's io entries and, for a packet that
- * can start a flood, its destination's slot.  Stage 0 only: nothing here waits
- * for the flow.
- */
-static void fl_prefetch(const void *state, const struct pkt *p, const struct flow *f, int stage)
-{
-    const struct flood *fl = state;
-    (void)f;
-    if (stage != 0 || !(p->layers & (PKT_IP4 | PKT_IP6)))
-        return;
-    size_t d = slot_of(&p->dst);
-    __builtin_prefetch(&fl->io[slot_of(&p->src)]);
-    __builtin_prefetch(&fl->io[d]);
-    if (!(p->layers & PKT_TCP) || (p->tcp.flags & (TCP_SYN | TCP_ACK)) == TCP_SYN)
-        __builtin_prefetch(&fl->slots[d]);
-}
-
 static void report(struct flood *fl, struct detect_ctx *ctx, const struct addr *a,
                    struct fl_victim *v)
 {
@@ -432,5 +413,4 @@ const struct detector detect_flood = {
     .on_packet = fl_packet,
     .on_tick = fl_tick,
     .memory = fl_memory,
-    .prefetch = fl_prefetch,
 };

@@ -1636,7 +1636,7 @@ static void emit_due(struct asset_tracker *t, bool all)
 {
     unsigned sent = 0;
     uint64_t next = UINT64_MAX;
-    bool walk = all || t->now_usec >= t->next_due_usec;
+    bool walk = all || t->o.learn_every_packet || t->now_usec >= t->next_due_usec;
     /* Oldest first, so that a burst limit favours hosts waiting longest. */
     for (uint32_t i = walk ? t->h_tail : NIL; i != NIL; i = t->hl[i].prev) {
         struct host *h = &t->hosts[i];

@@ -49,7 +49,7 @@ struct asset_opts {
     uint64_t interval_usec;   /* [assets] update_interval: least gap between a host's updates */
     uint64_t refresh_usec;    /* [assets] refresh: resend a host still seen after this long */
     const char *oui_dir;      /* [assets] oui_dir: ieee-data folder (NULL: default) */
-    bool learn_every_packet;  /* tests: no per-flow memo, every packet learnt from in full */
+    bool learn_every_packet;  /* tests: no shortcuts (per-flow memo, skipped tick walks) */
 };
 
 /* Defaults, then [assets] of cfg (cfg may be NULL).  0 or -EINVAL (config_error). */

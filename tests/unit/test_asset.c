@@ -387,6 +387,27 @@ static void test_asset_quiet_host_is_refreshed_hourly(void **state)
     assert_true(n >= 3 && n <= 5);
 }
 
+static void test_asset_refresh_is_sent_when_due_without_traffic(void **state)
+{
+    struct fx *fx = *state;
+    const char *a = "192.168.115.75";
+    struct pkt *p = pkt(fx, 0, "00:10:23:e0:00:a0");
+    l4(p, a, "192.168.115.8", 17, 40000, 53, 64);
+    asset_tracker_packet(fx->t, p, NULL, FLOW_ORIG);
+    asset_tracker_tick(fx->t, T0 + 6 * SEC); /* first sighting */
+    assert_int_equal(count_for(fx, a), 1);
+    p = pkt(fx, 7, "00:10:23:e0:00:a0");
+    l4(p, a, "192.168.115.8", 17, 40000, 53, 64);
+    asset_tracker_packet(fx->t, p, NULL, FLOW_ORIG);
+    /* Silent since: the refresh still leaves once the hour is up, with the
+       last sighting, from a tick on an idle capture. */
+    asset_tracker_tick(fx->t, T0 + 3000 * SEC);
+    assert_int_equal(count_for(fx, a), 1);
+    asset_tracker_tick(fx->t, T0 + 3607 * SEC);
+    assert_int_equal(count_for(fx, a), 2);
+    assert_int_equal(json_u64(latest(fx, a, NULL), "last_usec", 0), T0 + 7 * SEC);
+}
+
 static void test_asset_table_full_evicts_least_recent(void **state)
 {
     struct fx *fx = *state;
@@ -822,6 +843,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_asset_updates_are_rate_limited, setup, teardown),
         cmocka_unit_test_setup_teardown(test_asset_quiet_host_is_refreshed_hourly, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_asset_refresh_is_sent_when_due_without_traffic,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_asset_table_full_evicts_least_recent, setup_small,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_asset_netbios_registration_names_host, setup,

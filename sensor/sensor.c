@@ -546,7 +546,13 @@ static void stage_read(struct sensor *s, const struct capture_pkt *cp, uint8_t *
 {
     size_t at = s->batch_tail++ & (SENSOR_BATCH - 1);
     struct sensor_slot *sl = &s->batch[at];
-    sl->cp = *cp;
+    /* Field by field: cp was just written field by field, and one wide load of
+     * it would wait for those stores to retire instead of forwarding them. */
+    sl->cp.caplen = cp->caplen;
+    sl->cp.wirelen = cp->wirelen;
+    sl->cp.ts_usec = cp->ts_usec;
+    sl->cp.stable = cp->stable;
+    sl->cp.data = cp->data;
     if (copy) {
         memcpy(copy, cp->data, cp->caplen);
         sl->cp.data = copy;

@@ -49,10 +49,11 @@ struct pair_key {
     uint8_t pad[3]; /* zero */
 };
 
+/* What an answer reads (state, counts) comes first, next to the key; the port
+ * sketch, read only by new attempts, last. */
 struct scan_pair {
     uint64_t first_usec;             /* first attempt */
     uint64_t last_usec;              /* latest attempt */
-    uint64_t portbits[PS_PORT_WORDS];/* sketch of destination ports tried */
     uint32_t ports;                  /* distinct ports tried (estimated from the sketch) */
     uint32_t attempts;               /* attempts (SYNs, new UDP flows, echo requests) */
     uint32_t answered;               /* attempts answered positively */
@@ -61,6 +62,7 @@ struct scan_pair {
     uint8_t proto;                   /* IP protocol of the first contact, 0 for ARP */
     uint16_t sample[PS_SAMPLE];      /* first ports tried */
     uint8_t n_sample;                /* entries in sample */
+    uint64_t portbits[PS_PORT_WORDS];/* sketch of destination ports tried */
 };
 
 /* What every resolved first contact reads and writes comes first, next to the

@@ -27,10 +27,8 @@
 
 #define NIL UINT32_MAX
 
-/* A flow fills whole cache lines, so that in the page-aligned pool the fields a
- * packet touches (those before name) always lie in the same four lines. */
-
 #define FLOW_TABLE_LRU_GRAIN_USEC 1000000
+#define INDEX_LINE 8 /* index entries per cache line (the index is page-aligned) */
 
 enum { LIST_NONE = 0, LIST_OPEN, LIST_CLOSING };
 
@@ -487,11 +485,31 @@ void flow_table_prefetch_slot(const struct flow_table *ft, uint64_t hash)
     __builtin_prefetch(&ft->index[(uint32_t)hash & ft->mask]);
 }
 
+/*
+ * The flow the index probably holds for hash: the first entry with its tag along
+ * the probe sequence, looking no further than the index line that was prefetched
+ * (a probe that runs on into the next line is rare and is simply not
+ * prefetched).  NULL if none.
+ */
+static const struct flow *guess(const struct flow_table *ft, uint64_t hash)
+{
+    uint32_t s = (uint32_t)hash & ft->mask;
+    uint32_t tag = (uint32_t)(hash >> 32);
+    do {
+        uint64_t e = ft->index[s];
+        if (e == 0)
+            return NULL;
+        if ((uint32_t)(e >> 32) == tag)
+            return &ft->pool[(uint32_t)e - 1];
+        s = (s + 1) & ft->mask;
+    } while (s % INDEX_LINE != 0);
+    return NULL;
+}
+
 void flow_table_prefetch_flow(const struct flow_table *ft, uint64_t hash)
 {
-    uint64_t e = ft->index[(uint32_t)hash & ft->mask];
-    if (e != 0 && (uint32_t)(e >> 32) == (uint32_t)(hash >> 32)) {
-        const char *f = (const char *)&ft->pool[(uint32_t)e - 1];
+    const char *f = (const char *)guess(ft, hash);
+    if (f) {
         __builtin_prefetch(f);
         __builtin_prefetch(f + 64);
     }
@@ -499,10 +517,7 @@ void flow_table_prefetch_flow(const struct flow_table *ft, uint64_t hash)
 
 const struct flow *flow_table_guess(const struct flow_table *ft, uint64_t hash)
 {
-    uint64_t e = ft->index[(uint32_t)hash & ft->mask];
-    if (e != 0 && (uint32_t)(e >> 32) == (uint32_t)(hash >> 32))
-        return &ft->pool[(uint32_t)e - 1];
-    return NULL;
+    return guess(ft, hash);
 }
 
 struct flow *flow_table_update(struct flow_table *ft, const struct pkt *p, int *dir)

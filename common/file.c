@@ -7,7 +7,9 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int file_write_all(int fd, const void *data, size_t len)
@@ -24,6 +26,45 @@ int file_write_all(int fd, const void *data, size_t len)
         p += w;
         len -= (size_t)w;
     }
+    return 0;
+}
+
+int file_read_all(const char *path, size_t max, uint8_t **out, size_t *len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    struct stat st;
+    int rc = 0;
+    if (fstat(fd, &st) < 0)
+        rc = -errno;
+    else if (!S_ISREG(st.st_mode))
+        rc = -EINVAL;
+    else if ((uint64_t)st.st_size > max)
+        rc = -EFBIG;
+    size_t n = rc == 0 ? (size_t)st.st_size : 0;
+    uint8_t *buf = rc == 0 ? malloc(n ? n : 1) : NULL;
+    if (rc == 0 && !buf)
+        rc = -ENOMEM;
+    size_t got = 0;
+    while (rc == 0 && got < n) {
+        ssize_t r = read(fd, buf + got, n - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            rc = -errno;
+        else if (r == 0)
+            break; /* shrank while being read */
+        else
+            got += (size_t)r;
+    }
+    close(fd);
+    if (rc < 0) {
+        free(buf);
+        return rc;
+    }
+    *out = buf;
+    *len = got;
     return 0;
 }
 

@@ -1,5 +1,6 @@
 /*
- * file -- whole-file writes that either happen completely or not at all.
+ * file -- whole-file writes that either happen completely or not at all, and
+ * whole-file reads with a size limit.
  *
  * State files (the spool's position, containment rules, pushed indicators),
  * evidence copies and vault files are replaced the same way: the new contents go
@@ -12,6 +13,7 @@
 #define WARD_FILE_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "ward.h"
@@ -24,6 +26,14 @@ enum file_flags {
 
 /* Writes all len bytes to fd, retrying short writes and EINTR.  0 or a negative errno. */
 WARD_MUST_CHECK int file_write_all(int fd, const void *data, size_t len);
+
+/*
+ * Reads the regular file path whole into *out (malloc'd, free it) and its length
+ * into *len.  A file that shrinks while being read gives what was there.  0, or
+ * a negative errno: -EINVAL not a regular file, -EFBIG larger than max bytes, or
+ * what open, fstat or read said.
+ */
+WARD_MUST_CHECK int file_read_all(const char *path, size_t max, uint8_t **out, size_t *len);
 
 /*
  * Replaces path by data (len bytes), created with mode (subject to the umask),

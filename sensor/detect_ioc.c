@@ -665,45 +665,6 @@ static int pushed_save(const struct ioc *ioc, const struct pushed_set *ps)
     return rc;
 }
 
-/* Reads path whole (at most IOC_PUSHED_FILE_MAX bytes). */
-static int read_whole(const char *path, uint8_t **out, size_t *len)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    struct stat st;
-    int rc = 0;
-    if (fd < 0)
-        return -errno;
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > IOC_PUSHED_FILE_MAX) {
-        close(fd);
-        return -EFBIG;
-    }
-    size_t n = (size_t)st.st_size;
-    uint8_t *buf = malloc(n ? n : 1);
-    if (!buf) {
-        close(fd);
-        return -ENOMEM;
-    }
-    size_t got = 0;
-    while (got < n) {
-        ssize_t r = read(fd, buf + got, n - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0) {
-            rc = r < 0 ? -errno : -EIO;
-            break;
-        }
-        got += (size_t)r;
-    }
-    close(fd);
-    if (rc < 0) {
-        free(buf);
-        return rc;
-    }
-    *out = buf;
-    *len = got;
-    return 0;
-}
-
 static void pushed_swap(struct ioc *ioc, struct pushed_set *ps, struct ioc_lists *l)
 {
     pushed_fini(&ioc->pushed);
@@ -728,7 +689,7 @@ static int ioc_intel_open(void *state, const char *dir)
     }
     snprintf(ioc->state_dir, sizeof(ioc->state_dir), "%s", dir);
     snprintf(path, sizeof(path), "%s/%s", dir, DETECT_IOC_PUSHED_FILE);
-    int rc = read_whole(path, &buf, &len);
+    int rc = file_read_all(path, IOC_PUSHED_FILE_MAX, &buf, &len);
     if (rc == -ENOENT)
         return 0;
     if (rc == 0 && (rc = pushed_parse(buf, len, ioc->max_pushed, &ps, &why)) == 0 &&

@@ -381,38 +381,6 @@ static void scan_rec(void *arg, uint64_t first_seq, uint32_t count, const uint8_
         s->seg->last_seq = last;
 }
 
-static int read_file(const char *path, uint8_t **out, size_t *len)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    struct stat st;
-    if (fstat(fd, &st) < 0) {
-        int e = errno;
-        close(fd);
-        return -e;
-    }
-    size_t n = (size_t)st.st_size;
-    uint8_t *buf = malloc(n ? n : 1);
-    if (!buf) {
-        close(fd);
-        return -ENOMEM;
-    }
-    size_t got = 0;
-    while (got < n) {
-        ssize_t r = read(fd, buf + got, n - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-    }
-    close(fd);
-    *out = buf;
-    *len = got;
-    return 0;
-}
-
 /* Replaces path by img (write to a temporary name, fsync, rename). */
 static int rewrite(const struct spool *sp, const char *path, const uint8_t *img, size_t len)
 {
@@ -472,7 +440,7 @@ static int recover(struct spool *sp, struct spool_recovery *rec)
         size_t len = 0, good;
         if ((rc = seg_path(sp, names[i], path, sizeof(path))) < 0)
             break;
-        if ((rc = read_file(path, &buf, &len)) < 0) {
+        if ((rc = file_read_all(path, SIZE_MAX, &buf, &len)) < 0) {
             log_err("spool: cannot read %s: %s", path, strerror(-rc));
             break;
         }

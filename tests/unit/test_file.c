@@ -1,5 +1,5 @@
 /*
- * test_file -- whole-file replacement: all of the new file or none of it.
+ * test_file -- whole-file replacement (all of the new file or none of it) and reading.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -134,6 +134,25 @@ static void test_file_write_all_reports_errors(void **state)
     assert_int_equal(file_write_all(p[1], "abc", 3), -EBADF); /* closed */
 }
 
+static void test_file_read_all_limits_and_kinds(void **state)
+{
+    struct fx *f = *state;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    assert_int_equal(file_read_all(f->path, 100, &buf, &len), -ENOENT);
+    assert_int_equal(file_replace(f->path, "twelve bytes", 12, 0600, 0), 0);
+    assert_int_equal(file_read_all(f->path, 12, &buf, &len), 0);
+    assert_int_equal(len, 12);
+    assert_memory_equal(buf, "twelve bytes", 12);
+    free(buf);
+    assert_int_equal(file_read_all(f->path, 11, &buf, &len), -EFBIG); /* one over */
+    assert_int_equal(file_read_all(f->dir, 1 << 20, &buf, &len), -EINVAL); /* a directory */
+    assert_int_equal(file_replace(f->path, "", 0, 0600, 0), 0);
+    assert_int_equal(file_read_all(f->path, 0, &buf, &len), 0);
+    assert_int_equal(len, 0);
+    free(buf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -145,6 +164,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_file_replace_missing_directory, fx_setup,
                                         fx_teardown),
         cmocka_unit_test(test_file_replace_name_too_long),
+        cmocka_unit_test_setup_teardown(test_file_read_all_limits_and_kinds, fx_setup,
+                                        fx_teardown),
         cmocka_unit_test(test_file_write_all_reports_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -878,17 +878,27 @@ int store_incidents_merged(struct store *st, int64_t incident, int64_t *ids, siz
     return rc;
 }
 
+/* sql prepared, with a notice's key (incident, clock, stage) bound to ?1..?3; NULL on error. */
+static sqlite3_stmt *notice_stmt(struct store *st, const char *sql, int64_t incident,
+                                 const char *clock, const char *stage)
+{
+    sqlite3_stmt *s = store_prepare(st, sql);
+    if (!s)
+        return NULL;
+    sqlite3_bind_int64(s, 1, incident);
+    sqlite3_bind_text(s, 2, clock, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, stage, -1, SQLITE_STATIC);
+    return s;
+}
+
 int store_incidents_notice_sent(struct store *st, int64_t incident, const char *clock,
                                 const char *stage, bool *sent)
 {
     static const char sql[] = "SELECT 1 FROM incident_notices WHERE incident = ?1 AND clock = ?2"
                               " AND stage = ?3";
-    sqlite3_stmt *s = store_prepare(st, sql);
+    sqlite3_stmt *s = notice_stmt(st, sql, incident, clock, stage);
     if (!s)
         return -EIO;
-    sqlite3_bind_int64(s, 1, incident);
-    sqlite3_bind_text(s, 2, clock, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 3, stage, -1, SQLITE_STATIC);
     int rc = sqlite3_step(s);
     *sent = rc == SQLITE_ROW;
     rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : store_fail(st, "incidents: reading notices");
@@ -902,12 +912,9 @@ int store_incidents_notice_result(struct store *st, int64_t incident, const char
 {
     static const char sql[] = "UPDATE incident_notices SET status = ?4 WHERE incident = ?1"
                               " AND clock = ?2 AND stage = ?3";
-    sqlite3_stmt *s = store_prepare(st, sql);
+    sqlite3_stmt *s = notice_stmt(st, sql, incident, clock, stage);
     if (!s)
         return -EIO;
-    sqlite3_bind_int64(s, 1, incident);
-    sqlite3_bind_text(s, 2, clock, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 3, stage, -1, SQLITE_STATIC);
     sqlite3_bind_int(s, 4, status);
     int rc = sqlite3_step(s) == SQLITE_DONE ? 0 : store_fail(st, "incidents: recording a notice");
     sqlite3_reset(s);
@@ -920,12 +927,9 @@ int store_incidents_notice_mark(struct store *st, int64_t incident, const char *
 {
     static const char sql[] = "INSERT OR IGNORE INTO incident_notices(incident, clock, stage,"
                               " time_usec, status) VALUES (?1, ?2, ?3, ?4, ?5)";
-    sqlite3_stmt *s = store_prepare(st, sql);
+    sqlite3_stmt *s = notice_stmt(st, sql, incident, clock, stage);
     if (!s)
         return -EIO;
-    sqlite3_bind_int64(s, 1, incident);
-    sqlite3_bind_text(s, 2, clock, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 3, stage, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 4, i64(now_usec));
     sqlite3_bind_int(s, 5, status);
     int rc = sqlite3_step(s) == SQLITE_DONE ? 0 : store_fail(st, "incidents: recording a notice");

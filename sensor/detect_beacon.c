@@ -470,10 +470,10 @@ static bool answer_bit(const struct beacon *bc, const struct bc_resolve_key *k, 
  * resolved to its server within resolve_window.  Returns the name's hash with the
  * name in out, or 0.
  */
-static uint64_t flow_name(const struct beacon *bc, const struct detect_ctx *ctx,
+static uint64_t server_name(const struct beacon *bc, const struct detect_ctx *ctx,
                           const struct flow *f, char out[BC_NAME_MAX])
 {
-    uint64_t h = f->name[0] ? name_clean(f->name, out) : 0;
+    uint64_t h = name_clean(flow_name(f), out);
     if (h)
         return h;
     struct bc_resolve_key k;
@@ -733,7 +733,7 @@ static bool name_burst(struct beacon *bc, struct detect_ctx *ctx, const struct f
     char name[BC_NAME_MAX];
     if (!bc->names)
         return false;
-    uint64_t h = flow_name(bc, ctx, f, name);
+    uint64_t h = server_name(bc, ctx, f, name);
     if (!h)
         return false;
     bool ignore = name_ignored(bc, name);
@@ -785,7 +785,7 @@ static void bc_packet(void *state, struct detect_ctx *ctx, const struct pkt *p, 
     /* det[BC_LAST]: time of the last client packet, BC_F_* in the low bits. */
     uint64_t last = f->det[BC_LAST] & ~BC_F_MASK;
     uint64_t flags = f->det[BC_LAST] & BC_F_MASK;
-    if ((flags & BC_F_PENDING) && (f->name[0] || p->payload_len)) {
+    if ((flags & BC_F_PENDING) && (flow_name(f)[0] || p->payload_len)) {
         /* The first client data (a ClientHello, a request) names the first burst. */
         flags &= ~BC_F_PENDING;
         if (name_burst(bc, ctx, f, f->first_usec, flags & BC_F_TRACKED, NULL))
@@ -800,7 +800,7 @@ static void bc_packet(void *state, struct detect_ctx *ctx, const struct pkt *p, 
     if (bp)
         flags |= BC_F_TRACKED;
     if (bc->names) {
-        if (!last && !f->name[0] && !p->payload_len)
+        if (!last && !flow_name(f)[0] && !p->payload_len)
             flags |= BC_F_PENDING;
         else if (name_burst(bc, ctx, f, ctx->now_usec, flags & BC_F_TRACKED, bp))
             flags |= BC_F_NAMED;
@@ -832,7 +832,7 @@ static void bc_flow_end(void *state, struct detect_ctx *ctx, const struct flow *
         (void)name_burst(bc, ctx, f, f->first_usec, flags & BC_F_TRACKED, NULL);
     if (flags & BC_F_NAMED) {
         char name[BC_NAME_MAX];
-        uint64_t h = flow_name(bc, ctx, f, name);
+        uint64_t h = server_name(bc, ctx, f, name);
         struct bc_name_key k = name_key(&f->key.a, h, f->key.port_b, f->key.proto);
         struct bc_named *nm = h ? keymap_peek(bc->names, &k) : NULL;
         if (nm)

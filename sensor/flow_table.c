@@ -15,6 +15,11 @@
  * to one grain after its idle timeout, and eviction takes the tail.  Closed flows (FIN both ways or
  * RST) move to a FIFO "closing" list, still findable, and end after
  * FLOW_TABLE_CLOSED_USEC; a full table reuses those first.
+ *
+ * A server name longer than struct flow's short buffer goes to a slot of the name
+ * store: one slot per pool slot at most, so it never runs out, handed out like
+ * the pool's (in order, then from a free list), so that its resident memory
+ * follows the long names that are live, not the pool size.
  */
 #include "flow_table.h"
 
@@ -44,6 +49,9 @@ struct flow_table {
     uint32_t cap;           /* pool size */
     uint32_t used;          /* pool slots handed out so far */
     uint32_t free_head;     /* freed pool slots, chained through lru_next */
+    char (*names)[PKT_NAME_MAX]; /* cap name slots, for names longer than FLOW_NAME_SHORT - 1 */
+    uint32_t names_used;    /* name slots handed out so far */
+    uint32_t names_free;    /* freed name slots, chained through their first 4 bytes */
     size_t live;            /* flows in the table */
     struct flow_list open;  /* LRU of open flows */
     struct flow_list closing; /* FIFO of closed flows */
@@ -73,11 +81,13 @@ struct flow_table *flow_table_new(size_t max_flows, uint64_t idle_usec, uint64_t
     ft->mask = nslots - 1;
     ft->pool = bigmem_calloc(ft->cap, sizeof(*ft->pool));
     ft->index = bigmem_calloc(nslots, sizeof(*ft->index));
-    if (!ft->pool || !ft->index) {
+    ft->names = bigmem_calloc(ft->cap, sizeof(*ft->names));
+    if (!ft->pool || !ft->index || !ft->names) {
         flow_table_free(ft);
         return NULL;
     }
     ft->free_head = NIL;
+    ft->names_free = NIL;
     ft->open.head = ft->open.tail = NIL;
     ft->closing.head = ft->closing.tail = NIL;
     ft->idle_usec = idle_usec ? idle_usec : FLOW_TABLE_DEFAULT_IDLE_USEC;
@@ -94,6 +104,7 @@ void flow_table_free(struct flow_table *ft)
         return;
     bigmem_free(ft->pool, ft->cap, sizeof(*ft->pool));
     bigmem_free(ft->index, (size_t)ft->mask + 1, sizeof(*ft->index));
+    bigmem_free(ft->names, ft->cap, sizeof(*ft->names));
     free(ft);
 }
 
@@ -258,6 +269,46 @@ static void index_remove(struct flow_table *ft, uint32_t slot)
     }
 }
 
+/* ------------------------------------------------------------------ names */
+
+/* A free name slot.  There is always one: each flow holds at most one. */
+static char *name_alloc(struct flow_table *ft)
+{
+    uint32_t n;
+    if (ft->names_free != NIL) {
+        n = ft->names_free;
+        memcpy(&ft->names_free, ft->names[n], sizeof(ft->names_free));
+    } else {
+        n = ft->names_used++;
+    }
+    return ft->names[n];
+}
+
+static void name_release(struct flow_table *ft, struct flow *f)
+{
+    if (!f->name_long)
+        return;
+    uint32_t n = (uint32_t)(f->name_long - ft->names[0]) / PKT_NAME_MAX;
+    memcpy(ft->names[n], &ft->names_free, sizeof(ft->names_free));
+    ft->names_free = n;
+    f->name_long = NULL;
+}
+
+/* Keeps s as f's name unless f has one already. */
+static void name_copy(struct flow_table *ft, struct flow *f, const char *s)
+{
+    if (flow_name(f)[0] || !s[0])
+        return;
+    size_t n = strnlen(s, PKT_NAME_MAX - 1);
+    char *dst = f->name_short;
+    if (n >= sizeof(f->name_short))
+        dst = f->name_long = name_alloc(ft);
+    memcpy(dst, s, n);
+    dst[n] = '\0';
+}
+
+/* ------------------------------------------------------------------ flows */
+
 /* Ends flow i: callback, then unlink and free its slot. */
 static void end_flow(struct flow_table *ft, uint32_t i, enum flow_end_reason why)
 {
@@ -266,6 +317,7 @@ static void end_flow(struct flow_table *ft, uint32_t i, enum flow_end_reason why
         f->end_reason = (uint8_t)why;
     if (ft->on_end)
         ft->on_end(ft->arg, f);
+    name_release(ft, f);
     list_unlink(ft, i);
     index_remove(ft, f->slot);
     f->lru_next = ft->free_head;
@@ -365,27 +417,18 @@ enum flow_app flow_table_app_by_port(uint8_t proto, uint16_t sport, uint16_t dpo
     return app;
 }
 
-static void name_copy(struct flow *f, const char *s)
-{
-    if (f->name[0] || !s[0])
-        return;
-    size_t n = strnlen(s, sizeof(f->name) - 1);
-    memcpy(f->name, s, n);
-    f->name[n] = '\0';
-}
-
-static void classify(struct flow *f, const struct pkt *p)
+static void classify(struct flow_table *ft, struct flow *f, const struct pkt *p)
 {
     if (p->layers & PKT_TLS_HELLO) {
         f->app = APP_TLS;
-        name_copy(f, p->tls.sni);
+        name_copy(ft, f, p->tls.sni);
     } else if (p->layers & PKT_HTTP) {
         f->app = APP_HTTP;
-        name_copy(f, p->http.host);
+        name_copy(ft, f, p->http.host);
     } else if (p->layers & PKT_DNS) {
         if (f->app != APP_MDNS)
             f->app = APP_DNS;
-        name_copy(f, p->dns.qname);
+        name_copy(ft, f, p->dns.qname);
     } else if (p->layers & PKT_DHCP) {
         f->app = APP_DHCP;
     } else if (p->layers & PKT_SMB) {
@@ -397,8 +440,9 @@ static void classify(struct flow *f, const struct pkt *p)
 
 static void start_flow(struct flow *f, const struct pkey *k, const struct pkt *p)
 {
-    memset(f, 0, offsetof(struct flow, hash)); /* every public field but name */
-    f->name[0] = '\0';
+    memset(f, 0, offsetof(struct flow, hash)); /* every public field but the name */
+    f->name_long = NULL; /* released when the flow that held the slot ended */
+    f->name_short[0] = '\0';
     f->key.a = *k->src;
     f->key.b = *k->dst;
     f->key.port_a = k->sport;
@@ -602,7 +646,7 @@ struct flow *flow_table_update_hashed(struct flow_table *ft, const struct pkt *p
         f->state = FLOW_ESTABLISHED;
     }
     if (p->layers & (PKT_TLS_HELLO | PKT_HTTP | PKT_DNS | PKT_DHCP | PKT_SMB))
-        classify(f, p);
+        classify(ft, f, p);
     *dir = d;
     return f;
 }
@@ -663,5 +707,6 @@ uint64_t flow_table_created(const struct flow_table *ft)
 size_t flow_table_memory(const struct flow_table *ft)
 {
     return sizeof(*ft) + (size_t)ft->cap * sizeof(*ft->pool) +
-           ((size_t)ft->mask + 1) * sizeof(*ft->index);
+           ((size_t)ft->mask + 1) * sizeof(*ft->index) +
+           (size_t)ft->names_used * sizeof(*ft->names);
 }

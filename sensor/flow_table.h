@@ -57,6 +57,8 @@ struct flow_key {
     uint16_t vlan;       /* outer VLAN id */
 };
 
+#define FLOW_NAME_SHORT 32 /* names up to 31 characters are kept in struct flow (320 bytes) */
+
 struct flow {
     struct flow_key key;        /* originator = the side whose packet created the flow */
     uint64_t first_usec;        /* packet time of the first packet */
@@ -95,9 +97,20 @@ struct flow {
     uint32_t host_slot[2];      /* host_table.c: where key.a and key.b were last found */
     uint8_t list;               /* which list the flow is on */
 
-    /* Last: only flows that carry a name touch these cache lines. */
-    char name[PKT_NAME_MAX];    /* SNI, HTTP Host or DNS name seen on this flow */
+    /*
+     * Last: the server name (read it with flow_name()).  A short name lives in
+     * the flow; a longer one in a slot of the table's name store, so that the
+     * pool, which every flow's memory comes from, is not half empty name buffers.
+     */
+    char *name_long;                 /* the name when it is too long for name_short, else NULL */
+    char name_short[FLOW_NAME_SHORT]; /* the name when it fits, NUL-terminated; "" none */
 };
+
+/* The SNI, HTTP Host or DNS name seen on f (the first of them), "" if none. */
+static inline const char *flow_name(const struct flow *f)
+{
+    return f->name_long ? f->name_long : f->name_short;
+}
 
 /* Called once for every flow that ends; the flow is valid only during the call. */
 typedef void (*flow_end_fn)(void *arg, const struct flow *f);

@@ -26,6 +26,7 @@ struct harness {
     struct harness_event events[HARNESS_MAX_EVENTS]; /* captured revisions */
     size_t n_events;                            /* entries in events */
     struct flow flows[HARNESS_MAX_FLOWS];       /* live flows */
+    char names[HARNESS_MAX_FLOWS][PKT_NAME_MAX]; /* each flow's long name, as the table's store */
     bool live[HARNESS_MAX_FLOWS];               /* slot in use */
 };
 
@@ -181,6 +182,19 @@ static struct flow *flow_for(struct harness *h, const struct pkt *p, int *dir)
     return f;
 }
 
+/* The flow table's rule: the first name seen stays, a long one out of line. */
+static void name_copy(struct harness *h, struct flow *f, const char *s)
+{
+    if (flow_name(f)[0] || !s[0])
+        return;
+    char *dst = f->name_short;
+    size_t n = strnlen(s, PKT_NAME_MAX - 1);
+    if (n >= sizeof(f->name_short))
+        dst = f->name_long = h->names[f - h->flows];
+    memcpy(dst, s, n);
+    dst[n] = '\0';
+}
+
 static void end_flow(struct harness *h, struct flow *f, enum flow_end_reason why)
 {
     f->end_reason = (uint8_t)why;
@@ -224,12 +238,12 @@ void harness_feed(struct harness *h, struct pkt *p)
         } else if (f->pkts[FLOW_RESP] > 0) {
             f->state = FLOW_ESTABLISHED;
         }
-        if ((p->layers & PKT_DNS) && !f->name[0])
-            snprintf(f->name, sizeof(f->name), "%s", p->dns.qname);
-        if ((p->layers & PKT_TLS_HELLO) && !f->name[0])
-            snprintf(f->name, sizeof(f->name), "%s", p->tls.sni);
-        if ((p->layers & PKT_HTTP) && !f->name[0])
-            snprintf(f->name, sizeof(f->name), "%s", p->http.host);
+        if (p->layers & PKT_DNS)
+            name_copy(h, f, p->dns.qname);
+        if (p->layers & PKT_TLS_HELLO)
+            name_copy(h, f, p->tls.sni);
+        if (p->layers & PKT_HTTP)
+            name_copy(h, f, p->http.host);
     }
     detect_engine_packet(h->de, p, f, dir);
     if (f && f->state == FLOW_CLOSED)

@@ -269,7 +269,64 @@ static void test_flow_table_names_from_app_layers(void **state)
                      DECODE_OK);
     struct flow *f = update(ft, &dir);
     assert_int_equal(f->app, APP_TLS);
-    assert_string_equal(f->name, "pacs.example");
+    assert_string_equal(flow_name(f), "pacs.example");
+    flow_table_free(ft);
+}
+
+/* Names seen at flow end, for the long-name test. */
+struct name_ends {
+    unsigned n;           /* flows ended */
+    unsigned mismatches;  /* flows whose name was not the one sent */
+    char want[16][PKT_NAME_MAX]; /* the name sent on each flow, by client port - 6000 */
+};
+
+static void on_end_name(void *arg, const struct flow *f)
+{
+    struct name_ends *e = arg;
+    e->n++;
+    if (f->key.port_a < 6000 || f->key.port_a >= 6016 ||
+        strcmp(flow_name(f), e->want[f->key.port_a - 6000]) != 0)
+        e->mismatches++;
+}
+
+static void test_flow_table_long_names_out_of_line(void **state)
+{
+    (void)state;
+    /* A table of 4 that sees 16 flows: eviction hands name slots round. */
+    static struct name_ends e;
+    memset(&e, 0, sizeof(e));
+    struct flow_table *ft = flow_table_new(4, 60 * SEC, 3600 * SEC, on_end_name, &e);
+    size_t base = flow_table_memory(ft);
+    static const size_t lens[] = {1, 30, 31, 32, 33, 200, 253, 255};
+    for (unsigned i = 0; i < 16; i++) {
+        char *w = e.want[i];
+        size_t len = lens[i % 8];
+        for (size_t j = 0; j < len; j++)
+            w[j] = (char)('a' + (j + i) % 26);
+        if (len > 4)
+            memcpy(w + len - 4, ".org", 4);
+        w[len] = '\0';
+        struct pktgen_ep c = pktgen_ep_make("10.0.0.1", (uint16_t)(6000 + i), "10.0.0.2", 443);
+        uint8_t hello[768];
+        size_t hl = pktgen_tls_client_hello(hello, sizeof(hello), w);
+        assert_true(hl > 0);
+        size_t n = pktgen_tcp(frame, sizeof(frame), &c, PKTGEN_ACK | PKTGEN_PSH, 1, 1, hello, hl);
+        assert_int_equal(decode_packet(DECODE_LINK_ETHERNET, frame, (uint32_t)n, (uint32_t)n,
+                                       (i + 1) * SEC, &p),
+                         DECODE_OK);
+        assert_string_equal(p.tls.sni, w);
+        int dir;
+        struct flow *f = update(ft, &dir);
+        assert_string_equal(flow_name(f), w);
+        /* The first name stays: a later one on the same flow changes nothing. */
+        tcp(&c, PKTGEN_ACK | PKTGEN_PSH, (i + 1) * SEC + 1, 0);
+        assert_string_equal(flow_name(update(ft, &dir)), w);
+    }
+    flow_table_expire(ft, 3600 * SEC);
+    assert_int_equal(e.n, 16);
+    assert_int_equal(e.mismatches, 0);
+    /* At most one name slot per pool slot was ever used. */
+    assert_true(flow_table_memory(ft) - base <= 4 * PKT_NAME_MAX);
     flow_table_free(ft);
 }
 
@@ -339,6 +396,7 @@ int main(void)
         cmocka_unit_test(test_flow_table_icmp_echo_pairs),
         cmocka_unit_test(test_flow_table_vlan_and_ipv6_separate),
         cmocka_unit_test(test_flow_table_names_from_app_layers),
+        cmocka_unit_test(test_flow_table_long_names_out_of_line),
         cmocka_unit_test(test_flow_table_no_ip_no_flow),
         cmocka_unit_test(test_flow_table_churn_keeps_index_sound),
         cmocka_unit_test(test_flow_table_app_by_port),

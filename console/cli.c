@@ -5,7 +5,9 @@
 #define _GNU_SOURCE /* fopencookie */
 #include "cli.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <getopt.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -160,6 +162,143 @@ int cli_usage(const struct cli_cmd *cmd)
 {
     fprintf(stderr, "usage: wardctl %s\n", cmd->usage);
     return 2;
+}
+
+/* ---------------------------------------------------------------- options */
+
+#define CLI_OPTS_MAX 32 /* options of one command, --json and --help included */
+
+static bool takes_arg(const struct cli_opt *p)
+{
+    return p->kind == CLI_OPT_STR || p->kind == CLI_OPT_UINT || p->kind == CLI_OPT_FN;
+}
+
+/* The value getopt_long() returns for opts[i]: its short name, else a number past
+ * the characters, the same for every spelling of one option (so that "--dep" is
+ * not ambiguous between --dept and --department). */
+static int opt_val(const struct cli_opt *opts, size_t i)
+{
+    if (opts[i].short_name)
+        return (unsigned char)opts[i].short_name;
+    for (size_t j = 0; j < i; j++) {
+        if (!opts[j].short_name && opts[j].kind == opts[i].kind && opts[j].out == opts[i].out &&
+            opts[j].value == opts[i].value)
+            return UCHAR_MAX + 1 + (int)j;
+    }
+    return UCHAR_MAX + 1 + (int)i;
+}
+
+/* Decimal, optional blanks and '+' before it (as strtoull takes it), no '-'. */
+static bool parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+    const char *p = s;
+    while (isspace((unsigned char)*p))
+        p++;
+    if (*p == '-')
+        return false;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s || *end || v < min || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* Stores one option's argument.  0, or the exit code after printing why not. */
+static int store(const struct cli_syntax *syn, const struct cli_opt *p, struct cli_opts *o,
+                 const char *arg)
+{
+    switch (p->kind) {
+    case CLI_OPT_FLAG:
+        *(bool *)p->out = true;
+        return 0;
+    case CLI_OPT_STR:
+        *(const char **)p->out = arg;
+        return 0;
+    case CLI_OPT_CHOICE:
+        *(const char **)p->out = p->value;
+        return 0;
+    case CLI_OPT_UINT:
+        if (parse_uint(arg, p->min, p->max, p->out))
+            return 0;
+        if (!p->bad)
+            return cli_usage(syn->cmd);
+        fprintf(stderr, "wardctl: --%s %s\n", p->name, p->bad);
+        return 2;
+    case CLI_OPT_FN:
+        if (p->parse(arg, p->out) == 0)
+            return 0;
+        if (!p->bad)
+            return cli_usage(syn->cmd);
+        fprintf(stderr, "wardctl: --%s %s: %s\n", p->name, arg, p->bad);
+        return 2;
+    case CLI_OPT_JSON:
+        o->json = true;
+        return 0;
+    case CLI_OPT_HELP:
+        break;
+    }
+    return cli_usage(syn->cmd);
+}
+
+int cli_parse(const struct cli_syntax *syn, struct cli_opts *o, int argc, char **argv, int *first)
+{
+    static const struct cli_opt json = CLI_JSON;
+    static const struct cli_opt help = CLI_HELP;
+    struct cli_opt all[CLI_OPTS_MAX];
+    size_t n = 0;
+    bool has_json = false, has_help = false;
+    for (const struct cli_opt *p = syn->opts; p && p->name; p++) {
+        WARD_ASSERT(n < CLI_OPTS_MAX - 2);
+        has_json |= p->kind == CLI_OPT_JSON;
+        has_help |= p->kind == CLI_OPT_HELP;
+        all[n++] = *p;
+    }
+    if (!has_json)
+        all[n++] = json;
+    if (!has_help)
+        all[n++] = help;
+
+    /* getopt's tables in the order given: it names an ambiguous abbreviation's
+     * candidates in this order. */
+    struct option longopts[CLI_OPTS_MAX + 1];
+    char shorts[2 + 2 * CLI_OPTS_MAX + 1];
+    size_t ns = 0;
+    if (syn->order == CLI_OPTIONS_FIRST)
+        shorts[ns++] = '+';
+    for (size_t i = 0; i < n; i++) {
+        int val = opt_val(all, i);
+        longopts[i] = (struct option){all[i].name, takes_arg(&all[i]) ? required_argument
+                                                                      : no_argument,
+                                      NULL, val};
+        if (all[i].short_name) {
+            shorts[ns++] = all[i].short_name;
+            if (takes_arg(&all[i]))
+                shorts[ns++] = ':';
+        }
+    }
+    longopts[n] = (struct option){NULL, 0, NULL, 0};
+    shorts[ns] = '\0';
+
+    int ch;
+    optind = 0;
+    while ((ch = getopt_long(argc, argv, shorts, longopts, NULL)) != -1) {
+        size_t i = 0;
+        while (i < n && longopts[i].val != ch)
+            i++;
+        if (i == n) /* '?': getopt has said what is wrong */
+            return cli_usage(syn->cmd);
+        int rc = store(syn, &all[i], o, optarg);
+        if (rc)
+            return rc;
+    }
+    int left = argc - optind;
+    if (left < syn->min_args || left > syn->max_args)
+        return cli_usage(syn->cmd);
+    if (first)
+        *first = optind;
+    return 0;
 }
 
 int cli_print_json(const json_t *data)

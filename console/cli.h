@@ -15,6 +15,7 @@
 #ifndef WARD_CLI_H
 #define WARD_CLI_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -56,10 +57,83 @@ int cli_call(const struct cli_opts *o, const char *verb, json_t *args, json_t **
 int cli_usage(const struct cli_cmd *cmd);
 
 /*
- * Options of a command: commands parse their own with getopt_long() after
- * setting optind = 0 (a fresh scan; argv[0] is the command name).  Every command
- * accepts --json as well as the global option.
+ * Options of a command.  A command lists its own options in a table (the
+ * CLI_FLAG()... macros below, ended by CLI_OPTS_END) and calls cli_parse(),
+ * which runs getopt_long() over argv (a fresh scan; argv[0] is the command's
+ * name, which getopt's own messages name) and adds what every command accepts:
+ * --json (sets o->json, as the global option does) and -h/--help (prints the
+ * usage and exits 2, as any mistake does).
  */
+enum cli_opt_kind {
+    CLI_OPT_FLAG,   /* bool *out = true */
+    CLI_OPT_STR,    /* const char **out = the argument */
+    CLI_OPT_CHOICE, /* const char **out = value: flags that pick one setting, the last wins */
+    CLI_OPT_UINT,   /* uint64_t *out = the argument: decimal, not negative, min..max */
+    CLI_OPT_FN,     /* parse(the argument, out) */
+    CLI_OPT_JSON,   /* --json here (a table without it gets it after its own options) */
+    CLI_OPT_HELP,   /* -h/--help here (likewise, last) */
+};
+
+struct cli_opt {
+    const char *name;       /* the long name: "incident" for --incident */
+    char short_name;        /* also -C; 0: none */
+    enum cli_opt_kind kind; /* what it takes and where it goes */
+    void *out;              /* where it goes (see the kinds); entries with the same kind,
+                               out and value spell one option (--dept, --department) */
+    const char *value;      /* CLI_OPT_CHOICE: the setting */
+    uint64_t min, max;      /* CLI_OPT_UINT: the range accepted */
+    int (*parse)(const char *arg, void *out); /* CLI_OPT_FN: 0, or negative errno if bad */
+    const char *bad;        /* a bad argument prints "wardctl: --NAME BAD" (UINT) or
+                               "wardctl: --NAME ARG: BAD" (FN); NULL: the usage */
+};
+
+/*
+ * Table entries: n the long name, c the short one ('n' for -n; 0: none), p
+ * where the option goes, of the type its kind stores (the compiler checks it).
+ */
+#define CLI_OUT(type, p) (1 ? (p) : (type)NULL)
+#define CLI_FLAG(n, c, p)                                                                  \
+    {.name = (n), .short_name = (c), .kind = CLI_OPT_FLAG, .out = CLI_OUT(bool *, p)}
+#define CLI_STR(n, c, p)                                                                   \
+    {.name = (n), .short_name = (c), .kind = CLI_OPT_STR, .out = CLI_OUT(const char **, p)}
+#define CLI_CHOICE(n, p, v)                                                                \
+    {.name = (n), .kind = CLI_OPT_CHOICE, .out = CLI_OUT(const char **, p), .value = (v)}
+#define CLI_UINT(n, c, p, lo, hi, why)                                                     \
+    {.name = (n), .short_name = (c), .kind = CLI_OPT_UINT, .out = CLI_OUT(uint64_t *, p), \
+     .min = (lo), .max = (hi), .bad = (why)}
+#define CLI_FN(n, c, p, fn, why)                                                           \
+    {.name = (n), .short_name = (c), .kind = CLI_OPT_FN, .out = (p), .parse = (fn),       \
+     .bad = (why)}
+#define CLI_JSON {.name = "json", .kind = CLI_OPT_JSON}
+#define CLI_HELP {.name = "help", .short_name = 'h', .kind = CLI_OPT_HELP}
+#define CLI_OPTS_END {.name = NULL}
+
+#define CLI_ARGS_ANY INT_MAX /* cli_syntax.max_args: no limit */
+
+enum cli_order {
+    CLI_MIXED,         /* options and operands in any order */
+    CLI_OPTIONS_FIRST, /* options end at the first operand (getopt's "+") */
+};
+
+/* What a command accepts. */
+struct cli_syntax {
+    const struct cli_cmd *cmd;  /* whose usage a mistake prints */
+    const struct cli_opt *opts; /* its own options, ended by CLI_OPTS_END; NULL: none */
+    int min_args;               /* operands (what is not an option): at least */
+    int max_args;               /* at most; CLI_ARGS_ANY: no limit */
+    enum cli_order order;       /* where the options may stand */
+};
+
+/*
+ * Parses argv's options as syn says, storing each where its table entry
+ * points, then counts the operands left.  Returns 0 and sets *first (unless
+ * NULL) to the index of the first operand (getopt moves the operands after the
+ * options).  After a mistake (an unknown option, a bad argument, too few or too
+ * many operands) or --help, returns 2, the usage error's exit code, having
+ * printed the usage or what is wrong.
+ */
+WARD_MUST_CHECK int cli_parse(const struct cli_syntax *syn, struct cli_opts *o, int argc,
+                              char **argv, int *first);
 
 /*
  * Printing.  With --json a command prints its reply's data as JSON lines: an

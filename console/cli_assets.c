@@ -5,7 +5,6 @@
  * to the console, so the console never needs access to the operator's files.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,49 +107,25 @@ static void print_csv(FILE *f, const json_t *rows, bool bom)
 
 static int assets_list(const struct cli_opts *go, int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"unclaimed", no_argument, NULL, 'u'}, {"zombie", no_argument, NULL, 'z'},
-        {"registered", no_argument, NULL, 'r'}, {"unseen", no_argument, NULL, 'n'},
-        {"system", required_argument, NULL, 's'}, {"json", no_argument, NULL, 'j'},
-        {"csv", no_argument, NULL, 'c'},       {"bom", no_argument, NULL, 'b'},
-        {"help", no_argument, NULL, 'h'},      {NULL, 0, NULL, 0},
-    };
     struct cli_opts o = *go;
     const char *state = NULL, *system = NULL;
     bool csv = false, bom = false;
-    int ch;
-    optind = 0;
-    while ((ch = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
-        switch (ch) {
-        case 'u':
-            state = "unclaimed";
-            break;
-        case 'z':
-            state = "zombie";
-            break;
-        case 'r':
-            state = "registered";
-            break;
-        case 'n':
-            state = "unseen";
-            break;
-        case 's':
-            system = optarg;
-            break;
-        case 'j':
-            o.json = true;
-            break;
-        case 'c':
-            csv = true;
-            break;
-        case 'b':
-            bom = true;
-            break;
-        default:
-            return cli_usage(cmd_assets_def());
-        }
-    }
-    if (optind != argc || (csv && o.json))
+    const struct cli_opt opts[] = {
+        CLI_CHOICE("unclaimed", &state, "unclaimed"),
+        CLI_CHOICE("zombie", &state, "zombie"),
+        CLI_CHOICE("registered", &state, "registered"),
+        CLI_CHOICE("unseen", &state, "unseen"),
+        CLI_STR("system", 0, &system),
+        CLI_JSON,
+        CLI_FLAG("csv", 0, &csv),
+        CLI_FLAG("bom", 0, &bom),
+        CLI_OPTS_END,
+    };
+    const struct cli_syntax syn = {cmd_assets_def(), opts, 0, 0, CLI_OPTIONS_FIRST};
+    int rc = cli_parse(&syn, &o, argc, argv, NULL);
+    if (rc)
+        return rc;
+    if (csv && o.json)
         return cli_usage(cmd_assets_def());
     json_t *args = json_object();
     if (state)
@@ -158,7 +133,7 @@ static int assets_list(const struct cli_opts *go, int argc, char **argv)
     if (system)
         json_object_set_new(args, "system", json_string(system));
     json_t *data;
-    int rc = cli_call(&o, "assets", args, &data);
+    rc = cli_call(&o, "assets", args, &data);
     if (rc)
         return rc;
     if (o.json) {
@@ -230,69 +205,54 @@ static int assets_import(const struct cli_opts *o, int argc, char **argv)
 
 static int assets_claim(const struct cli_opts *go, int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"owner", required_argument, NULL, 'o'},    {"dept", required_argument, NULL, 'd'},
-        {"department", required_argument, NULL, 'd'}, {"system", required_argument, NULL, 's'},
-        {"criticality", required_argument, NULL, 'c'}, {"hostname", required_argument, NULL, 'n'},
-        {"location", required_argument, NULL, 'l'}, {"brand", required_argument, NULL, 'b'},
-        {"model", required_argument, NULL, 'm'},    {"purchase-year", required_argument, NULL, 'y'},
-        {"warranty", required_argument, NULL, 'w'}, {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
-    };
+    static const char *const keys[] = {"owner", "department", "system",  "hostname",
+                                       "location", "brand", "model", "warranty"};
     struct cli_opts o = *go;
-    json_t *args = json_object();
-    int ch;
-    optind = 0;
+    const char *text[WARD_ARRAY_LEN(keys)] = {NULL};
+    uint64_t crit = 0, year = UINT64_MAX; /* not given */
+    const struct cli_opt opts[] = {
+        CLI_STR("owner", 0, &text[0]),
+        CLI_STR("dept", 0, &text[1]),
+        CLI_STR("department", 0, &text[1]),
+        CLI_STR("system", 0, &text[2]),
+        CLI_UINT("criticality", 0, &crit, 1, 4, "must be 1 (core) to 4"),
+        CLI_STR("hostname", 0, &text[3]),
+        CLI_STR("location", 0, &text[4]),
+        CLI_STR("brand", 0, &text[5]),
+        CLI_STR("model", 0, &text[6]),
+        CLI_UINT("purchase-year", 0, &year, 0, INT64_MAX, "must be a year"),
+        CLI_STR("warranty", 0, &text[7]),
+        CLI_OPTS_END,
+    };
     /* argv[0] is "claim"; the address may come before or after the options. */
-    while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        const char *key = NULL;
-        switch (ch) {
-        case 'o': key = "owner"; break;
-        case 'd': key = "department"; break;
-        case 's': key = "system"; break;
-        case 'n': key = "hostname"; break;
-        case 'l': key = "location"; break;
-        case 'b': key = "brand"; break;
-        case 'm': key = "model"; break;
-        case 'w': key = "warranty"; break;
-        case 'j':
-            o.json = true;
-            continue;
-        case 'c':
-        case 'y': {
-            char *end;
-            unsigned long v = strtoul(optarg, &end, 10);
-            if (*end || !optarg[0] || (ch == 'c' && (v < 1 || v > 4))) {
-                fprintf(stderr, "wardctl: %s must be %s\n",
-                        ch == 'c' ? "--criticality" : "--purchase-year",
-                        ch == 'c' ? "1 (core) to 4" : "a year");
-                json_decref(args);
-                return 2;
-            }
-            json_object_set_new(args, ch == 'c' ? "criticality" : "purchase_year",
-                                json_integer((json_int_t)v));
-            continue;
-        }
-        default:
-            json_decref(args);
-            return cli_usage(cmd_assets_def());
-        }
-        json_t *v = json_string(optarg);
-        if (!v) {
-            fprintf(stderr, "wardctl: --%s is not UTF-8 text\n", key);
+    const struct cli_syntax syn = {cmd_assets_def(), opts, 0, CLI_ARGS_ANY, CLI_MIXED};
+    int first;
+    int rc = cli_parse(&syn, &o, argc, argv, &first);
+    if (rc)
+        return rc;
+    json_t *args = json_object();
+    for (size_t i = 0; i < WARD_ARRAY_LEN(keys); i++) {
+        json_t *v = text[i] ? json_string(text[i]) : NULL;
+        if (text[i] && !v) {
+            fprintf(stderr, "wardctl: --%s is not UTF-8 text\n", keys[i]);
             json_decref(args);
             return 2;
         }
-        json_object_set_new(args, key, v);
+        if (v)
+            json_object_set_new(args, keys[i], v);
     }
-    if (optind + 1 != argc || !json_object_get(args, "owner")) {
+    if (crit)
+        json_object_set_new(args, "criticality", json_integer((json_int_t)crit));
+    if (year != UINT64_MAX)
+        json_object_set_new(args, "purchase_year", json_integer((json_int_t)year));
+    if (first + 1 != argc || !text[0]) {
         fprintf(stderr, "wardctl: assets claim needs an address and --owner\n");
         json_decref(args);
         return cli_usage(cmd_assets_def());
     }
-    json_object_set_new(args, "addr", json_string(argv[optind]));
+    json_object_set_new(args, "addr", json_string(argv[first]));
     json_t *data;
-    int rc = cli_call(&o, "assets.claim", args, &data);
+    rc = cli_call(&o, "assets.claim", args, &data);
     if (rc)
         return rc;
     if (o.json)

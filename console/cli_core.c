@@ -4,7 +4,6 @@
  * prints a table, or JSON lines with --json.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,27 +11,6 @@
 
 #include "cli.h"
 #include "keys.h"
-
-/* Parses only --json (and -h) for commands without options of their own. */
-static int plain_opts(const struct cli_cmd *cmd, struct cli_opts *o, int argc, char **argv)
-{
-    static const struct option longopts[] = {
-        {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    int ch;
-    optind = 0;
-    while ((ch = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
-        if (ch == 'j') {
-            o->json = true;
-        } else {
-            cli_usage(cmd);
-            return -1;
-        }
-    }
-    return optind;
-}
 
 /* ---------------------------------------------------------------- keygen */
 
@@ -63,18 +41,18 @@ static int make_parents(const char *dir)
 static int cmd_keygen(const struct cli_opts *go, int argc, char **argv)
 {
     struct cli_opts o = *go;
-    int first = plain_opts(&cli_core_cmds[0], &o, argc, argv);
-    if (first < 0)
-        return 2;
-    if (argc - first != 1)
-        return cli_usage(&cli_core_cmds[0]);
+    const struct cli_syntax syn = {&cli_core_cmds[0], NULL, 1, 1, CLI_OPTIONS_FIRST};
+    int first;
+    int rc = cli_parse(&syn, &o, argc, argv, &first);
+    if (rc)
+        return rc;
     const char *dir = argv[first];
     struct keys_identity id;
     if (keys_init() < 0 || keys_generate(&id) < 0) {
         fprintf(stderr, "wardctl: cannot generate keys (libsodium)\n");
         return 1;
     }
-    int rc = make_parents(dir);
+    rc = make_parents(dir);
     if (rc == 0)
         rc = keys_save(dir, &id);
     char token[KEYS_PUBLIC_STR_LEN];
@@ -192,11 +170,11 @@ static int cmd_sensor(const struct cli_opts *go, int argc, char **argv)
 {
     const struct cli_cmd *cmd = &cli_core_cmds[1];
     struct cli_opts o = *go;
-    int first = plain_opts(cmd, &o, argc, argv);
-    if (first < 0)
-        return 2;
-    if (first >= argc)
-        return cli_usage(cmd);
+    const struct cli_syntax syn = {cmd, NULL, 1, CLI_ARGS_ANY, CLI_OPTIONS_FIRST};
+    int first;
+    int rc = cli_parse(&syn, &o, argc, argv, &first);
+    if (rc)
+        return rc;
     const char *sub = argv[first];
     /* Options may also follow the subcommand ("sensor list --json"). */
     int rest = argc - first - 1;
@@ -235,56 +213,34 @@ static const struct cli_col event_cols[] = {
 static int cmd_events(const struct cli_opts *go, int argc, char **argv)
 {
     const struct cli_cmd *cmd = &cli_core_cmds[2];
-    static const struct option longopts[] = {
-        {"json", no_argument, NULL, 'j'},   {"kind", required_argument, NULL, 'k'},
-        {"since", required_argument, NULL, 't'}, {"host", required_argument, NULL, 'H'},
-        {"sensor", required_argument, NULL, 'S'}, {"limit", required_argument, NULL, 'n'},
-        {"help", no_argument, NULL, 'h'},   {NULL, 0, NULL, 0},
-    };
     struct cli_opts o = *go;
+    const char *kind = NULL, *since = NULL, *host = NULL, *sensor = NULL;
+    uint64_t limit = 0;
+    const struct cli_opt opts[] = {
+        CLI_STR("kind", 'k', &kind),
+        CLI_STR("since", 't', &since),
+        CLI_STR("host", 'H', &host),
+        CLI_STR("sensor", 'S', &sensor),
+        CLI_UINT("limit", 'n', &limit, 1, UINT64_MAX, "wants a positive number"),
+        CLI_OPTS_END,
+    };
+    const struct cli_syntax syn = {cmd, opts, 0, 0, CLI_OPTIONS_FIRST};
+    int rc = cli_parse(&syn, &o, argc, argv, NULL);
+    if (rc)
+        return rc;
     json_t *args = json_object();
-    int ch;
-    optind = 0;
-    while ((ch = getopt_long(argc, argv, "+hk:t:H:S:n:", longopts, NULL)) != -1) {
-        switch (ch) {
-        case 'j':
-            o.json = true;
-            break;
-        case 'k':
-            json_object_set_new(args, "kind", json_string(optarg));
-            break;
-        case 't':
-            json_object_set_new(args, "since", json_string(optarg));
-            break;
-        case 'H':
-            json_object_set_new(args, "host", json_string(optarg));
-            break;
-        case 'S':
-            json_object_set_new(args, "sensor", json_string(optarg));
-            break;
-        case 'n': {
-            char *end;
-            errno = 0;
-            unsigned long long n = strtoull(optarg, &end, 10);
-            if (errno || *end || optarg[0] == '-' || n == 0) {
-                fprintf(stderr, "wardctl: --limit wants a positive number\n");
-                json_decref(args);
-                return 2;
-            }
-            json_object_set_new(args, "limit", json_integer((json_int_t)WARD_MIN(n, INT64_MAX)));
-            break;
-        }
-        default:
-            json_decref(args);
-            return cli_usage(cmd);
-        }
-    }
-    if (optind != argc) {
-        json_decref(args);
-        return cli_usage(cmd);
-    }
+    if (kind)
+        json_object_set_new(args, "kind", json_string(kind));
+    if (since)
+        json_object_set_new(args, "since", json_string(since));
+    if (host)
+        json_object_set_new(args, "host", json_string(host));
+    if (sensor)
+        json_object_set_new(args, "sensor", json_string(sensor));
+    if (limit)
+        json_object_set_new(args, "limit", json_integer((json_int_t)WARD_MIN(limit, INT64_MAX)));
     json_t *data;
-    int rc = cli_call(&o, "events", args, &data);
+    rc = cli_call(&o, "events", args, &data);
     if (rc)
         return rc;
     if (o.json)
@@ -301,13 +257,12 @@ static int cmd_status(const struct cli_opts *go, int argc, char **argv)
 {
     const struct cli_cmd *cmd = &cli_core_cmds[3];
     struct cli_opts o = *go;
-    int first = plain_opts(cmd, &o, argc, argv);
-    if (first < 0)
-        return 2;
-    if (first != argc)
-        return cli_usage(cmd);
+    const struct cli_syntax syn = {cmd, NULL, 0, 0, CLI_OPTIONS_FIRST};
+    int rc = cli_parse(&syn, &o, argc, argv, NULL);
+    if (rc)
+        return rc;
     json_t *data;
-    int rc = cli_call(&o, "status", NULL, &data);
+    rc = cli_call(&o, "status", NULL, &data);
     if (rc)
         return rc;
     if (o.json) {

@@ -4,7 +4,6 @@
  * offline (no console): it checks an exported bundle with vault_verify_dir().
  */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -39,61 +38,38 @@ static int print_json(json_t *data)
 
 /* ---------------------------------------------------------------- isolate / release */
 
+/* --ttl: a duration of a second or more. */
+static int parse_ttl(const char *arg, void *out)
+{
+    uint64_t *usec = out;
+    if (clock_parse_duration(arg, usec) || *usec < USEC_PER_SEC)
+        return -EINVAL;
+    return 0;
+}
+
 static int cmd_isolate(const struct cli_opts *go, int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"incident", required_argument, NULL, 'i'},
-        {"ttl", required_argument, NULL, 't'},
-        {"dry-run", no_argument, NULL, 'n'},
-        {"drill", no_argument, NULL, 'd'},
-        {"allow-real", no_argument, NULL, 'r'},
-        {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    const struct cli_cmd *self = &cli_evidence_cmds[CMD_ISOLATE];
     struct cli_opts o = *go;
-    int64_t incident = 0;
-    uint64_t ttl_usec = 0;
+    uint64_t incident = 0, ttl_usec = 0;
     bool dry = false, drill = false, real = false;
-    int ch;
-    optind = 0;
-    while ((ch = getopt_long(argc, argv, "i:t:nh", longopts, NULL)) != -1) {
-        switch (ch) {
-        case 'i':
-            if (parse_id(optarg, &incident))
-                return cli_usage(self);
-            break;
-        case 't':
-            if (clock_parse_duration(optarg, &ttl_usec) || ttl_usec < USEC_PER_SEC) {
-                fprintf(stderr, "wardctl: --ttl %s: give a duration such as 30s, 15m, 2h\n",
-                        optarg);
-                return 2;
-            }
-            break;
-        case 'n':
-            dry = true;
-            break;
-        case 'd':
-            drill = true;
-            break;
-        case 'r':
-            real = true;
-            break;
-        case 'j':
-            o.json = true;
-            break;
-        default:
-            return cli_usage(self);
-        }
-    }
-    if (argc - optind != 1)
-        return cli_usage(self);
-    json_t *args = json_pack("{s:s, s:I, s:I, s:b, s:b, s:b}", "host", argv[optind], "incident",
+    const struct cli_opt opts[] = {
+        CLI_UINT("incident", 'i', &incident, 1, INT64_MAX, NULL),
+        CLI_FN("ttl", 't', &ttl_usec, parse_ttl, "give a duration such as 30s, 15m, 2h"),
+        CLI_FLAG("dry-run", 'n', &dry),
+        CLI_FLAG("drill", 0, &drill),
+        CLI_FLAG("allow-real", 0, &real),
+        CLI_OPTS_END,
+    };
+    const struct cli_syntax syn = {&cli_evidence_cmds[CMD_ISOLATE], opts, 1, 1, CLI_MIXED};
+    int first;
+    int rc = cli_parse(&syn, &o, argc, argv, &first);
+    if (rc)
+        return rc;
+    json_t *args = json_pack("{s:s, s:I, s:I, s:b, s:b, s:b}", "host", argv[first], "incident",
                              (json_int_t)incident, "ttl", (json_int_t)(ttl_usec / USEC_PER_SEC),
                              "dry_run", dry, "drill", drill, "allow_real", real);
     json_t *data = NULL;
-    int rc = cli_call(&o, "isolate", args, &data);
+    rc = cli_call(&o, "isolate", args, &data);
     if (rc)
         return rc;
     if (o.json)
@@ -110,31 +86,20 @@ static int cmd_isolate(const struct cli_opts *go, int argc, char **argv)
 
 static int cmd_release(const struct cli_opts *go, int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"incident", required_argument, NULL, 'i'},
-        {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    const struct cli_cmd *self = &cli_evidence_cmds[CMD_RELEASE];
     struct cli_opts o = *go;
-    int64_t incident = 0;
-    int ch;
-    optind = 0;
-    while ((ch = getopt_long(argc, argv, "i:h", longopts, NULL)) != -1) {
-        if (ch == 'i' && parse_id(optarg, &incident) == 0)
-            continue;
-        if (ch == 'j') {
-            o.json = true;
-            continue;
-        }
-        return cli_usage(self);
-    }
-    if (argc - optind != 1)
-        return cli_usage(self);
-    json_t *args = json_pack("{s:s, s:I}", "host", argv[optind], "incident", (json_int_t)incident);
+    uint64_t incident = 0;
+    const struct cli_opt opts[] = {
+        CLI_UINT("incident", 'i', &incident, 1, INT64_MAX, NULL),
+        CLI_OPTS_END,
+    };
+    const struct cli_syntax syn = {&cli_evidence_cmds[CMD_RELEASE], opts, 1, 1, CLI_MIXED};
+    int first;
+    int rc = cli_parse(&syn, &o, argc, argv, &first);
+    if (rc)
+        return rc;
+    json_t *args = json_pack("{s:s, s:I}", "host", argv[first], "incident", (json_int_t)incident);
     json_t *data = NULL;
-    int rc = cli_call(&o, "release", args, &data);
+    rc = cli_call(&o, "release", args, &data);
     if (rc)
         return rc;
     if (o.json)
@@ -159,28 +124,18 @@ static const struct cli_col isolation_cols[] = {
 
 static int cmd_isolations(const struct cli_opts *go, int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"all", no_argument, NULL, 'a'},
-        {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     struct cli_opts o = *go;
     bool all = false;
-    int ch;
-    optind = 0;
-    while ((ch = getopt_long(argc, argv, "ah", longopts, NULL)) != -1) {
-        if (ch == 'a')
-            all = true;
-        else if (ch == 'j')
-            o.json = true;
-        else
-            return cli_usage(&cli_evidence_cmds[CMD_ISOLATIONS]);
-    }
-    if (argc != optind)
-        return cli_usage(&cli_evidence_cmds[CMD_ISOLATIONS]);
+    const struct cli_opt opts[] = {
+        CLI_FLAG("all", 'a', &all),
+        CLI_OPTS_END,
+    };
+    const struct cli_syntax syn = {&cli_evidence_cmds[CMD_ISOLATIONS], opts, 0, 0, CLI_MIXED};
+    int rc = cli_parse(&syn, &o, argc, argv, NULL);
+    if (rc)
+        return rc;
     json_t *data = NULL;
-    int rc = cli_call(&o, "isolations", json_pack("{s:b}", "all", all), &data);
+    rc = cli_call(&o, "isolations", json_pack("{s:b}", "all", all), &data);
     if (rc)
         return rc;
     if (o.json)
@@ -203,40 +158,30 @@ static int cmd_isolations(const struct cli_opts *go, int argc, char **argv)
 
 static int cmd_capture(const struct cli_opts *go, int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"seconds", required_argument, NULL, 's'},
-        {"incident", required_argument, NULL, 'i'},
-        {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     const struct cli_cmd *self = &cli_evidence_cmds[CMD_CAPTURE];
     struct cli_opts o = *go;
-    int64_t incident = 0, seconds = 0;
-    int ch;
-    optind = 0;
-    while ((ch = getopt_long(argc, argv, "s:i:h", longopts, NULL)) != -1) {
-        if (ch == 's' && parse_id(optarg, &seconds) == 0)
-            continue;
-        if (ch == 'i' && parse_id(optarg, &incident) == 0)
-            continue;
-        if (ch == 'j') {
-            o.json = true;
-            continue;
-        }
+    uint64_t incident = 0, seconds = 0;
+    const struct cli_opt opts[] = {
+        CLI_UINT("seconds", 's', &seconds, 1, INT64_MAX, NULL),
+        CLI_UINT("incident", 'i', &incident, 1, INT64_MAX, NULL),
+        CLI_OPTS_END,
+    };
+    const struct cli_syntax syn = {self, opts, 1, 1, CLI_MIXED};
+    int first;
+    int rc = cli_parse(&syn, &o, argc, argv, &first);
+    if (rc)
+        return rc;
+    if (seconds == 0)
         return cli_usage(self);
-    }
-    if (argc - optind != 1 || seconds <= 0)
-        return cli_usage(self);
-    json_t *args = json_pack("{s:s, s:I, s:I}", "host", argv[optind], "seconds",
+    json_t *args = json_pack("{s:s, s:I, s:I}", "host", argv[first], "seconds",
                              (json_int_t)seconds, "incident", (json_int_t)incident);
     json_t *data = NULL;
-    int rc = cli_call(&o, "capture", args, &data);
+    rc = cli_call(&o, "capture", args, &data);
     if (rc)
         return rc;
     if (o.json)
         return print_json(data);
-    printf("capturing %s for %" PRId64 " s (command %" PRIu64 ")\n", json_str(data, "host", ""),
+    printf("capturing %s for %" PRIu64 " s (command %" PRIu64 ")\n", json_str(data, "host", ""),
            seconds, json_u64(data, "command_id", 0));
     cli_print_sensors(json_object_get(data, "sensors"));
     json_decref(data);
@@ -354,28 +299,21 @@ static int evidence_verify(const struct cli_opts *o, const char *dir, const char
 
 static int cmd_evidence(const struct cli_opts *go, int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"key", required_argument, NULL, 'k'},
-        {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     const struct cli_cmd *self = &cli_evidence_cmds[CMD_EVIDENCE];
     struct cli_opts o = *go;
     const char *key = NULL;
+    const struct cli_opt opts[] = {
+        CLI_STR("key", 'k', &key),
+        CLI_OPTS_END,
+    };
+    const struct cli_syntax syn = {self, opts, 0, CLI_ARGS_ANY, CLI_MIXED};
+    int first;
+    int rc = cli_parse(&syn, &o, argc, argv, &first);
+    if (rc)
+        return rc;
     int64_t id;
-    int ch;
-    optind = 0;
-    while ((ch = getopt_long(argc, argv, "k:h", longopts, NULL)) != -1) {
-        if (ch == 'k')
-            key = optarg;
-        else if (ch == 'j')
-            o.json = true;
-        else
-            return cli_usage(self);
-    }
-    int n = argc - optind;
-    char **a = argv + optind;
+    int n = argc - first;
+    char **a = argv + first;
     if (n == 2 && !strcmp(a[0], "list") && parse_id(a[1], &id) == 0)
         return evidence_list(&o, id);
     if (n == 3 && !strcmp(a[0], "export") && parse_id(a[1], &id) == 0)

@@ -5,7 +5,6 @@
  * (incident.h, audit.h) and prints tables, or JSON lines with --json.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,62 +31,28 @@ struct opts {
     const char *host;      /* --host ADDR (endpoint report) */
 };
 
-/* Parses options up to the first operand; returns the index of the first, -1 on error. */
-static int parse(const struct cli_cmd *cmd, struct cli_opts *o, struct opts *p, int argc,
-                 char **argv)
+/* Parses the options of the commands here, with min..max operands (cli_parse()). */
+static int parse(const struct cli_cmd *cmd, int min, int max, struct cli_opts *o, struct opts *p,
+                 int argc, char **argv, int *first)
 {
-    static const struct option longopts[] = {
-        {"json", no_argument, NULL, 'j'},      {"help", no_argument, NULL, 'h'},
-        {"open", no_argument, NULL, 'O'},      {"level", required_argument, NULL, 'l'},
-        {"to", required_argument, NULL, 't'},  {"note", required_argument, NULL, 'n'},
-        {"reason", required_argument, NULL, 'r'}, {"state", required_argument, NULL, 'S'},
-        {"format", required_argument, NULL, 'f'}, {"output", required_argument, NULL, 'o'},
-        {"incident", required_argument, NULL, 'i'}, {"host", required_argument, NULL, 'H'},
-        {NULL, 0, NULL, 0},
+    /* --json and --help first: getopt names "--help" before "--host" for "--h". */
+    const struct cli_opt opts[] = {
+        CLI_JSON,
+        CLI_HELP,
+        CLI_FLAG("open", 0, &p->open_only),
+        CLI_STR("level", 0, &p->level),
+        CLI_STR("to", 0, &p->to),
+        CLI_STR("note", 0, &p->note),
+        CLI_STR("reason", 0, &p->reason),
+        CLI_STR("state", 0, &p->state),
+        CLI_STR("format", 0, &p->format),
+        CLI_STR("output", 'o', &p->output),
+        CLI_STR("incident", 0, &p->incident),
+        CLI_STR("host", 0, &p->host),
+        CLI_OPTS_END,
     };
-    int ch;
-    optind = 0;
-    while ((ch = getopt_long(argc, argv, "ho:", longopts, NULL)) != -1) {
-        switch (ch) {
-        case 'j':
-            o->json = true;
-            break;
-        case 'O':
-            p->open_only = true;
-            break;
-        case 'l':
-            p->level = optarg;
-            break;
-        case 't':
-            p->to = optarg;
-            break;
-        case 'n':
-            p->note = optarg;
-            break;
-        case 'r':
-            p->reason = optarg;
-            break;
-        case 'S':
-            p->state = optarg;
-            break;
-        case 'f':
-            p->format = optarg;
-            break;
-        case 'o':
-            p->output = optarg;
-            break;
-        case 'i':
-            p->incident = optarg;
-            break;
-        case 'H':
-            p->host = optarg;
-            break;
-        default:
-            cli_usage(cmd);
-            return -1;
-        }
-    }
-    return optind;
+    const struct cli_syntax syn = {cmd, opts, min, max, CLI_MIXED};
+    return cli_parse(&syn, o, argc, argv, first);
 }
 
 static bool parse_id(const char *s, json_int_t *id)
@@ -272,16 +237,14 @@ static int cmd_incidents(const struct cli_opts *go, int argc, char **argv)
     const struct cli_cmd *cmd = cmd_of("incidents");
     struct cli_opts o = *go;
     struct opts p = {0};
-    int first = parse(cmd, &o, &p, argc, argv);
-    if (first < 0)
-        return 2;
-    if (first != argc)
-        return cli_usage(cmd);
+    int rc = parse(cmd, 0, 0, &o, &p, argc, argv, NULL);
+    if (rc)
+        return rc;
     json_t *args = json_pack("{s:b}", "open", p.open_only);
     if (p.level)
         json_object_set_new(args, "level", json_string(p.level));
     json_t *data = NULL;
-    int rc = cli_call(&o, "incidents", args, &data);
+    rc = cli_call(&o, "incidents", args, &data);
     if (rc)
         return rc;
     if (o.json)
@@ -355,10 +318,11 @@ static int cmd_incident(const struct cli_opts *go, int argc, char **argv)
         return rc ? rc : finish(&o, data, what);
     }
 
-    int first = parse(cmd, &o, &p, argc - 2, argv + 2);
-    if (first < 0) {
+    int first;
+    int rc = parse(cmd, 0, CLI_ARGS_ANY, &o, &p, argc - 2, argv + 2, &first);
+    if (rc) {
         json_decref(args);
-        return 2;
+        return rc;
     }
     int nops = argc - 2 - first; /* operands after ID */
     char **ops = argv + 2 + first;
@@ -400,7 +364,7 @@ static int cmd_incident(const struct cli_opts *go, int argc, char **argv)
         return cli_usage(cmd);
     }
     json_t *data = NULL;
-    int rc = cli_call(&o, verb, args, &data);
+    rc = cli_call(&o, verb, args, &data);
     if (rc)
         return rc;
     if (strcmp(verb, "incident.show") == 0) {
@@ -419,11 +383,12 @@ static int cmd_report(const struct cli_opts *go, int argc, char **argv)
     const struct cli_cmd *cmd = cmd_of("report");
     struct cli_opts o = *go;
     struct opts p = {0};
-    int first = parse(cmd, &o, &p, argc, argv);
-    if (first < 0)
-        return 2;
+    int first;
+    int rc = parse(cmd, 1, 1, &o, &p, argc, argv, &first);
+    if (rc)
+        return rc;
     json_int_t id;
-    if (argc - first != 1 || !parse_id(argv[first], &id))
+    if (!parse_id(argv[first], &id))
         return cli_usage(cmd);
     enum report_format fmt;
     if (p.format && report_format_parse(p.format, &fmt) < 0) {
@@ -434,7 +399,7 @@ static int cmd_report(const struct cli_opts *go, int argc, char **argv)
     json_t *args = json_pack("{s:I, s:s}", "id", id, "format", p.format ? p.format : "md");
     if (p.host)
         json_object_set_new(args, "host", json_string(p.host));
-    int rc = cli_call(&o, "report", args, &data);
+    rc = cli_call(&o, "report", args, &data);
     if (rc)
         return rc;
     const char *text = json_str(data, "text", "");
@@ -464,14 +429,12 @@ static int cmd_audit(const struct cli_opts *go, int argc, char **argv)
     if (argc < 2)
         return cli_usage(cmd);
     const char *sub = argv[1];
-    int first = parse(cmd, &o, &p, argc - 1, argv + 1);
-    if (first < 0)
-        return 2;
-    if (argc - 1 != first)
-        return cli_usage(cmd);
+    int rc = parse(cmd, 0, 0, &o, &p, argc - 1, argv + 1, NULL);
+    if (rc)
+        return rc;
     json_t *data = NULL;
     if (strcmp(sub, "verify") == 0) {
-        int rc = cli_call(&o, "audit.verify", NULL, &data);
+        rc = cli_call(&o, "audit.verify", NULL, &data);
         if (rc)
             return rc;
         bool ok = json_is_true(json_object_get(data, "ok"));
@@ -497,7 +460,7 @@ static int cmd_audit(const struct cli_opts *go, int argc, char **argv)
             json_object_set_new(args, "object", json_string("incident"));
             json_object_set_new(args, "object_id", json_integer(id));
         }
-        int rc = cli_call(&o, "audit.list", args, &data);
+        rc = cli_call(&o, "audit.list", args, &data);
         if (rc)
             return rc;
         if (o.json) {

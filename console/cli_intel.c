@@ -5,7 +5,6 @@
  * checks every line and names file:line when one is wrong.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,43 +31,22 @@ static int read_list(const char *path, char **out, size_t *budget)
 
 static int intel_push(const struct cli_opts *go, int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"replace", no_argument, NULL, 'r'},
-        {"addresses", required_argument, NULL, 'a'},
-        {"domains", required_argument, NULL, 'd'},
-        {"sensor", required_argument, NULL, 's'},
-        {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     const struct cli_cmd *self = &cli_intel_cmds[CMD_INTEL];
     struct cli_opts o = *go;
     const char *afile = NULL, *dfile = NULL, *sensor = NULL;
     bool replace = false;
-    int ch;
-    optind = 0;
-    while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        switch (ch) {
-        case 'r':
-            replace = true;
-            break;
-        case 'a':
-            afile = optarg;
-            break;
-        case 'd':
-            dfile = optarg;
-            break;
-        case 's':
-            sensor = optarg;
-            break;
-        case 'j':
-            o.json = true;
-            break;
-        default:
-            return cli_usage(self);
-        }
-    }
-    if (argc - optind != 1 || (!afile && !dfile && !replace))
+    const struct cli_opt opts[] = {
+        CLI_FLAG("replace", 0, &replace),
+        CLI_STR("addresses", 0, &afile),
+        CLI_STR("domains", 0, &dfile),
+        CLI_STR("sensor", 0, &sensor),
+        CLI_OPTS_END,
+    };
+    const struct cli_syntax syn = {self, opts, 1, 1, CLI_MIXED};
+    int rc = cli_parse(&syn, &o, argc, argv, NULL);
+    if (rc)
+        return rc;
+    if (!afile && !dfile && !replace)
         return cli_usage(self);
     size_t budget = CLI_INTEL_FILE_MAX;
     char *atext = NULL, *dtext = NULL;
@@ -85,7 +63,7 @@ static int intel_push(const struct cli_opts *go, int argc, char **argv)
     free(atext);
     free(dtext);
     json_t *data = NULL;
-    int rc = cli_call(&o, "intel.push", args, &data);
+    rc = cli_call(&o, "intel.push", args, &data);
     if (rc)
         return rc;
     if (o.json) {
@@ -141,28 +119,18 @@ static void split_results(json_t *pushes)
 
 static int intel_list(const struct cli_opts *go, int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"full", no_argument, NULL, 'f'},
-        {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     struct cli_opts o = *go;
     bool full = false;
-    int ch;
-    optind = 0;
-    while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        if (ch == 'f')
-            full = true;
-        else if (ch == 'j')
-            o.json = true;
-        else
-            return cli_usage(&cli_intel_cmds[CMD_INTEL]);
-    }
-    if (argc - optind != 1)
-        return cli_usage(&cli_intel_cmds[CMD_INTEL]);
+    const struct cli_opt opts[] = {
+        CLI_FLAG("full", 0, &full),
+        CLI_OPTS_END,
+    };
+    const struct cli_syntax syn = {&cli_intel_cmds[CMD_INTEL], opts, 1, 1, CLI_MIXED};
+    int rc = cli_parse(&syn, &o, argc, argv, NULL);
+    if (rc)
+        return rc;
     json_t *data = NULL;
-    int rc = cli_call(&o, "intel.list", json_pack("{s:b}", "full", full), &data);
+    rc = cli_call(&o, "intel.list", json_pack("{s:b}", "full", full), &data);
     if (rc)
         return rc;
     split_results(json_object_get(data, "pushes"));
@@ -204,59 +172,48 @@ static int cmd_intel(const struct cli_opts *go, int argc, char **argv)
     return cli_usage(&cli_intel_cmds[CMD_INTEL]);
 }
 
+/* --factor: more than 0, at most 1. */
+static int parse_factor(const char *arg, void *out)
+{
+    double *factor = out;
+    char *end;
+    *factor = strtod(arg, &end);
+    if (*end || end == arg || !(*factor > 0 && *factor <= 1))
+        return -EINVAL;
+    return 0;
+}
+
 static int cmd_mode(const struct cli_opts *go, int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"factor", required_argument, NULL, 'f'},
-        {"sensor", required_argument, NULL, 's'},
-        {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     const struct cli_cmd *self = &cli_intel_cmds[CMD_MODE];
     struct cli_opts o = *go;
     const char *sensor = NULL;
-    double factor = 0.5;
-    bool have_factor = false;
-    int ch;
-    optind = 0;
-    while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        char *end;
-        switch (ch) {
-        case 'f':
-            factor = strtod(optarg, &end);
-            if (*end || end == optarg || !(factor > 0 && factor <= 1)) {
-                fprintf(stderr,
-                        "wardctl: --factor %s: give a number more than 0 and at most 1 "
-                        "(0.5 halves every threshold)\n",
-                        optarg);
-                return 2;
-            }
-            have_factor = true;
-            break;
-        case 's':
-            sensor = optarg;
-            break;
-        case 'j':
-            o.json = true;
-            break;
-        default:
-            return cli_usage(self);
-        }
-    }
-    if (argc - optind != 1)
-        return cli_usage(self);
+    double factor = 0; /* not given */
+    const struct cli_opt opts[] = {
+        CLI_FN("factor", 0, &factor, parse_factor,
+               "give a number more than 0 and at most 1 (0.5 halves every threshold)"),
+        CLI_STR("sensor", 0, &sensor),
+        CLI_OPTS_END,
+    };
+    const struct cli_syntax syn = {self, opts, 1, 1, CLI_MIXED};
+    int first;
+    int rc = cli_parse(&syn, &o, argc, argv, &first);
+    if (rc)
+        return rc;
+    bool have_factor = factor > 0;
+    if (!have_factor)
+        factor = 0.5;
     bool heightened;
-    if (!strcmp(argv[optind], "heightened"))
+    if (!strcmp(argv[first], "heightened"))
         heightened = true;
-    else if (!strcmp(argv[optind], "normal") && !have_factor)
+    else if (!strcmp(argv[first], "normal") && !have_factor)
         heightened = false;
     else
         return cli_usage(self);
     json_t *args = json_pack("{s:b, s:f, s:s}", "heightened", heightened, "factor", factor,
                              "sensor", sensor ? sensor : "");
     json_t *data = NULL;
-    int rc = cli_call(&o, "mode", args, &data);
+    rc = cli_call(&o, "mode", args, &data);
     if (rc)
         return rc;
     if (o.json) {

@@ -3,7 +3,8 @@
 #
 # Generates (once) a deterministic synthetic capture with tools/gen_bench_pcap in
 # BUILD/bench/, then on that same file, each the best of $WARD_BENCH_RUNS runs
-# (default 3; the page cache is warmed first):
+# (default 3; the page cache is warmed first; the bare loop and the sensor run
+# in turn, so that both see the machine as it is in the same minute):
 #   bare loop   BUILD/tools/bare_loop: pcap_next_ex touching every byte
 #   sensor      ward-sensor -r FILE -o jsonl > /dev/null, every detector on,
 #               default table sizes; peak RSS from /usr/bin/time
@@ -40,26 +41,33 @@ if [ ! -x /usr/bin/time ]; then
 fi
 cat "$PCAP" >/dev/null # warm the page cache: every run reads from memory
 
-# best CMD...: the smallest elapsed seconds over $RUNS runs; sets BEST, BEST_RSS_KB.
+# once NAME CMD...: runs CMD once; keeps the smallest elapsed seconds in
+# BEST_<NAME> and the largest peak RSS in RSS_<NAME> (KB).  Status 1 if CMD failed.
+once() {
+    local name=$1
+    shift
+    /usr/bin/time -f "%e %M" -o "$T/time" "$@" >/dev/null 2>"$T/err"
+    local rc=$?
+    if [ $rc -ne 0 ]; then
+        echo "bench: '$*' failed (status $rc):" >&2
+        tail -3 "$T/err" >&2
+        return 1
+    fi
+    local e rss best_var="BEST_$name" rss_var="RSS_$name"
+    read -r e rss <"$T/time"
+    if [ -z "${!best_var:-}" ] || awk -v a="$e" -v b="${!best_var}" 'BEGIN { exit !(a < b) }'; then
+        printf -v "$best_var" '%s' "$e"
+    fi
+    if [ "$rss" -gt "${!rss_var:-0}" ]; then
+        printf -v "$rss_var" '%s' "$rss"
+    fi
+    return 0
+}
+
+# best NAME CMD...: once, $RUNS times.
 best() {
-    BEST=""
-    BEST_RSS_KB=0
     for _ in $(seq "$RUNS"); do
-        /usr/bin/time -f "%e %M" -o "$T/time" "$@" >/dev/null 2>"$T/err"
-        local rc=$?
-        if [ $rc -ne 0 ]; then
-            echo "bench: '$*' failed (status $rc):" >&2
-            tail -3 "$T/err" >&2
-            BEST=""
-            return 1
-        fi
-        read -r e rss <"$T/time"
-        if [ -z "$BEST" ] || awk -v a="$e" -v b="$BEST" 'BEGIN { exit !(a < b) }'; then
-            BEST=$e
-        fi
-        if [ "$rss" -gt "$BEST_RSS_KB" ]; then
-            BEST_RSS_KB=$rss
-        fi
+        once "$@" || return 1
     done
     return 0
 }
@@ -69,14 +77,16 @@ size=$(du -mL "$PCAP" | cut -f1)
 echo "capture: $PCAP ($packets packets, $FLOWS flows, $size MB)"
 echo "runs:    best of $RUNS, $(nproc) CPU(s), $(date -u +%Y-%m-%dT%H:%MZ)"
 
-best "$BARE" "$PCAP" || exit 1
-bare_s=$BEST
+for _ in $(seq "$RUNS"); do
+    once bare "$BARE" "$PCAP" || exit 1
+    once sensor "$SENSOR" -r "$PCAP" -o jsonl || exit 1
+done
+bare_s=$BEST_bare
 bare_pps=$(awk -v p="$packets" -v s="$bare_s" 'BEGIN { printf "%.0f", p / s }')
 printf "bare loop:   %9s pkts/s  (%ss)\n" "$bare_pps" "$bare_s"
 
-best "$SENSOR" -r "$PCAP" -o jsonl || exit 1
-sensor_s=$BEST
-sensor_rss_mb=$((BEST_RSS_KB / 1024))
+sensor_s=$BEST_sensor
+sensor_rss_mb=$((RSS_sensor / 1024))
 sensor_pps=$(awk -v p="$packets" -v s="$sensor_s" 'BEGIN { printf "%.0f", p / s }')
 ratio=$(awk -v a="$sensor_pps" -v b="$bare_pps" 'BEGIN { printf "%.2f", a / b }')
 printf "ward-sensor: %9s pkts/s  (%ss)  ratio sensor/bare %s  peak RSS %d MB\n" \
@@ -98,16 +108,16 @@ fi
 
 line=""
 if command -v argus >/dev/null 2>&1; then
-    if best argus -r "$PCAP" -w /dev/null; then
-        argus_pps=$(awk -v p="$packets" -v s="$BEST" 'BEGIN { printf "%.0f", p / s }')
+    if best argus argus -r "$PCAP" -w /dev/null; then
+        argus_pps=$(awk -v p="$packets" -v s="$BEST_argus" 'BEGIN { printf "%.0f", p / s }')
         line="argus $argus_pps pkts/s ($(awk -v a="$argus_pps" -v b="$bare_pps" 'BEGIN { printf "%.2f", a / b }') of bare), sensor/argus $(awk -v a="$sensor_pps" -v b="$argus_pps" 'BEGIN { printf "%.1f", a / b }')x"
     fi
 else
     echo "skip: argus is not installed (argus-server): no sensor/argus ratio"
 fi
 if command -v ndpiReader >/dev/null 2>&1; then
-    if best ndpiReader -i "$PCAP" -q; then
-        ndpi_pps=$(awk -v p="$packets" -v s="$BEST" 'BEGIN { printf "%.0f", p / s }')
+    if best ndpi ndpiReader -i "$PCAP" -q; then
+        ndpi_pps=$(awk -v p="$packets" -v s="$BEST_ndpi" 'BEGIN { printf "%.0f", p / s }')
         line="${line:+$line; }ndpiReader $ndpi_pps pkts/s ($(awk -v a="$ndpi_pps" -v b="$bare_pps" 'BEGIN { printf "%.2f", a / b }') of bare), sensor/ndpiReader $(awk -v a="$sensor_pps" -v b="$ndpi_pps" 'BEGIN { printf "%.1f", a / b }')x"
     fi
 else

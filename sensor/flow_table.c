@@ -13,8 +13,8 @@
  * a packet does at most once per FLOW_TABLE_LRU_GRAIN_USEC (a move touches two
  * other flows' memory); idle expiry walks it from the tail, so a flow may end up
  * to one grain after its idle timeout, and eviction takes the tail.  Closed flows (FIN both ways or
- * RST) move to a FIFO "closing" list, still findable, and end after
- * FLOW_TABLE_CLOSED_USEC; a full table reuses those first.
+ * RST) and answered exchanges move to a FIFO "closing" list, still findable, and
+ * end after FLOW_TABLE_CLOSED_USEC; a full table reuses those first.
  *
  * A server name longer than struct flow's short buffer goes to a slot of the name
  * store: one slot per pool slot at most, so it never runs out, handed out like
@@ -327,6 +327,8 @@ static void end_flow(struct flow_table *ft, uint32_t i, enum flow_end_reason why
 
 static enum flow_end_reason closed_reason(const struct flow *f)
 {
+    if (f->key.proto != 6)
+        return FLOW_END_ANSWERED;
     return (f->flags[0] | f->flags[1]) & TCP_RST ? FLOW_END_RST : FLOW_END_FIN;
 }
 
@@ -437,6 +439,40 @@ static void classify(struct flow_table *ft, struct flow *f, const struct pkt *p)
 }
 
 /* ------------------------------------------------------------------ update */
+
+/* A UDP or ICMP flow of one request and one answer at a time (FLOW_TABLE_CLOSED_USEC). */
+static bool is_exchange(const struct flow *f)
+{
+    switch (f->key.proto) {
+    case 17:
+        return f->app == APP_DNS || f->app == APP_NTP;
+    case 1:
+        return f->key.port_b == 8 || f->key.port_b == 13; /* echo, timestamp */
+    case 58:
+        return f->key.port_b == 128; /* echo */
+    default:
+        return false;
+    }
+}
+
+/* Moves exchange i to the closing list once every request is answered, and back
+ * to the open list when a new request comes. */
+static void track_exchange(struct flow_table *ft, uint32_t i, uint64_t now)
+{
+    struct flow *f = &ft->pool[i];
+    bool answered = f->pkts[FLOW_RESP] >= f->pkts[FLOW_ORIG];
+    if (answered == (f->list == LIST_CLOSING))
+        return;
+    list_unlink(ft, i);
+    if (answered) {
+        f->close_usec = now;
+        list_push(ft, i, LIST_CLOSING);
+    } else {
+        f->close_usec = 0;
+        f->lru_usec = now;
+        list_push(ft, i, LIST_OPEN);
+    }
+}
 
 static void start_flow(struct flow *f, const struct pkey *k, const struct pkt *p)
 {
@@ -642,8 +678,11 @@ struct flow *flow_table_update_hashed(struct flow_table *ft, const struct pkt *p
                 list_push(ft, i, LIST_CLOSING);
             }
         }
-    } else if (f->state == FLOW_NEW && d == FLOW_RESP) {
-        f->state = FLOW_ESTABLISHED;
+    } else {
+        if (f->state == FLOW_NEW && d == FLOW_RESP)
+            f->state = FLOW_ESTABLISHED;
+        if (is_exchange(f))
+            track_exchange(ft, i, p->ts_usec);
     }
     if (p->layers & (PKT_TLS_HELLO | PKT_HTTP | PKT_DNS | PKT_DHCP | PKT_SMB))
         classify(ft, f, p);

@@ -39,6 +39,7 @@ enum flow_end_reason {
     FLOW_END_ACTIVE,     /* active timeout (long flow cut into records) */
     FLOW_END_EVICTED,    /* table full */
     FLOW_END_SHUTDOWN,   /* sensor stopping / end of capture file */
+    FLOW_END_ANSWERED,   /* a DNS, NTP or ICMP echo exchange whose every request was answered */
 };
 
 enum flow_app {
@@ -86,7 +87,8 @@ struct flow {
     uint32_t host_pkts[2];      /* host_table.c: pkts[] already credited to the hosts */
     uint64_t host_bytes[2];     /* host_table.c: bytes[] already credited to the hosts */
     uint64_t host_due_usec;     /* host_table.c: packet time of its next credit */
-    uint64_t close_usec;        /* packet time it reached FLOW_CLOSED, 0 while open */
+    uint64_t close_usec;        /* packet time it reached FLOW_CLOSED, or was answered (see
+                                   FLOW_TABLE_CLOSED_USEC); 0 while open */
 
     /* Internal to flow_table.c. */
     uint64_t hash;              /* bidirectional key hash */
@@ -134,7 +136,13 @@ struct flow *flow_table_update(struct flow_table *ft, const struct pkt *p, int *
 /*
  * A flow that reached FLOW_CLOSED (FIN both ways, or RST) stays findable for
  * FLOW_TABLE_CLOSED_USEC of packet time so that the last ACK and retransmissions
- * do not open a new flow; then it ends with reason FIN or RST.
+ * do not open a new flow; then it ends with reason FIN or RST.  So does an
+ * exchange of one datagram each way that is done once answered (DNS other than
+ * mDNS, NTP, ICMP echo and timestamp) when the responder has sent as many
+ * packets as the originator: it ends with reason ANSWERED, unless a further
+ * request within that time opens it again.  Without this, finished lookups
+ * would wait out the idle timeout, and on a busy segment they are most of the
+ * table.
  */
 #define FLOW_TABLE_CLOSED_USEC 2000000
 #define FLOW_TABLE_DEFAULT_CAP 262144

@@ -223,6 +223,82 @@ static void test_flow_table_icmp_echo_pairs(void **state)
     flow_table_free(ft);
 }
 
+/* Decodes a UDP datagram from ep at time t. */
+static void udp(const struct pktgen_ep *ep, uint64_t t)
+{
+    size_t n = pktgen_udp(frame, sizeof(frame), ep, "q", 1);
+    assert_int_equal(
+        decode_packet(DECODE_LINK_ETHERNET, frame, (uint32_t)n, (uint32_t)n, t, &p), DECODE_OK);
+}
+
+static void test_flow_table_answered_exchange_ends_early(void **state)
+{
+    (void)state;
+    struct ends e = {0};
+    struct flow_table *ft = flow_table_new(16, 60 * SEC, 3600 * SEC, on_end, &e);
+    struct pktgen_ep c = pktgen_ep_make("10.0.0.1", 5000, "10.0.0.53", 53);
+    struct pktgen_ep s = pktgen_ep_reverse(&c);
+    int dir;
+    /* A and AAAA asked together: open until both are answered. */
+    udp(&c, 1 * SEC);
+    struct flow *f = update(ft, &dir);
+    udp(&c, 1 * SEC + 10);
+    update(ft, &dir);
+    udp(&s, 1 * SEC + 500);
+    update(ft, &dir);
+    flow_table_expire(ft, 4 * SEC);
+    assert_int_equal(e.n, 0);
+    udp(&s, 4 * SEC);
+    update(ft, &dir);
+    /* Answered: a request within FLOW_TABLE_CLOSED_USEC reopens the same flow. */
+    udp(&c, 5 * SEC);
+    assert_ptr_equal(update(ft, &dir), f);
+    assert_int_equal(dir, FLOW_ORIG);
+    flow_table_expire(ft, 30 * SEC);
+    assert_int_equal(e.n, 0);
+    udp(&s, 30 * SEC);
+    update(ft, &dir);
+    flow_table_expire(ft, 30 * SEC + FLOW_TABLE_CLOSED_USEC - 1);
+    assert_int_equal(e.n, 0);
+    flow_table_expire(ft, 30 * SEC + FLOW_TABLE_CLOSED_USEC);
+    assert_int_equal(e.n, 1);
+    assert_int_equal(e.last.end_reason, FLOW_END_ANSWERED);
+    assert_int_equal(e.last.pkts[FLOW_ORIG], 3);
+    assert_int_equal(e.last.pkts[FLOW_RESP], 3);
+
+    /* An echo answered ends the same way; an unanswered one waits for the idle timeout. */
+    struct pktgen_ep pc = pktgen_ep_make("10.0.0.1", 0, "10.0.0.2", 0);
+    struct pktgen_ep ps = pktgen_ep_reverse(&pc);
+    size_t n = pktgen_icmp_echo(frame, sizeof(frame), &pc, 9, 1, 8);
+    assert_int_equal(decode_packet(DECODE_LINK_ETHERNET, frame, (uint32_t)n, (uint32_t)n,
+                                   40 * SEC, &p),
+                     DECODE_OK);
+    update(ft, &dir);
+    n = pktgen_icmp(frame, sizeof(frame), &ps, 0, 0, 9u << 16 | 1, "12345678", 8);
+    assert_int_equal(decode_packet(DECODE_LINK_ETHERNET, frame, (uint32_t)n, (uint32_t)n,
+                                   40 * SEC + 300, &p),
+                     DECODE_OK);
+    update(ft, &dir);
+    struct pktgen_ep q = pktgen_ep_make("10.0.0.1", 5001, "10.0.0.53", 53);
+    udp(&q, 40 * SEC);
+    update(ft, &dir);
+    /* Other UDP is not an exchange, answered or not. */
+    struct pktgen_ep o = pktgen_ep_make("10.0.0.1", 5002, "10.0.0.9", 9999);
+    struct pktgen_ep or = pktgen_ep_reverse(&o);
+    udp(&o, 40 * SEC);
+    update(ft, &dir);
+    udp(&or, 40 * SEC + 1);
+    update(ft, &dir);
+    flow_table_expire(ft, 43 * SEC);
+    assert_int_equal(e.n, 2);
+    assert_int_equal(e.last.end_reason, FLOW_END_ANSWERED);
+    assert_int_equal(e.last.key.proto, 1);
+    flow_table_expire(ft, 100 * SEC + 1);
+    assert_int_equal(e.n, 4);
+    assert_int_equal(e.by_reason[FLOW_END_IDLE], 2);
+    flow_table_free(ft);
+}
+
 static void test_flow_table_vlan_and_ipv6_separate(void **state)
 {
     (void)state;
@@ -394,6 +470,7 @@ int main(void)
         cmocka_unit_test(test_flow_table_idle_and_active_timeouts),
         cmocka_unit_test(test_flow_table_eviction_counted),
         cmocka_unit_test(test_flow_table_icmp_echo_pairs),
+        cmocka_unit_test(test_flow_table_answered_exchange_ends_early),
         cmocka_unit_test(test_flow_table_vlan_and_ipv6_separate),
         cmocka_unit_test(test_flow_table_names_from_app_layers),
         cmocka_unit_test(test_flow_table_long_names_out_of_line),

@@ -3,8 +3,10 @@
 #
 # Generates (once) a deterministic synthetic capture with tools/gen_bench_pcap in
 # BUILD/bench/, then on that same file, each the best of $WARD_BENCH_RUNS runs
-# (default 3; the page cache is warmed first; the bare loop and the sensor run
-# in turn, so that both see the machine as it is in the same minute):
+# (default 5; 3 at most for argus and ndpiReader, which take minutes; the page
+# cache is warmed first; the bare loop and the sensor run in turn, so that both
+# see the machine as it is in the same minute, and the slowest of each is
+# printed too, as the spread):
 #   bare loop   BUILD/tools/bare_loop: pcap_next_ex touching every byte
 #   sensor      ward-sensor -r FILE -o jsonl > /dev/null, every detector on,
 #               default table sizes; peak RSS from /usr/bin/time
@@ -17,7 +19,8 @@
 # WARD_BENCH_FLOWS sets the generator's flow count (default 600000).
 set -u
 BUILD=${1:-build}
-RUNS=${WARD_BENCH_RUNS:-3}
+RUNS=${WARD_BENCH_RUNS:-5}
+OTHER_RUNS=$((RUNS < 3 ? RUNS : 3))
 FLOWS=${WARD_BENCH_FLOWS:-600000}
 DIR="$BUILD/bench"
 PCAP="$DIR/bench-$FLOWS.pcap"
@@ -42,7 +45,8 @@ fi
 cat "$PCAP" >/dev/null # warm the page cache: every run reads from memory
 
 # once NAME CMD...: runs CMD once; keeps the smallest elapsed seconds in
-# BEST_<NAME> and the largest peak RSS in RSS_<NAME> (KB).  Status 1 if CMD failed.
+# BEST_<NAME>, the largest in WORST_<NAME> and the largest peak RSS in
+# RSS_<NAME> (KB).  Status 1 if CMD failed.
 once() {
     local name=$1
     shift
@@ -53,10 +57,13 @@ once() {
         tail -3 "$T/err" >&2
         return 1
     fi
-    local e rss best_var="BEST_$name" rss_var="RSS_$name"
+    local e rss best_var="BEST_$name" worst_var="WORST_$name" rss_var="RSS_$name"
     read -r e rss <"$T/time"
     if [ -z "${!best_var:-}" ] || awk -v a="$e" -v b="${!best_var}" 'BEGIN { exit !(a < b) }'; then
         printf -v "$best_var" '%s' "$e"
+    fi
+    if [ -z "${!worst_var:-}" ] || awk -v a="$e" -v b="${!worst_var}" 'BEGIN { exit !(a > b) }'; then
+        printf -v "$worst_var" '%s' "$e"
     fi
     if [ "$rss" -gt "${!rss_var:-0}" ]; then
         printf -v "$rss_var" '%s' "$rss"
@@ -64,9 +71,9 @@ once() {
     return 0
 }
 
-# best NAME CMD...: once, $RUNS times.
+# best NAME CMD...: once, $OTHER_RUNS times.
 best() {
-    for _ in $(seq "$RUNS"); do
+    for _ in $(seq "$OTHER_RUNS"); do
         once "$@" || return 1
     done
     return 0
@@ -75,7 +82,7 @@ best() {
 packets=$("$BARE" "$PCAP" | awk '{ print $2 }')
 size=$(du -mL "$PCAP" | cut -f1)
 echo "capture: $PCAP ($packets packets, $FLOWS flows, $size MB)"
-echo "runs:    best of $RUNS, $(nproc) CPU(s), $(date -u +%Y-%m-%dT%H:%MZ)"
+echo "runs:    best of $RUNS (argus, ndpiReader: $OTHER_RUNS), $(nproc) CPU(s), $(date -u +%Y-%m-%dT%H:%MZ)"
 
 for _ in $(seq "$RUNS"); do
     once bare "$BARE" "$PCAP" || exit 1
@@ -83,14 +90,14 @@ for _ in $(seq "$RUNS"); do
 done
 bare_s=$BEST_bare
 bare_pps=$(awk -v p="$packets" -v s="$bare_s" 'BEGIN { printf "%.0f", p / s }')
-printf "bare loop:   %9s pkts/s  (%ss)\n" "$bare_pps" "$bare_s"
+printf "bare loop:   %9s pkts/s  (%ss; slowest run %ss)\n" "$bare_pps" "$bare_s" "$WORST_bare"
 
 sensor_s=$BEST_sensor
 sensor_rss_mb=$((RSS_sensor / 1024))
 sensor_pps=$(awk -v p="$packets" -v s="$sensor_s" 'BEGIN { printf "%.0f", p / s }')
 ratio=$(awk -v a="$sensor_pps" -v b="$bare_pps" 'BEGIN { printf "%.2f", a / b }')
-printf "ward-sensor: %9s pkts/s  (%ss)  ratio sensor/bare %s  peak RSS %d MB\n" \
-    "$sensor_pps" "$sensor_s" "$ratio" "$sensor_rss_mb"
+printf "ward-sensor: %9s pkts/s  (%ss; slowest run %ss)  ratio sensor/bare %s  peak RSS %d MB\n" \
+    "$sensor_pps" "$sensor_s" "$WORST_sensor" "$ratio" "$sensor_rss_mb"
 
 status=0
 if awk -v r="$ratio" 'BEGIN { exit !(r >= 0.33) }'; then

@@ -194,6 +194,12 @@ static int parse_size(const char *s, uint64_t *out)
     return 0;
 }
 
+/* The capture-file readers --file-reader and [capture] file_reader name. */
+static bool file_reader_known(const char *name)
+{
+    return strcmp(name, "auto") == 0 || strcmp(name, "libpcap") == 0;
+}
+
 static int usage_error(const char *fmt, ...) WARD_PRINTF(1, 2);
 
 static int usage_error(const char *fmt, ...)
@@ -325,7 +331,7 @@ int sensor_opts_parse(int argc, char **argv, struct sensor_opts *o)
             o->stats_json = true;
             break;
         case OPT_FILE_READER:
-            if (strcmp(optarg, "auto") != 0 && strcmp(optarg, "libpcap") != 0)
+            if (!file_reader_known(optarg))
                 return usage_error("--file-reader: 'auto' or 'libpcap', not '%s'", optarg);
             o->file_reader = optarg;
             break;
@@ -502,7 +508,7 @@ static int capture_settings(struct sensor *s, struct capture_opts *co)
         return config_fail(cfg, "capture", "buffer_size", "at most 2G");
     if (timeout < USEC_PER_MSEC || timeout > 10 * USEC_PER_SEC)
         return config_fail(cfg, "capture", "timeout", "must be 1ms..10s");
-    if (strcmp(reader, "auto") != 0 && strcmp(reader, "libpcap") != 0)
+    if (!file_reader_known(reader))
         return config_fail(cfg, "capture", "file_reader", "must be auto or libpcap");
     if (o->file || o->iface) {
         co->file = o->file;

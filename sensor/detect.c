@@ -6,6 +6,11 @@
  * allowlist, heightened factor, packet clock) and the event table every detector
  * reports through; it ticks the detectors once a second of packet time even when
  * the capture loop forgets to.  Capture thread only.
+ *
+ * Most packets are the middle of a flow, which most detectors have nothing to do
+ * with, so each packet's class (its layers and a few facts such as "first of its
+ * flow direction") is computed once, and a detector is called only when the class
+ * meets what it wants; what it wants is asked again only when it may have changed.
  */
 #include "detect.h"
 
@@ -18,14 +23,25 @@
 #include "event.h"
 #include "log.h"
 
-static const struct detector *const detectors[] = {
+static const struct detector *const builtin[] = {
     &detect_portscan,   &detect_bruteforce, &detect_beacon,    &detect_dns_tunnel,
     &detect_exfil,      &detect_flood,      &detect_lateral,   &detect_arp_spoof,
     &detect_ioc,
 };
 
-#define DETECT_COUNT WARD_ARRAY_LEN(detectors)
+#define DETECT_COUNT WARD_ARRAY_LEN(builtin)
+_Static_assert(DETECT_COUNT <= DETECT_TABLE_MAX, "the built-in table fits an engine");
+_Static_assert((DETECT_WANT_FLOW & 0xffffffffULL) == 0, "dispatch bits sit above pkt->layers");
 #define DETECT_TICK_USEC USEC_PER_SEC
+
+/*
+ * A packet class is looked up a byte at a time: bytes 0-3 hold enum pkt_layer
+ * bits, byte 4 the DETECT_WANT_* bits.
+ */
+#define DETECT_CLASS_BYTES 5
+_Static_assert(DETECT_WANT_TCP_CONTROL < (1ULL << (8 * DETECT_CLASS_BYTES)),
+               "every dispatch bit is in a looked-up byte");
+_Static_assert(DETECT_TABLE_MAX <= 16, "a set of detectors fits a uint16_t");
 
 #define DETECT_DEFAULT_HEIGHTENED_FACTOR 0.5
 #define DETECT_DEFAULT_EVENTS_MAX 4096
@@ -38,19 +54,36 @@ struct detect_slot {
     void *state;              /* its state */
 };
 
+/* A detector as the packet path sees it: all it reads per packet, in one place. */
+struct detect_call {
+    uint64_t wants; /* packet classes it is called for (struct detector) */
+    void (*on_packet)(void *state, struct detect_ctx *ctx, const struct pkt *p, struct flow *f,
+                      int dir); /* its on_packet */
+    void *state;                /* its state */
+    const struct detector *d;   /* the detector, to ask its wants() again */
+};
+
+/*
+ * by_byte[k][v] is the set of pkt_calls (bit i for entry i) wanting a bit of the
+ * value v at byte k of a packet class; the detectors a class is passed to are the
+ * OR over its bytes, five loads instead of a test per detector.
+ */
 struct detect_engine {
-    struct detect_ctx ctx;               /* what detectors read */
-    struct cidr_set home;                /* [detect] home_net or --home-net */
-    struct cidr_set allow;               /* [detect] allow */
-    double heightened_factor;            /* factor while heightened */
-    bool heightened;                     /* heightened mode on */
-    struct detect_slot slots[DETECT_COUNT]; /* enabled detectors */
-    size_t n_slots;                      /* entries in slots */
-    struct detect_slot pkt_slots[DETECT_COUNT]; /* those with on_packet */
-    size_t n_pkt_slots;                  /* entries in pkt_slots */
-    struct detect_slot pre_slots[DETECT_COUNT]; /* those with prefetch */
-    size_t n_pre_slots;                  /* entries in pre_slots */
-    uint64_t last_tick_usec;             /* packet time of the latest tick, 0 before any */
+    struct detect_ctx ctx;                          /* what detectors read */
+    struct cidr_set home;                           /* [detect] home_net or --home-net */
+    struct cidr_set allow;                          /* [detect] allow */
+    double heightened_factor;                       /* factor while heightened */
+    bool heightened;                                /* heightened mode on */
+    struct detect_slot slots[DETECT_TABLE_MAX];     /* enabled detectors */
+    size_t n_slots;                                 /* entries in slots */
+    struct detect_call pkt_calls[DETECT_TABLE_MAX]; /* those with on_packet */
+    size_t n_pkt_calls;                             /* entries in pkt_calls */
+    uint16_t by_byte[DETECT_CLASS_BYTES][256];      /* class byte -> pkt_calls wanting it */
+    struct detect_slot pre_slots[DETECT_TABLE_MAX]; /* those with prefetch */
+    uint64_t pre_wants[DETECT_TABLE_MAX];           /* their prefetch_wants (0 made all) */
+    uint64_t pre_any;                               /* the OR of pre_wants */
+    size_t n_pre_slots;                             /* entries in pre_slots */
+    uint64_t last_tick_usec; /* packet time of the latest tick, 0 before any */
 };
 
 bool detect_is_home(const struct detect_ctx *ctx, const struct addr *a)
@@ -140,10 +173,36 @@ static int read_engine_config(struct detect_engine *de, struct config *cfg,
     return 0;
 }
 
+/* Asks every detector with on_packet which packets it wants now. */
+static void refresh_wants(struct detect_engine *de)
+{
+    de->ctx.wants_changed = false;
+    memset(de->by_byte, 0, sizeof(de->by_byte));
+    for (size_t i = 0; i < de->n_pkt_calls; i++) {
+        struct detect_call *c = &de->pkt_calls[i];
+        c->wants = c->d->wants ? c->d->wants(c->state) : DETECT_WANT_ALL;
+        for (size_t k = 0; k < DETECT_CLASS_BYTES; k++) {
+            unsigned byte = (unsigned)(c->wants >> (8 * k)) & 0xff;
+            for (unsigned v = 0; v < 256; v++) {
+                if (v & byte)
+                    de->by_byte[k][v] |= (uint16_t)(1u << i);
+            }
+        }
+    }
+}
+
 struct detect_engine *detect_engine_new(struct config *cfg, const char *home_net_override,
                                         const struct sink *out, struct host_table *hosts)
 {
+    return detect_engine_new_table(cfg, home_net_override, out, hosts, builtin, DETECT_COUNT);
+}
+
+struct detect_engine *detect_engine_new_table(struct config *cfg, const char *home_net_override,
+                                              const struct sink *out, struct host_table *hosts,
+                                              const struct detector *const *table, size_t count)
+{
     uint64_t events_max, interval, idle, window;
+    WARD_ASSERT(count <= DETECT_TABLE_MAX);
     struct detect_engine *de = calloc(1, sizeof(*de));
     if (!de)
         return NULL;
@@ -162,8 +221,8 @@ struct detect_engine *detect_engine_new(struct config *cfg, const char *home_net
     de->ctx.hosts = hosts;
     de->ctx.factor = de->heightened ? de->heightened_factor : 1.0;
 
-    for (size_t i = 0; i < DETECT_COUNT; i++) {
-        const struct detector *d = detectors[i];
+    for (size_t i = 0; i < count; i++) {
+        const struct detector *d = table[i];
         char section[64];
         bool enabled;
         snprintf(section, sizeof(section), "detect.%s", d->name);
@@ -187,11 +246,20 @@ struct detect_engine *detect_engine_new(struct config *cfg, const char *home_net
         de->slots[de->n_slots].d = d;
         de->slots[de->n_slots].state = state;
         de->n_slots++;
-        if (d->on_packet)
-            de->pkt_slots[de->n_pkt_slots++] = de->slots[de->n_slots - 1];
-        if (d->prefetch)
+        if (d->on_packet) {
+            struct detect_call *c = &de->pkt_calls[de->n_pkt_calls++];
+            c->on_packet = d->on_packet;
+            c->state = state;
+            c->d = d;
+        }
+        if (d->prefetch) {
+            de->pre_wants[de->n_pre_slots] = d->prefetch_wants ? d->prefetch_wants
+                                                                : DETECT_WANT_ALL;
+            de->pre_any |= de->pre_wants[de->n_pre_slots];
             de->pre_slots[de->n_pre_slots++] = de->slots[de->n_slots - 1];
+        }
     }
+    refresh_wants(de);
     return de;
 fail:
     detect_engine_free(de);
@@ -220,6 +288,8 @@ static void run_tick(struct detect_engine *de)
     }
     event_table_tick(de->ctx.events, de->ctx.now_usec);
     de->last_tick_usec = de->ctx.now_usec;
+    if (de->ctx.wants_changed)
+        refresh_wants(de);
 }
 
 static void advance(struct detect_engine *de, uint64_t now_usec)
@@ -231,20 +301,63 @@ static void advance(struct detect_engine *de, uint64_t now_usec)
         de->last_tick_usec = de->ctx.now_usec;
 }
 
+/* The class bits a packet has by itself (its flow aside). */
+static inline uint64_t packet_bits(const struct pkt *p)
+{
+    uint64_t c = p->layers;
+    if (p->payload_len)
+        c |= DETECT_WANT_PAYLOAD;
+    if (p->layers & PKT_TCP) {
+        uint8_t fl = p->tcp.flags;
+        if ((fl & (TCP_SYN | TCP_FIN | TCP_RST)) || !(fl & TCP_ACK))
+            c |= DETECT_WANT_TCP_CONTROL;
+    }
+    return c;
+}
+
 void detect_engine_packet(struct detect_engine *de, const struct pkt *p, struct flow *f, int dir)
 {
     advance(de, p->ts_usec);
-    for (size_t i = 0; i < de->n_pkt_slots; i++)
-        de->pkt_slots[i].d->on_packet(de->pkt_slots[i].state, &de->ctx, p, f, dir);
+    uint64_t c = packet_bits(p);
+    if (f) {
+        c |= DETECT_WANT_FLOW | (dir == FLOW_ORIG ? DETECT_WANT_ORIG : DETECT_WANT_RESP);
+        if (f->pkts[dir] == 1)
+            c |= DETECT_WANT_FIRST;
+    } else {
+        c |= DETECT_WANT_NO_FLOW;
+    }
+    unsigned calls = (unsigned)de->by_byte[0][c & 0xff] | de->by_byte[1][(c >> 8) & 0xff] |
+                     de->by_byte[2][(c >> 16) & 0xff] | de->by_byte[3][(c >> 24) & 0xff] |
+                     de->by_byte[4][(c >> 32) & 0xff];
+    while (calls) {
+        /* In table order: the lowest bit first. */
+        const struct detect_call *dc = &de->pkt_calls[__builtin_ctz(calls)];
+        calls &= calls - 1;
+        dc->on_packet(dc->state, &de->ctx, p, f, dir);
+    }
+    if (de->ctx.wants_changed)
+        refresh_wants(de);
     if (de->ctx.now_usec >= de->last_tick_usec + DETECT_TICK_USEC)
         run_tick(de);
+}
+
+/* Out of line, so that a packet no hook wants costs no call frame. */
+static __attribute__((noinline)) void prefetch_some(const struct detect_engine *de,
+                                                    const struct pkt *p, const struct flow *f,
+                                                    int stage, uint64_t c)
+{
+    for (size_t i = 0; i < de->n_pre_slots; i++) {
+        if (de->pre_wants[i] & c)
+            de->pre_slots[i].d->prefetch(de->pre_slots[i].state, p, f, stage);
+    }
 }
 
 void detect_engine_prefetch(const struct detect_engine *de, const struct pkt *p,
                             const struct flow *f, int stage)
 {
-    for (size_t i = 0; i < de->n_pre_slots; i++)
-        de->pre_slots[i].d->prefetch(de->pre_slots[i].state, p, f, stage);
+    uint64_t c = packet_bits(p);
+    if (de->pre_any & c)
+        prefetch_some(de, p, f, stage, c);
 }
 
 void detect_engine_flow_end(struct detect_engine *de, const struct flow *f)
@@ -254,6 +367,8 @@ void detect_engine_flow_end(struct detect_engine *de, const struct flow *f)
         if (de->slots[i].d->on_flow_end)
             de->slots[i].d->on_flow_end(de->slots[i].state, &de->ctx, f);
     }
+    if (de->ctx.wants_changed)
+        refresh_wants(de);
 }
 
 void detect_engine_tick(struct detect_engine *de, uint64_t now_usec)
@@ -301,7 +416,9 @@ int detect_engine_intel_open(struct detect_engine *de, const char *dir)
     const struct detect_slot *sl = intel_slot(de);
     if (!sl || !sl->d->intel_open)
         return 0;
-    return sl->d->intel_open(sl->state, dir);
+    int rc = sl->d->intel_open(sl->state, dir);
+    refresh_wants(de);
+    return rc;
 }
 
 int detect_engine_intel(struct detect_engine *de, const struct detect_intel *u, char *detail,
@@ -313,7 +430,9 @@ int detect_engine_intel(struct detect_engine *de, const struct detect_intel *u, 
                               "([detect.ioc] enabled = false)");
         return -ENOTSUP;
     }
-    return sl->d->intel(sl->state, u, detail, cap);
+    int rc = sl->d->intel(sl->state, u, detail, cap);
+    refresh_wants(de);
+    return rc;
 }
 
 void detect_engine_intel_stats(const struct detect_engine *de, struct detect_intel_stats *out)
@@ -344,6 +463,7 @@ int detect_engine_reload(struct detect_engine *de)
         if (rc < 0 && first == 0)
             first = rc;
     }
+    refresh_wants(de);
     return first;
 }
 

@@ -48,6 +48,22 @@ struct detect_intel_stats {
     uint64_t hits;      /* matches on a pushed indicator */
 };
 
+/*
+ * What a packet is, for dispatch.  The engine computes once per packet a class:
+ * the packet's enum pkt_layer bits as they are (p->layers) and the DETECT_WANT_*
+ * bits below, which sit above every layer bit.  A detector says which classes it
+ * wants (struct detector's wants) as a mask of both kinds, and its on_packet is
+ * called only for packets sharing at least one bit with that mask.
+ */
+#define DETECT_WANT_FLOW (1ULL << 32)        /* belongs to a flow (f != NULL) */
+#define DETECT_WANT_NO_FLOW (1ULL << 33)     /* belongs to none (not IP, or no flow) */
+#define DETECT_WANT_ORIG (1ULL << 34)        /* from its flow's originator */
+#define DETECT_WANT_RESP (1ULL << 35)        /* from its flow's responder */
+#define DETECT_WANT_FIRST (1ULL << 36)       /* first of its flow direction (pkts[dir] == 1) */
+#define DETECT_WANT_PAYLOAD (1ULL << 37)     /* carries payload (payload_len > 0) */
+#define DETECT_WANT_TCP_CONTROL (1ULL << 38) /* TCP with SYN, FIN or RST, or without ACK */
+#define DETECT_WANT_ALL UINT64_MAX           /* every packet */
+
 /* What every detector may read.  Owned by detect.c. */
 struct detect_ctx {
     const struct cidr_set *home_net; /* inside addresses; empty means RFC 1918 etc. */
@@ -58,6 +74,7 @@ struct detect_ctx {
     uint64_t now_usec;               /* packet time of the latest packet */
     bool final;                      /* the end-of-input tick: settle what is pending */
     uint64_t allowed;                /* findings dropped because the source is allowlisted */
+    bool wants_changed;              /* set by a detector: ask its wants() again */
 };
 
 struct detector {
@@ -69,9 +86,23 @@ struct detector {
      */
     int (*init)(struct config *cfg, void **state);
     void (*fini)(void *state);
-    /* Every decoded packet.  f is its flow (NULL if none), dir FLOW_ORIG/FLOW_RESP. */
+    /*
+     * Every decoded packet it wants (see wants).  f is its flow (NULL if none),
+     * dir FLOW_ORIG/FLOW_RESP.
+     */
     void (*on_packet)(void *state, struct detect_ctx *ctx, const struct pkt *p,
                       struct flow *f, int dir);
+    /*
+     * The packets on_packet is for, as a mask of enum pkt_layer and DETECT_WANT_*
+     * bits (a packet is passed when its class shares a bit with the mask); NULL
+     * means every packet.  The mask is a filter, not a promise: on_packet still
+     * checks what it needs, and the mask only has to cover every packet on
+     * which on_packet would do something (change state, report, or write f).
+     * The engine asks after init, reload, intel_open and intel, and after any
+     * call in which the detector set ctx->wants_changed (what it needs changed
+     * with what it learned).
+     */
+    uint64_t (*wants)(const void *state);
     /* Every flow that ends. */
     void (*on_flow_end)(void *state, struct detect_ctx *ctx, const struct flow *f);
     /* About once a second of packet time, and once at the end of input. */
@@ -98,6 +129,12 @@ struct detector {
      * will read, typically keymap_prefetch(); it must change nothing.
      */
     void (*prefetch)(const void *state, const struct pkt *p, const struct flow *f, int stage);
+    /*
+     * The packets prefetch can do something for, as a mask of enum pkt_layer bits,
+     * DETECT_WANT_PAYLOAD and DETECT_WANT_TCP_CONTROL (the flow is only a guess
+     * then, so its bits do not count); 0 means every packet.
+     */
+    uint64_t prefetch_wants;
 };
 
 /*
@@ -151,6 +188,15 @@ struct sink;
 struct detect_engine;
 struct detect_engine *detect_engine_new(struct config *cfg, const char *home_net_override,
                                         const struct sink *out, struct host_table *hosts);
+/*
+ * The same over another table of detectors (count entries, at most
+ * DETECT_TABLE_MAX), for tests of the engine itself.  The table must outlive the
+ * engine.
+ */
+#define DETECT_TABLE_MAX 16
+struct detect_engine *detect_engine_new_table(struct config *cfg, const char *home_net_override,
+                                              const struct sink *out, struct host_table *hosts,
+                                              const struct detector *const *table, size_t count);
 void detect_engine_free(struct detect_engine *de);
 void detect_engine_packet(struct detect_engine *de, const struct pkt *p, struct flow *f,
                           int dir);

@@ -757,7 +757,15 @@ static void as_packet(void *state, struct detect_ctx *ctx, const struct pkt *p, 
         !(p->dst_mac[0] & 1)) {
         memcpy(as->gw_mac, p->dst_mac, 6);
         as->has_gw_mac = true;
+        ctx->wants_changed = true;
     }
+}
+
+/* ARP and neighbour discovery; outbound first packets until the gateway is known. */
+static uint64_t as_wants(const void *state)
+{
+    const struct arp_spoof *as = state;
+    return PKT_ARP | PKT_ND | (as->has_gw_mac ? 0 : DETECT_WANT_FIRST);
 }
 
 static void as_tick(void *state, struct detect_ctx *ctx, uint64_t now_usec)
@@ -780,6 +788,7 @@ const struct detector detect_arp_spoof = {
     .init = as_init,
     .fini = as_fini,
     .on_packet = as_packet,
+    .wants = as_wants,
     .on_tick = as_tick,
     .memory = as_memory,
     .evictions = as_evictions,

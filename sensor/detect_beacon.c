@@ -808,6 +808,13 @@ static void bc_packet(void *state, struct detect_ctx *ctx, const struct pkt *p, 
     f->det[BC_LAST] = (ctx->now_usec & ~BC_F_MASK) | flags;
 }
 
+/* Every client packet (its time is kept in the flow), and answers to learn names from. */
+static uint64_t bc_wants(const void *state)
+{
+    const struct beacon *bc = state;
+    return DETECT_WANT_ORIG | (bc->resolved ? (uint64_t)PKT_DNS : 0);
+}
+
 static void add_size(struct bc_pair *bp, const struct flow *f)
 {
     bp->sizes[bp->n_sizes % BC_SIZES] = (uint32_t)WARD_MIN(f->payload[FLOW_ORIG], UINT32_MAX);
@@ -845,6 +852,7 @@ const struct detector detect_beacon = {
     .init = bc_init,
     .fini = bc_fini,
     .on_packet = bc_packet,
+    .wants = bc_wants,
     .on_flow_end = bc_flow_end,
     .memory = bc_memory,
     .evictions = bc_evictions,

@@ -427,6 +427,13 @@ static void bf_packet(void *state, struct detect_ctx *ctx, const struct pkt *p, 
         on_smb(bf, ctx, p);
 }
 
+/* Logins travel as payload. */
+static uint64_t bf_wants(const void *state)
+{
+    (void)state;
+    return DETECT_WANT_PAYLOAD;
+}
+
 static void bf_flow_end(void *state, struct detect_ctx *ctx, const struct flow *f)
 {
     struct bruteforce *bf = state;
@@ -485,6 +492,7 @@ const struct detector detect_bruteforce = {
     .init = bf_init,
     .fini = bf_fini,
     .on_packet = bf_packet,
+    .wants = bf_wants,
     .on_flow_end = bf_flow_end,
     .on_tick = bf_tick,
     .memory = bf_memory,

@@ -344,6 +344,12 @@ static void dt_packet(void *state, struct detect_ctx *ctx, const struct pkt *p, 
         on_answer(dt, ctx, p);
 }
 
+static uint64_t dt_wants(const void *state)
+{
+    (void)state;
+    return PKT_DNS;
+}
+
 static void dt_tick(void *state, struct detect_ctx *ctx, uint64_t now_usec)
 {
     struct dns_tunnel *dt = state;
@@ -364,6 +370,7 @@ const struct detector detect_dns_tunnel = {
     .init = dt_init,
     .fini = dt_fini,
     .on_packet = dt_packet,
+    .wants = dt_wants,
     .on_tick = dt_tick,
     .memory = dt_memory,
 };

@@ -341,6 +341,13 @@ static void ex_packet(void *state, struct detect_ctx *ctx, const struct pkt *p, 
     take(ex, ctx, f, dir, &f->det[slot]);
 }
 
+/* ICMP, and packets that grow a flow's payload (no other packet can reach a step). */
+static uint64_t ex_wants(const void *state)
+{
+    (void)state;
+    return PKT_ICMP | PKT_ICMP6 | DETECT_WANT_PAYLOAD;
+}
+
 static void ex_flow_end(void *state, struct detect_ctx *ctx, const struct flow *f)
 {
     struct exfil *ex = state;
@@ -369,6 +376,7 @@ const struct detector detect_exfil = {
     .init = ex_init,
     .fini = ex_fini,
     .on_packet = ex_packet,
+    .wants = ex_wants,
     .on_flow_end = ex_flow_end,
     .on_tick = ex_tick,
     .memory = ex_memory,

@@ -245,6 +245,13 @@ static void fl_packet(void *state, struct detect_ctx *ctx, const struct pkt *p, 
         track(fl, ctx, p, k);
 }
 
+/* Every IP packet counts toward its addresses' seconds. */
+static uint64_t fl_wants(const void *state)
+{
+    (void)state;
+    return PKT_IP4 | PKT_IP6;
+}
+
 static void report(struct flood *fl, struct detect_ctx *ctx, const struct addr *a,
                    struct fl_victim *v)
 {
@@ -411,6 +418,7 @@ const struct detector detect_flood = {
     .init = fl_init,
     .fini = fl_fini,
     .on_packet = fl_packet,
+    .wants = fl_wants,
     .on_tick = fl_tick,
     .memory = fl_memory,
 };

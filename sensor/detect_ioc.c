@@ -961,11 +961,27 @@ static void ioc_packet(void *state, struct detect_ctx *ctx, const struct pkt *p,
         hit(ioc, ctx, p, &p->src, &p->dst, ind, where, pushed);
 }
 
+/* Each flow direction's first packet while there are addresses to match; the
+ * packets that carry names while there are names. */
+static uint64_t ioc_wants(const void *state)
+{
+    const struct ioc *ioc = state;
+    const struct ioc_lists *l = ioc->lists;
+    const struct ioc_lists *pl = ioc->pushed_lists;
+    uint64_t w = 0;
+    if (has_addrs(l) || has_addrs(pl))
+        w |= DETECT_WANT_FIRST | DETECT_WANT_NO_FLOW;
+    if ((l && l->n_names) || (pl && pl->n_names))
+        w |= PKT_DNS | PKT_TLS_HELLO | PKT_HTTP;
+    return w;
+}
+
 const struct detector detect_ioc = {
     .name = "ioc",
     .init = ioc_init,
     .fini = ioc_fini,
     .on_packet = ioc_packet,
+    .wants = ioc_wants,
     .memory = ioc_memory,
     .reload = ioc_reload,
     .intel_open = ioc_intel_open,

@@ -447,6 +447,13 @@ static void lt_packet(void *state, struct detect_ctx *ctx, const struct pkt *p, 
         on_rpc(lt, ctx, p, f);
 }
 
+/* A session's first packet, and payload to parse. */
+static uint64_t lt_wants(const void *state)
+{
+    (void)state;
+    return DETECT_WANT_FIRST | DETECT_WANT_PAYLOAD;
+}
+
 static void lt_tick(void *state, struct detect_ctx *ctx, uint64_t now_usec)
 {
     struct lateral *lt = state;
@@ -467,6 +474,7 @@ const struct detector detect_lateral = {
     .init = lt_init,
     .fini = lt_fini,
     .on_packet = lt_packet,
+    .wants = lt_wants,
     .on_tick = lt_tick,
     .memory = lt_memory,
 };

@@ -415,6 +415,14 @@ static void ps_packet(void *state, struct detect_ctx *ctx, const struct pkt *p, 
         on_arp(ps, ctx, p);
 }
 
+/* First contacts and their answers: TCP handshakes, refusals and probes, each
+ * direction's first datagram of a UDP flow, ICMP, ARP. */
+static uint64_t ps_wants(const void *state)
+{
+    (void)state;
+    return DETECT_WANT_TCP_CONTROL | DETECT_WANT_FIRST | PKT_ICMP | PKT_ICMP6 | PKT_ARP;
+}
+
 /*
  * The pair a first contact will look up, or the source an answer will resolve
  * (and the pair its flow remembers), a few packets ahead (struct detector).
@@ -606,7 +614,9 @@ const struct detector detect_portscan = {
     .init = ps_init,
     .fini = ps_fini,
     .on_packet = ps_packet,
+    .wants = ps_wants,
     .on_tick = ps_tick,
     .memory = ps_memory,
     .prefetch = ps_prefetch,
+    .prefetch_wants = DETECT_WANT_TCP_CONTROL | PKT_UDP | PKT_ICMP | PKT_ICMP6,
 };

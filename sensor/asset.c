@@ -62,7 +62,7 @@ struct host {
     bool announced;        /* an update has been sent */
     uint8_t mac_src;       /* enum mac_src */
     uint8_t name_src;      /* enum name_src */
-    uint8_t os_rank;       /* enum osfp_rank of os */
+    uint8_t os_rank;       /* enum osfp_rank of os; OSFP_NONE exactly when os is NULL */
     uint8_t n_svc;         /* services in use */
     bool foreign;          /* outside home (bound by the link layer) */
     uint8_t svc_unnamed;   /* services in use without an application name */
@@ -233,6 +233,29 @@ int asset_opts_read(struct config *cfg, struct asset_opts *o)
 
 /* ------------------------------------------------------------------ tables */
 
+/*
+ * addr_eq() and memcmp(mac, mac, 6) == 0 without the calls: the per-packet paths
+ * compare a few addresses and MACs each, and the calls cost more than the compares.
+ */
+static inline bool addr_same(const struct addr *a, const struct addr *b)
+{
+    uint64_t x[2], y[2];
+    memcpy(x, a->b, sizeof(x));
+    memcpy(y, b->b, sizeof(y));
+    return a->family == b->family && ((x[0] ^ y[0]) | (x[1] ^ y[1])) == 0;
+}
+
+static inline bool mac_eq(const uint8_t a[6], const uint8_t b[6])
+{
+    uint32_t a0, b0;
+    uint16_t a1, b1;
+    memcpy(&a0, a, 4);
+    memcpy(&b0, b, 4);
+    memcpy(&a1, a + 4, 2);
+    memcpy(&b1, b + 4, 2);
+    return ((a0 ^ b0) | (uint32_t)(a1 ^ b1)) == 0;
+}
+
 static uint32_t host_hash(const struct addr *a, uint16_t vlan)
 {
     uint64_t h = hash_step((uint64_t)a->family << 16 | vlan, hash_word(a->b));
@@ -321,12 +344,9 @@ static void host_dirty(struct asset_tracker *t, struct host *h)
         t->next_due_usec = due;
 }
 
-/* Marks host slot i seen now: to the LRU head once per grain. */
-static void host_touch(struct asset_tracker *t, uint32_t i)
+/* Moves host slot i to the LRU head in grain tick (its first sighting in it). */
+static void host_regrain(struct asset_tracker *t, uint32_t i, uint32_t tick)
 {
-    uint32_t tick = lru_tick_of(t->now_usec);
-    if (t->hosts[i].lru_tick == tick)
-        return;
     t->hosts[i].lru_tick = tick;
     if (t->hosts[i].announced && t->now_usec >= t->hosts[i].emit_usec + t->o.refresh_usec &&
         t->now_usec < t->next_due_usec)
@@ -337,13 +357,17 @@ static void host_touch(struct asset_tracker *t, uint32_t i)
     LRU_PUSH(t->hl, t->h_head, t->h_tail, i);
 }
 
-/* The same for MAC slot i, and brings its last_usec up to date. */
-static void mac_touch(struct asset_tracker *t, uint32_t i)
+/* Marks host slot i seen now: to the LRU head once per grain. */
+static inline void host_touch(struct asset_tracker *t, uint32_t i)
 {
-    t->macs[i].last_usec = t->now_usec;
     uint32_t tick = lru_tick_of(t->now_usec);
-    if (t->macs[i].lru_tick == tick)
-        return;
+    if (t->hosts[i].lru_tick != tick)
+        host_regrain(t, i, tick);
+}
+
+/* The same for MAC slot i. */
+static void mac_regrain(struct asset_tracker *t, uint32_t i, uint32_t tick)
+{
     t->macs[i].lru_tick = tick;
     if (t->m_head == i)
         return;
@@ -351,12 +375,21 @@ static void mac_touch(struct asset_tracker *t, uint32_t i)
     LRU_PUSH(t->ml, t->m_head, t->m_tail, i);
 }
 
+/* The same for MAC slot i, and brings its last_usec up to date. */
+static inline void mac_touch(struct asset_tracker *t, uint32_t i)
+{
+    uint32_t tick = lru_tick_of(t->now_usec);
+    t->macs[i].last_usec = t->now_usec;
+    if (t->macs[i].lru_tick != tick)
+        mac_regrain(t, i, tick);
+}
+
 static struct host *host_find(struct asset_tracker *t, const struct addr *a, uint16_t vlan)
 {
     uint32_t hh = host_hash(a, vlan);
     for (uint32_t i = t->hidx[hh & t->hmask]; i != NIL; i = t->hl[i].hnext) {
         struct host *h = &t->hosts[i];
-        if (t->hl[i].hash == hh && h->vlan == vlan && addr_eq(&h->ip, a))
+        if (t->hl[i].hash == hh && h->vlan == vlan && addr_same(&h->ip, a))
             return h;
     }
     return NULL;
@@ -428,7 +461,7 @@ static struct mac_ent *mac_find(struct asset_tracker *t, const uint8_t mac[6])
 {
     uint32_t mh = mac_hash(mac);
     for (uint32_t i = t->midx[mh & t->mmask]; i != NIL; i = t->ml[i].hnext) {
-        if (t->ml[i].hash == mh && memcmp(t->macs[i].mac, mac, 6) == 0)
+        if (t->ml[i].hash == mh && mac_eq(t->macs[i].mac, mac))
             return &t->macs[i];
     }
     return NULL;
@@ -438,7 +471,7 @@ static struct mac_ent *mac_get(struct asset_tracker *t, const uint8_t mac[6], bo
 {
     uint32_t mh = mac_hash(mac);
     for (uint32_t i = t->midx[mh & t->mmask]; i != NIL; i = t->ml[i].hnext) {
-        if (t->ml[i].hash == mh && memcmp(t->macs[i].mac, mac, 6) == 0) {
+        if (t->ml[i].hash == mh && mac_eq(t->macs[i].mac, mac)) {
             mac_touch(t, i);
             return &t->macs[i];
         }
@@ -485,7 +518,7 @@ static struct mac_ent *mac_of_host(struct asset_tracker *t, const struct host *h
 {
     if (h->mac_slot < t->o.max_macs) {
         struct mac_ent *m = &t->macs[h->mac_slot];
-        if (m->used && memcmp(m->mac, h->mac, 6) == 0)
+        if (m->used && mac_eq(m->mac, h->mac))
             return m;
     }
     return mac_find(t, h->mac);
@@ -627,13 +660,14 @@ size_t asset_tracker_memory(const struct asset_tracker *t)
 static bool mac_is_unicast(const uint8_t mac[6])
 {
     static const uint8_t zero[6];
-    return (mac[0] & 0x01) == 0 && memcmp(mac, zero, 6) != 0;
+    return (mac[0] & 0x01) == 0 && !mac_eq(mac, zero);
 }
 
 static bool addr_is_unspecified(const struct addr *a)
 {
-    static const uint8_t zero[16];
-    return a->family == 0 || memcmp(a->b, zero, 16) == 0;
+    uint64_t w[2];
+    memcpy(w, a->b, sizeof(w));
+    return a->family == 0 || (w[0] | w[1]) == 0;
 }
 
 static bool addr_is_link_local6(const struct addr *a)
@@ -663,14 +697,15 @@ static bool set_str(char *dst, size_t cap, const char *src)
     return true;
 }
 
+/*
+ * Keeps the best guess, the first of its rank (no flapping).  A guess always
+ * names a family, so os is set exactly when os_rank is not OSFP_NONE, and only
+ * the hot line is read.
+ */
 static void set_os(struct asset_tracker *t, struct host *h, struct osfp_guess g)
 {
-    if (g.rank == OSFP_NONE || g.rank < h->os_rank)
+    if (g.rank <= h->os_rank) /* OSFP_NONE too */
         return;
-    if (g.rank == h->os_rank && h->os && strcmp(h->os, g.family) == 0)
-        return;
-    if (g.rank == h->os_rank && h->os)
-        return; /* keep the first guess of a rank: no flapping */
     h->os = g.family;
     h->os_rank = (uint8_t)g.rank;
     host_dirty(t, h);
@@ -709,14 +744,14 @@ static void mac_note_source(struct asset_tracker *t, struct mac_ent *m, const st
 {
     if (a->family == 4 && is_home(t, a)) {
         int k;
-        if (m->v4[0].family == 0 || addr_eq(&m->v4[0], a)) {
+        if (m->v4[0].family == 0 || addr_same(&m->v4[0], a)) {
             k = 0;
-        } else if (m->v4[1].family == 0 || addr_eq(&m->v4[1], a)) {
+        } else if (m->v4[1].family == 0 || addr_same(&m->v4[1], a)) {
             k = 1;
         } else {
             k = 1; /* a third source takes the place of the second, with its count */
         }
-        if (!addr_eq(&m->v4[k], a))
+        if (!addr_same(&m->v4[k], a))
             m->v4[k] = *a;
         if (m->v4_pkts[k] < UINT32_MAX)
             m->v4_pkts[k]++;
@@ -736,7 +771,7 @@ static void mac_note_source(struct asset_tracker *t, struct mac_ent *m, const st
         }
     } else if (a->family == 6 && !addr_is_link_local6(a) && !m->multi_v6) {
         for (uint8_t i = 0; i < m->n_v6; i++) {
-            if (addr_eq(&m->v6[i], a))
+            if (addr_same(&m->v6[i], a))
                 return;
         }
         if (m->n_v6 < MAC_V6_TRACK) {
@@ -757,7 +792,7 @@ static void host_set_mac(struct asset_tracker *t, struct host *h, const uint8_t 
 {
     if (!mac_is_unicast(mac) || src < h->mac_src)
         return;
-    bool same = h->mac_src != MAC_NONE && memcmp(h->mac, mac, 6) == 0;
+    bool same = h->mac_src != MAC_NONE && mac_eq(h->mac, mac);
     if (!same) {
         mac_unhold(t, h);
         memcpy(h->mac, mac, 6);
@@ -1077,7 +1112,7 @@ static void learn_dhcp(struct asset_tracker *t, const struct pkt *p)
         if (type == 5 && addr_usable(&d->yiaddr))
             link_bind(t, &d->yiaddr, p->vlan, d->chaddr);
         if (addr_usable(&p->src)) {
-            if (pkt_has(p, PKT_ETH) && d->server_id.family && addr_eq(&d->server_id, &p->src))
+            if (pkt_has(p, PKT_ETH) && d->server_id.family && addr_same(&d->server_id, &p->src))
                 link_bind(t, &p->src, p->vlan, p->src_mac);
             struct host *h = host_get(t, &p->src, p->vlan, is_home(t, &p->src) ||
                                                               d->server_id.family != 0);
@@ -1122,7 +1157,7 @@ static bool mac_is_router(const struct mac_ent *m, const struct addr *a)
  */
 static bool weak_mac_worse(struct asset_tracker *t, const struct host *h, const uint8_t mac[6])
 {
-    if (h->mac_src != MAC_WEAK || memcmp(h->mac, mac, 6) == 0)
+    if (h->mac_src != MAC_WEAK || mac_eq(h->mac, mac))
         return false;
     const struct mac_ent *now = mac_find(t, mac);
     const struct mac_ent *had = mac_of_host(t, h);
@@ -1150,18 +1185,18 @@ static struct mac_ent *src_mac_ent(struct asset_tracker *t, const struct pkt *p,
         uint32_t i = f->asset_mac[dir];
         if (i != 0 && i <= t->o.max_macs) {
             struct mac_ent *m = &t->macs[i - 1];
-            if (m->used && memcmp(m->mac, p->src_mac, 6) == 0) {
+            if (m->used && mac_eq(m->mac, p->src_mac)) {
                 mac_touch(t, i - 1);
                 return m;
             }
         }
     }
     struct mac_ent *m = &t->macs[t->last_mac]; /* a gateway's MAC comes again and again */
-    if (m->used && memcmp(m->mac, p->src_mac, 6) == 0) {
+    if (m->used && mac_eq(m->mac, p->src_mac)) {
         mac_touch(t, t->last_mac);
     } else if (h && h->mac_src != MAC_NONE && h->mac_slot < t->o.max_macs &&
                t->macs[h->mac_slot].used &&
-               memcmp(t->macs[h->mac_slot].mac, p->src_mac, 6) == 0) {
+               mac_eq(t->macs[h->mac_slot].mac, p->src_mac)) {
         m = &t->macs[h->mac_slot]; /* a host's own MAC, on its next flow */
         mac_touch(t, h->mac_slot);
     } else {
@@ -1189,7 +1224,7 @@ static struct host *src_host(struct asset_tracker *t, const struct pkt *p, struc
             return NULL;
         if (i != 0 && i <= t->o.max_hosts) {
             struct host *h = &t->hosts[i - 1];
-            if (h->used && h->vlan == p->vlan && addr_eq(&h->ip, &p->src)) {
+            if (h->used && h->vlan == p->vlan && addr_same(&h->ip, &p->src)) {
                 host_touch(t, i - 1);
                 return h;
             }
@@ -1212,18 +1247,18 @@ static struct host *src_host(struct asset_tracker *t, const struct pkt *p, struc
 void asset_tracker_prefetch_flow(const struct asset_tracker *t, const struct pkt *p,
                                  const struct flow *f)
 {
+    (void)p;
     if (!t || !f)
         return;
-    /* Only the side p comes from: its entries are the ones it will touch. */
-    bool from_a = addr_eq(&p->src, &f->key.a), from_b = addr_eq(&p->src, &f->key.b);
-    int lo = from_b && !from_a ? FLOW_RESP : FLOW_ORIG;
-    int hi = from_a && !from_b ? FLOW_ORIG : FLOW_RESP;
-    for (int k = lo; k <= hi; k++) {
+    /* Both sides' entries: telling which side p comes from would read the flow's
+       key, a line that may still be on its way, and the other side's entries are
+       most often a remote host (none) and the gateway's MAC (cached anyway). */
+    for (int k = FLOW_ORIG; k <= FLOW_RESP; k++) {
         uint32_t i = f->asset_host[k];
-        if (i != 0 && i <= t->o.max_hosts)
+        if (i - 1 < t->o.max_hosts)
             __builtin_prefetch(&t->hosts[i - 1]);
         i = f->asset_mac[k];
-        if (i != 0 && i <= t->o.max_macs)
+        if (i - 1 < t->o.max_macs)
             __builtin_prefetch(&t->macs[i - 1]);
     }
 }
@@ -1235,7 +1270,7 @@ void asset_tracker_prefetch_lookup(const struct asset_tracker *t, const struct p
     const uint32_t *hb = NULL, *mb = NULL;
     if (is_home(t, &p->src) || t->n_foreign)
         hb = &t->hidx[host_hash(&p->src, p->vlan) & t->hmask];
-    if ((p->layers & PKT_ETH) && memcmp(t->macs[t->last_mac].mac, p->src_mac, 6) != 0)
+    if ((p->layers & PKT_ETH) && !mac_eq(t->macs[t->last_mac].mac, p->src_mac))
         mb = &t->midx[mac_hash(p->src_mac) & t->mmask];
     /* A full host table evicts its LRU tail for a source it does not hold. */
     uint32_t v = hb && t->h_used == t->o.max_hosts ? t->h_tail : NIL;
@@ -1358,55 +1393,48 @@ static void learn_ip(struct asset_tracker *t, const struct pkt *p, struct flow *
 /* Layers read by learning that a memo does not stand for. */
 #define MEMO_NEVER (PKT_ARP | PKT_ND | PKT_DHCP | PKT_DNS | PKT_TLS_HELLO | PKT_HTTP)
 
+/*
+ * What a memo holds.  The Ethernet and transport bits are the packet's own layer
+ * bits, so that one compare of p->layers tells whether p is of the memo's kind.
+ */
 enum memo_how {
-    MEMO_ON = 0x01,    /* a memo is held */
-    MEMO_ETH = 0x02,   /* from an Ethernet unicast source: the MAC in asset_mac[] */
-    MEMO_COUNT = 0x04, /* ... counted for its inside IPv4 source */
-    MEMO_HOST = 0x08,  /* the source is the host in asset_host[] */
-    MEMO_TCP = 0x10,   /* a TCP packet */
-    MEMO_UDP = 0x20,   /* a UDP packet */
+    MEMO_ETH = PKT_ETH,   /* from an Ethernet unicast source: the MAC in asset_mac[] */
+    MEMO_ON = 0x02,       /* a memo is held */
+    MEMO_COUNT = 0x04,    /* ... counted for its inside IPv4 source */
+    MEMO_HOST = 0x08,     /* the source is the host in asset_host[] */
+    MEMO_TCP = PKT_TCP,   /* a TCP packet */
+    MEMO_UDP = PKT_UDP,   /* a UDP packet */
 };
 
-/* True if p is of a kind a memo can stand for. */
-static bool memo_kind(const struct pkt *p)
-{
-    if (p->layers & MEMO_NEVER)
-        return false;
-    if ((p->layers & PKT_TCP) && (p->tcp.flags & TCP_SYN))
-        return false;
-    if ((p->layers & PKT_UDP) && (p->sport == 5353 || p->sport == 137 || p->dport == 137))
-        return false;
-    return true;
-}
+#define MEMO_LAYERS (MEMO_ETH | MEMO_TCP | MEMO_UDP) /* the layer bits of a memo */
+/* The layers a packet must have exactly as its memo says (MEMO_NEVER: none). */
+#define MEMO_LOOK (MEMO_NEVER | MEMO_LAYERS)
 
-static uint8_t memo_l4(const struct pkt *p)
-{
-    return p->layers & PKT_TCP ? MEMO_TCP : p->layers & PKT_UDP ? MEMO_UDP : 0;
-}
+_Static_assert(MEMO_LAYERS <= UINT8_MAX && ((MEMO_ON | MEMO_COUNT | MEMO_HOST) & MEMO_LAYERS) == 0,
+               "memo bits: the layer bits fit in asset_how and the others are not among them");
 
-static bool eth_source(const struct pkt *p)
+/* UDP ports whose payload is read for names: never through a memo. */
+static bool memo_udp_named(const struct pkt *p)
 {
-    return pkt_has(p, PKT_ETH) && mac_is_unicast(p->src_mac);
+    return p->sport == 5353 || p->sport == 137 || p->dport == 137;
 }
 
 /* True if set_os(h, g) would change h. */
 static bool os_would_change(const struct host *h, struct osfp_guess g)
 {
-    if (g.rank == OSFP_NONE || g.rank < h->os_rank)
-        return false;
-    return !(g.rank == h->os_rank && h->os);
+    return g.rank > h->os_rank;
 }
 
 /*
  * After p has been learnt from in full: the memo of f for dir.  Learning from a
- * packet of any kind does all that learning from one of memo_kind() of the same
- * transport would, and more, except that a SYN or SYN-ACK guesses the OS from its
- * shape instead of its TTL: after one, a memo is made only if the TTL's guess
- * would change nothing.
+ * packet of any kind does all that learning from one of the memo's kind (same
+ * layers, no MEMO_NEVER layer, no SYN, no named UDP port) would, and more,
+ * except that a SYN or SYN-ACK guesses the OS from its shape instead of its TTL:
+ * after one, a memo is made only if the TTL's guess would change nothing.
  */
 static void memo_make(struct asset_tracker *t, const struct pkt *p, struct flow *f, int dir)
 {
-    uint8_t how = MEMO_ON | memo_l4(p);
+    uint8_t how = MEMO_ON | (uint8_t)(p->layers & (MEMO_TCP | MEMO_UDP));
     uint32_t ver = 0;
     struct mac_ent *m = NULL;
     struct host *h = NULL;
@@ -1414,12 +1442,16 @@ static void memo_make(struct asset_tracker *t, const struct pkt *p, struct flow 
     f->asset_how[dir] = 0;
     if ((!pkt_has(p, PKT_IP4) && !pkt_has(p, PKT_IP6)) || !addr_usable(&p->src))
         return;
-    if (eth_source(p)) {
+    if (pkt_has(p, PKT_ETH)) {
+        /* A multicast or zero source MAC is no MAC: no memo, so that a packet's
+           Ethernet layer alone says it is of the memo's kind. */
+        if (!mac_is_unicast(p->src_mac))
+            return;
         uint32_t i = f->asset_mac[dir];
         if (i == 0 || i > t->o.max_macs)
             return;
         m = &t->macs[i - 1];
-        if (!m->used || memcmp(m->mac, p->src_mac, 6) != 0)
+        if (!m->used || !mac_eq(m->mac, p->src_mac))
             return;
         how |= MEMO_ETH;
         ver += m->ver;
@@ -1434,9 +1466,9 @@ static void memo_make(struct asset_tracker *t, const struct pkt *p, struct flow 
         if (i == 0 || i > t->o.max_hosts)
             return;
         h = &t->hosts[i - 1];
-        if (!h->used || h->vlan != p->vlan || !addr_eq(&h->ip, &p->src))
+        if (!h->used || h->vlan != p->vlan || !addr_same(&h->ip, &p->src))
             return;
-        if (m && h->mac_src == MAC_WEAK && memcmp(h->mac, p->src_mac, 6) != 0)
+        if (m && h->mac_src == MAC_WEAK && !mac_eq(h->mac, p->src_mac))
             return;
         if ((p->layers & PKT_TCP) && (p->tcp.flags & TCP_SYN) &&
             !addr_is_multicast_or_broadcast(&p->dst) && p->ttl > 4 &&
@@ -1453,26 +1485,31 @@ static void memo_make(struct asset_tracker *t, const struct pkt *p, struct flow 
     f->asset_how[dir] = how;
 }
 
-/* Learns from p through the memo of f for dir, if it holds; false if it does not. */
-static bool memo_apply(struct asset_tracker *t, const struct pkt *p, struct flow *f, int dir)
+/*
+ * Learns from p through the memo of f for dir, if it holds; false if it does not.
+ * Two out of three packets come this way: a few compares, the versions of the
+ * entries the memo names, and the stores learning would make.
+ */
+static inline bool memo_apply(struct asset_tracker *t, const struct pkt *p, struct flow *f,
+                              int dir)
 {
     uint8_t how = f->asset_how[dir];
-    uint32_t ver = 0;
+    if (!how || p->ttl != f->asset_ttl[dir] || f->app != f->asset_app[dir] ||
+        (p->layers & MEMO_LOOK) != (how & MEMO_LAYERS))
+        return false;
+    if ((how & MEMO_TCP) ? (p->tcp.flags & TCP_SYN) != 0 : (how & MEMO_UDP) && memo_udp_named(p))
+        return false;
+    uint32_t ver = 0, mi = f->asset_mac[dir] - 1, hi = f->asset_host[dir] - 1;
     struct mac_ent *m = NULL;
     struct host *h = NULL;
-
-    if (!how || p->ttl != f->asset_ttl[dir] || f->app != f->asset_app[dir] || !memo_kind(p) ||
-        (how & (MEMO_TCP | MEMO_UDP)) != memo_l4(p) ||
-        eth_source(p) != ((how & MEMO_ETH) != 0))
-        return false;
     if (how & MEMO_ETH) {
-        m = &t->macs[f->asset_mac[dir] - 1];
-        if (memcmp(m->mac, p->src_mac, 6) != 0)
+        m = &t->macs[mi];
+        if (!mac_eq(m->mac, p->src_mac))
             return false;
         ver += m->ver;
     }
     if (how & MEMO_HOST) {
-        h = &t->hosts[f->asset_host[dir] - 1];
+        h = &t->hosts[hi];
         ver += h->ver;
     } else if (f->asset_gen != t->foreign_gen) {
         return false;
@@ -1480,17 +1517,28 @@ static bool memo_apply(struct asset_tracker *t, const struct pkt *p, struct flow
     if (ver != f->asset_ver[dir])
         return false;
     if (m) {
-        mac_touch(t, f->asset_mac[dir] - 1);
+        mac_touch(t, mi);
         if ((how & MEMO_COUNT) && m->v4_pkts[0] < UINT32_MAX)
             m->v4_pkts[0]++;
     }
     if (h) {
-        host_touch(t, f->asset_host[dir] - 1);
+        host_touch(t, hi);
         h->last_usec = t->now_usec;
         h->ttl = p->ttl;
     }
     t->st.memo_hits++;
     return true;
+}
+
+/* Learns from p in full (no memo, or it does not hold), and makes f's memo. */
+__attribute__((noinline)) static void learn_packet(struct asset_tracker *t, const struct pkt *p,
+                                                   struct flow *f, int dir)
+{
+    uint64_t dropped = t->st.dropped_items;
+    learn_link(t, p);
+    learn_ip(t, p, f, dir);
+    if (f && t->st.dropped_items == dropped && !((p->layers & PKT_UDP) && memo_udp_named(p)))
+        memo_make(t, p, f, dir);
 }
 
 /* ------------------------------------------------------------------ updates */
@@ -1521,7 +1569,7 @@ static bool host_mac_ok(struct asset_tracker *t, const struct host *h)
     /* A MAC sending for several inside addresses is still one host's when that host
        sends nearly all of it (a DNS proxy answering now and then for the gateway). */
     return !m->multi_v4 ||
-           (addr_eq(&m->v4[0], &h->ip) && m->v4_pkts[0] >= 4 * (uint64_t)m->v4_pkts[1]);
+           (addr_same(&m->v4[0], &h->ip) && m->v4_pkts[0] >= 4 * (uint64_t)m->v4_pkts[1]);
 }
 
 static void send_update(struct asset_tracker *t, Ward__AssetUpdate *u)
@@ -1707,14 +1755,8 @@ void asset_tracker_packet(struct asset_tracker *t, const struct pkt *p, struct f
         return;
     if (p->ts_usec > t->now_usec)
         t->now_usec = p->ts_usec;
-    if (!f || t->o.learn_every_packet || !memo_apply(t, p, f, dir)) {
-        uint64_t dropped = t->st.dropped_items;
-        learn_link(t, p);
-        learn_ip(t, p, f, dir);
-        if (f && t->st.dropped_items == dropped &&
-            !((p->layers & PKT_UDP) && (p->sport == 5353 || p->sport == 137 || p->dport == 137)))
-            memo_make(t, p, f, dir);
-    }
+    if (!f || t->o.learn_every_packet || !memo_apply(t, p, f, dir))
+        learn_packet(t, p, f, dir);
     if (t->now_usec >= t->next_tick_usec)
         asset_tracker_tick(t, t->now_usec);
 }

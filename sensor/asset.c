@@ -532,16 +532,18 @@ static void mac_set_device(struct asset_tracker *t, struct mac_ent *m)
     m->device = true;
 }
 
-/* The MAC entry whose `host` points at h no longer does. */
+/*
+ * The MAC entry whose `host` points at h no longer does.  No new version: the
+ * next host seen from that MAC takes it, and a memo that stands for such a
+ * packet does that itself (MEMO_CLAIM).
+ */
 static void mac_unhold(struct asset_tracker *t, struct host *h)
 {
     if (h->mac_src == MAC_NONE)
         return;
     struct mac_ent *m = mac_of_host(t, h);
-    if (m && m->host == (uint32_t)(h - t->hosts)) {
+    if (m && m->host == (uint32_t)(h - t->hosts))
         m->host = NIL;
-        mac_bump(t, m);
-    }
 }
 
 struct asset_tracker *asset_tracker_new(const struct asset_opts *o, const struct cidr_set *home,
@@ -740,9 +742,10 @@ static void host_set_vendor_class(struct asset_tracker *t, struct host *h, const
  * IPv4 addresses count: a gateway sends for the whole Internet and for its own
  * inside address, and that one address is its own.
  */
-static void mac_note_source(struct asset_tracker *t, struct mac_ent *m, const struct addr *a)
+static void mac_note_source(struct asset_tracker *t, struct mac_ent *m, const struct addr *a,
+                            bool home)
 {
-    if (a->family == 4 && is_home(t, a)) {
+    if (a->family == 4 && home) {
         int k;
         if (m->v4[0].family == 0 || addr_same(&m->v4[0], a)) {
             k = 0;
@@ -805,8 +808,11 @@ static void host_set_mac(struct asset_tracker *t, struct host *h, const uint8_t 
     uint32_t hi = (uint32_t)(h - t->hosts);
     h->mac_slot = (uint32_t)(m - t->macs);
     if ((src == MAC_AUTH || m->host == NIL) && m->host != hi) {
+        /* Once held, the MAC is taken from a holder only by a binding: learning
+           from a packet of another host seen through it could then differ. */
+        if (m->host != NIL)
+            mac_bump(t, m);
         m->host = hi;
-        mac_bump(t, m);
     }
     if (!m->named)
         return; /* spares the cold half of the entry */
@@ -1216,7 +1222,7 @@ static struct mac_ent *src_mac_ent(struct asset_tracker *t, const struct pkt *p,
  * remembered "not an asset" while no host outside home has been created since.
  */
 static struct host *src_host(struct asset_tracker *t, const struct pkt *p, struct flow *f,
-                             int dir)
+                             int dir, bool home)
 {
     if (f) {
         uint32_t i = f->asset_host[dir];
@@ -1230,7 +1236,6 @@ static struct host *src_host(struct asset_tracker *t, const struct pkt *p, struc
             }
         }
     }
-    bool home = is_home(t, &p->src);
     /* Outside home only link-layer bindings make hosts: none, nothing to find. */
     struct host *h = home || t->n_foreign ? host_get(t, &p->src, p->vlan, home) : NULL;
     if (f) {
@@ -1305,28 +1310,42 @@ void asset_tracker_prefetch_lookup(const struct asset_tracker *t, const struct p
     }
 }
 
-static void learn_ip(struct asset_tracker *t, const struct pkt *p, struct flow *f, int dir)
+/* What learn_ip() found out about the source of a packet, for memo_make(). */
+struct learnt {
+    struct host *h;     /* its host, or NULL (not an asset) */
+    struct mac_ent *m;  /* the entry of its Ethernet unicast source MAC, or NULL */
+    bool home;          /* it is inside */
+    bool ttl_ok;        /* its TTL says something about its OS (set if h is) */
+};
+
+/* Learns from the IP source of p; false if there is none to learn from (*l unset). */
+static bool learn_ip(struct asset_tracker *t, const struct pkt *p, struct flow *f, int dir,
+                     struct learnt *l)
 {
     if (!pkt_has(p, PKT_IP4) && !pkt_has(p, PKT_IP6))
-        return;
+        return false;
     if (!addr_usable(&p->src))
-        return;
+        return false;
     bool eth = pkt_has(p, PKT_ETH) && mac_is_unicast(p->src_mac);
+    l->home = is_home(t, &p->src);
     /* The host first: the MAC it remembers usually spares the MAC lookup.  The
        two tables' recency and evictions are independent of each other. */
-    struct host *h = src_host(t, p, f, dir);
+    struct host *h = src_host(t, p, f, dir, l->home);
     struct mac_ent *sm = NULL;
     if (eth) {
         sm = src_mac_ent(t, p, f, dir, h);
-        mac_note_source(t, sm, &p->src);
+        mac_note_source(t, sm, &p->src, l->home);
     }
+    l->h = h;
+    l->m = sm;
     if (!h)
-        return;
-    h->last_usec = t->now_usec;
-    h->ttl = p->ttl;
+        return true;
     /* Multicast and link-scope traffic (mDNS, SSDP, LLMNR, ND) is sent with fixed
        TTLs (1, 4, 255) whatever the OS: no guess from those. */
-    bool ttl_ok = !addr_is_multicast_or_broadcast(&p->dst) && p->proto != 58 && p->ttl > 4;
+    bool ttl_ok = p->proto != 58 && p->ttl > 4 && !addr_is_multicast_or_broadcast(&p->dst);
+    l->ttl_ok = ttl_ok;
+    h->last_usec = t->now_usec;
+    h->ttl = p->ttl;
     if (eth && h->mac_src <= MAC_WEAK && !weak_mac_worse(t, h, p->src_mac))
         host_set_mac(t, h, p->src_mac, MAC_WEAK, sm);
 
@@ -1374,6 +1393,7 @@ static void learn_ip(struct asset_tracker *t, const struct pkt *p, struct flow *
         add_name(t, h, h->tls, &h->n_tls, p->tls.sni);
     if (pkt_has(p, PKT_HTTP) && p->http.user_agent[0])
         add_name(t, h, h->ua, &h->n_ua, p->http.user_agent);
+    return true;
 }
 
 /*
@@ -1402,6 +1422,7 @@ enum memo_how {
     MEMO_ON = 0x02,       /* a memo is held */
     MEMO_COUNT = 0x04,    /* ... counted for its inside IPv4 source */
     MEMO_HOST = 0x08,     /* the source is the host in asset_host[] */
+    MEMO_CLAIM = 0x10,    /* ... and it has the MAC by MAC_WEAK: takes the MAC if no host holds it */
     MEMO_TCP = PKT_TCP,   /* a TCP packet */
     MEMO_UDP = PKT_UDP,   /* a UDP packet */
 };
@@ -1410,7 +1431,7 @@ enum memo_how {
 /* The layers a packet must have exactly as its memo says (MEMO_NEVER: none). */
 #define MEMO_LOOK (MEMO_NEVER | MEMO_LAYERS)
 
-_Static_assert(MEMO_LAYERS <= UINT8_MAX && ((MEMO_ON | MEMO_COUNT | MEMO_HOST) & MEMO_LAYERS) == 0,
+_Static_assert(MEMO_LAYERS <= UINT8_MAX && ((MEMO_ON | MEMO_COUNT | MEMO_HOST | MEMO_CLAIM) & MEMO_LAYERS) == 0,
                "memo bits: the layer bits fit in asset_how and the others are not among them");
 
 /* UDP ports whose payload is read for names: never through a memo. */
@@ -1432,52 +1453,41 @@ static bool os_would_change(const struct host *h, struct osfp_guess g)
  * except that a SYN or SYN-ACK guesses the OS from its shape instead of its TTL:
  * after one, a memo is made only if the TTL's guess would change nothing.
  */
-static void memo_make(struct asset_tracker *t, const struct pkt *p, struct flow *f, int dir)
+static void memo_make(struct asset_tracker *t, const struct pkt *p, struct flow *f, int dir,
+                      const struct learnt *l)
 {
     uint8_t how = MEMO_ON | (uint8_t)(p->layers & (MEMO_TCP | MEMO_UDP));
     uint32_t ver = 0;
-    struct mac_ent *m = NULL;
-    struct host *h = NULL;
+    struct mac_ent *m = l->m;
+    struct host *h = l->h;
 
+    /* learn_ip() left f pointing at both entries (no later lookup in it evicts). */
     f->asset_how[dir] = 0;
-    if ((!pkt_has(p, PKT_IP4) && !pkt_has(p, PKT_IP6)) || !addr_usable(&p->src))
-        return;
     if (pkt_has(p, PKT_ETH)) {
         /* A multicast or zero source MAC is no MAC: no memo, so that a packet's
            Ethernet layer alone says it is of the memo's kind. */
-        if (!mac_is_unicast(p->src_mac))
-            return;
-        uint32_t i = f->asset_mac[dir];
-        if (i == 0 || i > t->o.max_macs)
-            return;
-        m = &t->macs[i - 1];
-        if (!m->used || !mac_eq(m->mac, p->src_mac))
+        if (!m)
             return;
         how |= MEMO_ETH;
         ver += m->ver;
-        if (p->src.family == 4 && is_home(t, &p->src)) {
+        if (p->src.family == 4 && l->home) {
             if (m->multi_v4)
                 return;
             how |= MEMO_COUNT;
         }
     }
-    uint32_t i = f->asset_host[dir];
-    if (i != HOST_NONE) {
-        if (i == 0 || i > t->o.max_hosts)
-            return;
-        h = &t->hosts[i - 1];
-        if (!h->used || h->vlan != p->vlan || !addr_same(&h->ip, &p->src))
-            return;
+    if (h) {
         if (m && h->mac_src == MAC_WEAK && !mac_eq(h->mac, p->src_mac))
             return;
-        if ((p->layers & PKT_TCP) && (p->tcp.flags & TCP_SYN) &&
-            !addr_is_multicast_or_broadcast(&p->dst) && p->ttl > 4 &&
+        if ((p->layers & PKT_TCP) && (p->tcp.flags & TCP_SYN) && l->ttl_ok &&
             os_would_change(h, osfp_from_ttl(p->ttl)))
             return;
         how |= MEMO_HOST;
+        if (m && h->mac_src == MAC_WEAK)
+            how |= MEMO_CLAIM; /* learning gives it the MAC by host_set_mac() */
         ver += h->ver;
     } else if (f->asset_gen != t->foreign_gen) {
-        return;
+        return; /* not so: learn_ip() has just checked */
     }
     f->asset_ver[dir] = ver;
     f->asset_ttl[dir] = p->ttl;
@@ -1520,6 +1530,8 @@ static inline bool memo_apply(struct asset_tracker *t, const struct pkt *p, stru
         mac_touch(t, mi);
         if ((how & MEMO_COUNT) && m->v4_pkts[0] < UINT32_MAX)
             m->v4_pkts[0]++;
+        if ((how & MEMO_CLAIM) && m->host == NIL)
+            m->host = hi; /* its holder was evicted (mac_unhold()) */
     }
     if (h) {
         host_touch(t, hi);
@@ -1535,10 +1547,15 @@ __attribute__((noinline)) static void learn_packet(struct asset_tracker *t, cons
                                                    struct flow *f, int dir)
 {
     uint64_t dropped = t->st.dropped_items;
+    struct learnt l;
     learn_link(t, p);
-    learn_ip(t, p, f, dir);
-    if (f && t->st.dropped_items == dropped && !((p->layers & PKT_UDP) && memo_udp_named(p)))
-        memo_make(t, p, f, dir);
+    bool ip = learn_ip(t, p, f, dir, &l);
+    if (!f || t->st.dropped_items != dropped || ((p->layers & PKT_UDP) && memo_udp_named(p)))
+        return;
+    if (ip)
+        memo_make(t, p, f, dir, &l);
+    else
+        f->asset_how[dir] = 0;
 }
 
 /* ------------------------------------------------------------------ updates */

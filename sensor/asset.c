@@ -77,7 +77,15 @@ struct host {
     uint64_t emit_last;    /* last_usec as of the last update */
     char hostname[PKT_SHORT_MAX];     /* host name */
     char vendor_class[PKT_SHORT_MAX]; /* DHCP option 60 */
-    /* Lists, valid below n_svc, n_tls and n_ua (not cleared on reuse). */
+};
+
+/*
+ * A host's lists, in an array of their own beside the hosts (same slot), valid
+ * below its n_svc, n_tls and n_ua (not cleared on reuse).  Ten times the size of
+ * the rest of the entry and read only when a service, name or agent is learnt
+ * or sent: apart, the entries are four lines each and dense.
+ */
+struct host_lists {
     struct svc svc[ASSET_MAX_SERVICES];             /* services offered */
     char tls[ASSET_MAX_NAMES][ASSET_NAME_MAX];      /* TLS server names it asked for */
     char ua[ASSET_MAX_NAMES][ASSET_NAME_MAX];       /* HTTP user agents it sent */
@@ -120,6 +128,7 @@ struct link {
 };
 
 _Static_assert(offsetof(struct host, n_tls) <= 64, "struct host: hot part in one cache line");
+_Static_assert(sizeof(struct host) == 256, "struct host: four lines, a power of two apart");
 _Static_assert(offsetof(struct mac_ent, v4) <= 64, "struct mac_ent: hot part in one cache line");
 
 struct asset_tracker {
@@ -130,6 +139,7 @@ struct asset_tracker {
     struct cidr_set home_owned;   /* parsed by asset_tracker_open() */
     const struct sink *out;       /* where updates go */
     struct host *hosts;           /* host slots */
+    struct host_lists *lists;     /* their lists */
     struct link *hl;              /* their chain and LRU links */
     uint32_t *hidx;               /* host hash heads */
     uint32_t hmask;               /* host hash size - 1 */
@@ -432,9 +442,8 @@ static struct host *host_get(struct asset_tracker *t, const struct addr *a, uint
             t->n_foreign--;
     }
     h = &t->hosts[i];
-    /* The lists are read only below their counts: a slot taken over from an
-       evicted host needs its first few hundred bytes cleared, not all of it. */
-    memset(h, 0, offsetof(struct host, svc));
+    /* The lists are read only below their counts (in the entry): not cleared. */
+    memset(h, 0, sizeof(*h));
     h->used = true;
     h->ip = *a;
     h->vlan = vlan;
@@ -566,12 +575,13 @@ struct asset_tracker *asset_tracker_new(const struct asset_opts *o, const struct
     t->hmask = hsize - 1; /* before allocating: asset_tracker_free() needs the sizes */
     t->mmask = msize - 1;
     t->hosts = bigmem_calloc(t->o.max_hosts, sizeof(*t->hosts));
+    t->lists = bigmem_calloc(t->o.max_hosts, sizeof(*t->lists));
     t->hl = bigmem_calloc(t->o.max_hosts, sizeof(*t->hl));
     t->hidx = bigmem_calloc(hsize, sizeof(*t->hidx));
     t->macs = bigmem_calloc(t->o.max_macs, sizeof(*t->macs));
     t->ml = bigmem_calloc(t->o.max_macs, sizeof(*t->ml));
     t->midx = bigmem_calloc(msize, sizeof(*t->midx));
-    if (!t->hosts || !t->hl || !t->hidx || !t->macs || !t->ml || !t->midx) {
+    if (!t->hosts || !t->lists || !t->hl || !t->hidx || !t->macs || !t->ml || !t->midx) {
         asset_tracker_free(t);
         return NULL;
     }
@@ -631,6 +641,7 @@ void asset_tracker_free(struct asset_tracker *t)
     if (!t)
         return;
     bigmem_free(t->hosts, t->o.max_hosts, sizeof(*t->hosts));
+    bigmem_free(t->lists, t->o.max_hosts, sizeof(*t->lists));
     bigmem_free(t->hl, t->o.max_hosts, sizeof(*t->hl));
     bigmem_free(t->hidx, (size_t)t->hmask + 1, sizeof(*t->hidx));
     bigmem_free(t->macs, t->o.max_macs, sizeof(*t->macs));
@@ -652,7 +663,8 @@ size_t asset_tracker_memory(const struct asset_tracker *t)
 {
     if (!t)
         return 0;
-    return sizeof(*t) + t->o.max_hosts * (sizeof(*t->hosts) + sizeof(*t->hl)) +
+    return sizeof(*t) +
+           t->o.max_hosts * (sizeof(*t->hosts) + sizeof(*t->lists) + sizeof(*t->hl)) +
            t->o.max_macs * (sizeof(*t->macs) + sizeof(*t->ml)) +
            (t->hmask + 1 + t->mmask + 1) * sizeof(uint32_t);
 }
@@ -836,10 +848,11 @@ static void link_bind(struct asset_tracker *t, const struct addr *a, uint16_t vl
 static void add_service(struct asset_tracker *t, struct host *h, uint8_t proto, uint16_t port,
                         const char *app)
 {
+    struct svc *svc = t->lists[h - t->hosts].svc;
     for (uint8_t i = 0; i < h->n_svc; i++) {
-        if (h->svc[i].proto == proto && h->svc[i].port == port) {
-            if (!h->svc[i].app && app) {
-                h->svc[i].app = app;
+        if (svc[i].proto == proto && svc[i].port == port) {
+            if (!svc[i].app && app) {
+                svc[i].app = app;
                 h->svc_unnamed--;
                 host_dirty(t, h);
             }
@@ -850,9 +863,9 @@ static void add_service(struct asset_tracker *t, struct host *h, uint8_t proto, 
         t->st.dropped_items++;
         return;
     }
-    h->svc[h->n_svc].proto = proto;
-    h->svc[h->n_svc].port = port;
-    h->svc[h->n_svc].app = app;
+    svc[h->n_svc].proto = proto;
+    svc[h->n_svc].port = port;
+    svc[h->n_svc].app = app;
     h->n_svc++;
     if (!app) {
         h->svc_unnamed++;
@@ -868,9 +881,10 @@ static void svc_set_app(struct asset_tracker *t, struct host *h, uint8_t proto, 
     /* Every response packet asks: the hot line answers "nothing to name" for most. */
     if (!h->svc_unnamed || !app)
         return;
+    struct svc *svc = t->lists[h - t->hosts].svc;
     for (uint8_t i = 0; i < h->n_svc; i++) {
-        if (h->svc[i].proto == proto && h->svc[i].port == port && !h->svc[i].app) {
-            h->svc[i].app = app;
+        if (svc[i].proto == proto && svc[i].port == port && !svc[i].app) {
+            svc[i].app = app;
             h->svc_unnamed--;
             host_dirty(t, h);
         }
@@ -1305,7 +1319,7 @@ void asset_tracker_prefetch_lookup(const struct asset_tracker *t, const struct p
             __builtin_prefetch(&t->hl[t->hl[v].prev]);
         if (h->mac_src != MAC_NONE && h->mac_slot < t->o.max_macs)
             __builtin_prefetch(&t->macs[h->mac_slot]);
-        for (size_t off = 64; off < offsetof(struct host, svc); off += 64)
+        for (size_t off = 64; off < sizeof(*h); off += 64)
             __builtin_prefetch((const char *)h + off, 1);
     }
 }
@@ -1390,9 +1404,9 @@ static bool learn_ip(struct asset_tracker *t, const struct pkt *p, struct flow *
         set_os(t, h, osfp_from_ttl(p->ttl));
     }
     if (pkt_has(p, PKT_TLS_HELLO) && p->tls.sni[0])
-        add_name(t, h, h->tls, &h->n_tls, p->tls.sni);
+        add_name(t, h, t->lists[h - t->hosts].tls, &h->n_tls, p->tls.sni);
     if (pkt_has(p, PKT_HTTP) && p->http.user_agent[0])
-        add_name(t, h, h->ua, &h->n_ua, p->http.user_agent);
+        add_name(t, h, t->lists[h - t->hosts].ua, &h->n_ua, p->http.user_agent);
     return true;
 }
 
@@ -1604,6 +1618,7 @@ static void send_update(struct asset_tracker *t, Ward__AssetUpdate *u)
 
 static void emit_host(struct asset_tracker *t, struct host *h)
 {
+    struct host_lists *hl = &t->lists[h - t->hosts];
     Ward__AssetUpdate u;
     Ward__Service svc[ASSET_MAX_SERVICES];
     Ward__Service *svcp[ASSET_MAX_SERVICES];
@@ -1629,9 +1644,9 @@ static void emit_host(struct asset_tracker *t, struct host *h)
     u.hostname_source = (char *)(uintptr_t)name_src_str[h->name_src];
     for (uint8_t i = 0; i < h->n_svc; i++) {
         ward__service__init(&svc[i]);
-        svc[i].proto = h->svc[i].proto;
-        svc[i].port = h->svc[i].port;
-        svc[i].app = h->svc[i].app ? (char *)(uintptr_t)h->svc[i].app : empty;
+        svc[i].proto = hl->svc[i].proto;
+        svc[i].port = hl->svc[i].port;
+        svc[i].app = hl->svc[i].app ? (char *)(uintptr_t)hl->svc[i].app : empty;
         svcp[i] = &svc[i];
     }
     u.n_services = h->n_svc;
@@ -1639,11 +1654,11 @@ static void emit_host(struct asset_tracker *t, struct host *h)
     u.os_guess = (char *)(uintptr_t)(h->os ? h->os : "unknown");
     u.ttl = h->ttl;
     for (uint8_t i = 0; i < h->n_tls; i++)
-        tls[i] = h->tls[i];
+        tls[i] = hl->tls[i];
     u.n_tls_names = h->n_tls;
     u.tls_names = tls;
     for (uint8_t i = 0; i < h->n_ua; i++)
-        ua[i] = h->ua[i];
+        ua[i] = hl->ua[i];
     u.n_user_agents = h->n_ua;
     u.user_agents = ua;
     u.first_usec = h->first_usec;

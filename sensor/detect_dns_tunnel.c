@@ -54,12 +54,14 @@ struct dt_state {
     uint32_t odd_types;               /* NULL/TXT/MX/CNAME/ANY queries */
     uint32_t binary;                  /* queries with non-printable labels */
     uint32_t odd_answers;             /* answers of type NULL/TXT/CNAME/MX */
-    uint32_t longest;                 /* longest subdomain seen */
+    uint16_t longest;                 /* longest subdomain seen (< PKT_NAME_MAX) */
+    uint16_t names_set;               /* bits set in names */
     uint64_t sub_chars;               /* subdomain characters, summed */
     double entropy_sum;               /* entropy of encoded-looking subdomains, summed */
     struct addr resolver;             /* server asked */
     bool reported;                    /* an event is out */
     bool dirty;                       /* changed since the last report */
+    uint16_t odd_names_set;           /* bits set in odd_names */
 };
 
 struct dns_tunnel {
@@ -223,7 +225,8 @@ static void report(struct dns_tunnel *dt, struct detect_ctx *ctx, const struct d
     double secs = (double)(s->last_usec - s->first_usec) / 1e6;
     event_report_summary(&r, "%s sent %u queries under %s in %.0f s: %.0f distinct names, %u "
                              "encoded-looking, longest subdomain %u characters",
-                         src, s->queries, k->domain, secs, names, s->suspicious, s->longest);
+                         src, s->queries, k->domain, secs, names, s->suspicious,
+                         (unsigned)s->longest);
     event_report_figure(&r, "queries", s->queries);
     event_report_figure(&r, "distinct_names", names);
     event_report_figure(&r, "encoded_queries", s->suspicious);
@@ -272,9 +275,10 @@ static void on_query(struct dns_tunnel *dt, struct detect_ctx *ctx, const struct
     s->queries++;
     s->sub_chars += sub_len;
     if (sub_len > s->longest)
-        s->longest = (uint32_t)sub_len;
+        s->longest = (uint16_t)sub_len;
     uint64_t h = keymap_hash(d->qname, qlen, 11);
-    distinct_add(s->names, DT_NAME_WORDS, h);
+    if (distinct_add(s->names, DT_NAME_WORDS, h))
+        s->names_set++;
 
     struct name_shape sh;
     shape(d->qname, sub_len, &sh);
@@ -291,7 +295,8 @@ static void on_query(struct dns_tunnel *dt, struct detect_ctx *ctx, const struct
     if (suspicious) {
         s->suspicious++;
         s->entropy_sum += sh.entropy;
-        distinct_add(s->odd_names, DT_NAME_WORDS, h);
+        if (distinct_add(s->odd_names, DT_NAME_WORDS, h))
+            s->odd_names_set++;
     }
     if (s->reported) {
         s->dirty = true;
@@ -299,10 +304,10 @@ static void on_query(struct dns_tunnel *dt, struct detect_ctx *ctx, const struct
         return;
     }
     double need = detect_scaled(ctx, (double)dt->min_suspicious);
-    double odd_distinct = distinct_estimate(s->odd_names, DT_NAME_WORDS);
+    double odd_distinct = distinct_estimate_set(DT_NAME_WORDS, s->odd_names_set);
     bool enc = (double)s->suspicious >= (need < 1 ? 1 : need) && odd_distinct * 2 >= need &&
                s->suspicious * 3 >= s->queries;
-    bool vol = distinct_estimate(s->names, DT_NAME_WORDS) >=
+    bool vol = distinct_estimate_set(DT_NAME_WORDS, s->names_set) >=
                    detect_scaled(ctx, (double)dt->volume_names) &&
                s->sub_chars >= 12ull * s->queries;
     if (enc || vol)

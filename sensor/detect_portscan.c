@@ -62,6 +62,7 @@ struct scan_pair {
     uint8_t proto;                   /* IP protocol of the first contact, 0 for ARP */
     uint16_t sample[PS_SAMPLE];      /* first ports tried */
     uint8_t n_sample;                /* entries in sample */
+    uint16_t portbits_set;           /* bits set in portbits */
     uint64_t portbits[PS_PORT_WORDS];/* sketch of destination ports tried */
 };
 
@@ -322,7 +323,8 @@ static void attempt(struct portscan *ps, struct detect_ctx *ctx, struct flow *f,
     pr->attempts++;
     if (proto == 6 || proto == 17) {
         if (distinct_add(pr->portbits, PS_PORT_WORDS, distinct_mix(port))) {
-            pr->ports = (uint32_t)(distinct_estimate(pr->portbits, PS_PORT_WORDS) + 0.5);
+            pr->portbits_set++;
+            pr->ports = (uint32_t)(distinct_estimate_set(PS_PORT_WORDS, pr->portbits_set) + 0.5);
             if (pr->n_sample < PS_SAMPLE)
                 pr->sample[pr->n_sample++] = port;
             if (pr->ports >= 2)

@@ -14,6 +14,8 @@
 #define WARD_UNUSED __attribute__((unused))
 /* A function that never returns (GNU spelling: cppcheck does not read C11 _Noreturn). */
 #define WARD_NORETURN __attribute__((noreturn))
+/* Kept out of its caller, so that the caller's common path needs no stack frame. */
+#define WARD_NOINLINE __attribute__((noinline))
 
 #define WARD_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define WARD_MIN(a, b) ((a) < (b) ? (a) : (b))

@@ -342,9 +342,8 @@ void detect_engine_packet(struct detect_engine *de, const struct pkt *p, struct 
 }
 
 /* Out of line, so that a packet no hook wants costs no call frame. */
-static __attribute__((noinline)) void prefetch_some(const struct detect_engine *de,
-                                                    const struct pkt *p, const struct flow *f,
-                                                    int stage, uint64_t c)
+static WARD_NOINLINE void prefetch_some(const struct detect_engine *de, const struct pkt *p,
+                                        const struct flow *f, int stage, uint64_t c)
 {
     for (size_t i = 0; i < de->n_pre_slots; i++) {
         if (de->pre_wants[i] & c)
@@ -356,7 +355,11 @@ void detect_engine_prefetch(const struct detect_engine *de, const struct pkt *p,
                             const struct flow *f, int stage)
 {
     uint64_t c = packet_bits(p);
-    if (de->pre_any & c)
+    if (!(de->pre_any & c))
+        return;
+    if (de->n_pre_slots == 1) /* the usual case: a jump, no frame */
+        de->pre_slots[0].d->prefetch(de->pre_slots[0].state, p, f, stage);
+    else
         prefetch_some(de, p, f, stage, c);
 }
 

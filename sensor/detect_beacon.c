@@ -774,14 +774,10 @@ static bool name_burst(struct beacon *bc, struct detect_ctx *ctx, const struct f
     return true;
 }
 
-static void bc_packet(void *state, struct detect_ctx *ctx, const struct pkt *p, struct flow *f,
-                      int dir)
+/* A client packet that may start a burst or name one (bc_packet has the rest). */
+static WARD_NOINLINE void client_packet(struct beacon *bc, struct detect_ctx *ctx,
+                                        const struct pkt *p, struct flow *f)
 {
-    struct beacon *bc = state;
-    if ((p->layers & PKT_DNS) && bc->resolved)
-        learn_dns(bc, ctx, p);
-    if (!f || dir != FLOW_ORIG || !(p->layers & (PKT_TCP | PKT_UDP)))
-        return;
     /* det[BC_LAST]: time of the last client packet, BC_F_* in the low bits. */
     uint64_t last = f->det[BC_LAST] & ~BC_F_MASK;
     uint64_t flags = f->det[BC_LAST] & BC_F_MASK;
@@ -806,6 +802,35 @@ static void bc_packet(void *state, struct detect_ctx *ctx, const struct pkt *p, 
             flags |= BC_F_NAMED;
     }
     f->det[BC_LAST] = (ctx->now_usec & ~BC_F_MASK) | flags;
+}
+
+static WARD_NOINLINE void dns_packet(struct beacon *bc, struct detect_ctx *ctx,
+                                     const struct pkt *p, struct flow *f, int dir)
+{
+    if (bc->resolved)
+        learn_dns(bc, ctx, p);
+    if (f && dir == FLOW_ORIG && (p->layers & (PKT_TCP | PKT_UDP)))
+        client_packet(bc, ctx, p, f);
+}
+
+static void bc_packet(void *state, struct detect_ctx *ctx, const struct pkt *p, struct flow *f,
+                      int dir)
+{
+    struct beacon *bc = state;
+    if (p->layers & PKT_DNS) {
+        dns_packet(bc, ctx, p, f, dir);
+        return;
+    }
+    if (!f || dir != FLOW_ORIG || !(p->layers & (PKT_TCP | PKT_UDP)))
+        return;
+    /* Most client packets fall within a burst: only their time is kept. */
+    uint64_t last = f->det[BC_LAST] & ~BC_F_MASK;
+    uint64_t flags = f->det[BC_LAST] & BC_F_MASK;
+    if (!(flags & BC_F_PENDING) && last && ctx->now_usec < last + bc->gap_usec) {
+        f->det[BC_LAST] = (ctx->now_usec & ~BC_F_MASK) | flags;
+        return;
+    }
+    client_packet(bc, ctx, p, f);
 }
 
 /* Every client packet (its time is kept in the flow), and answers to learn names from. */

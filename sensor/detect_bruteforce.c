@@ -334,7 +334,8 @@ static int krb_error_code(struct rd r)
     return -1;
 }
 
-static void on_kerberos(struct bruteforce *bf, struct detect_ctx *ctx, const struct pkt *p)
+static WARD_NOINLINE void on_kerberos(struct bruteforce *bf, struct detect_ctx *ctx,
+                                      const struct pkt *p)
 {
     struct rd r = p->payload;
     uint8_t first;
@@ -361,7 +362,7 @@ static void on_kerberos(struct bruteforce *bf, struct detect_ctx *ctx, const str
     count(bf, ctx, &k, bp, 0, ctx->now_usec);
 }
 
-static void on_smb(struct bruteforce *bf, struct detect_ctx *ctx, const struct pkt *p)
+static WARD_NOINLINE void on_smb(struct bruteforce *bf, struct detect_ctx *ctx, const struct pkt *p)
 {
     struct pkt_smb smb;
     struct dcerpc_info rpc;
@@ -399,7 +400,8 @@ static bool login_uri(const char *uri)
     return false;
 }
 
-static void on_http(struct bruteforce *bf, struct detect_ctx *ctx, const struct pkt *p)
+static WARD_NOINLINE void on_http(struct bruteforce *bf, struct detect_ctx *ctx,
+                                  const struct pkt *p)
 {
     if (strcmp(p->http.method, "POST") != 0 || !login_uri(p->http.uri))
         return;

@@ -239,8 +239,8 @@ static void account(struct exfil *ex, struct detect_ctx *ctx, const struct addr 
 }
 
 /* Counts what flow f carried in direction dir since the last look. */
-static void take(struct exfil *ex, struct detect_ctx *ctx, const struct flow *f, int dir,
-                 uint64_t *mark)
+static WARD_NOINLINE void take(struct exfil *ex, struct detect_ctx *ctx, const struct flow *f,
+                               int dir, uint64_t *mark)
 {
     uint64_t now_bytes = f->payload[dir];
     if (now_bytes <= *mark)
@@ -292,7 +292,7 @@ static void report_icmp(struct detect_ctx *ctx, const struct ex_icmp_key *k, str
     t->reported = true;
 }
 
-static void on_icmp(struct exfil *ex, struct detect_ctx *ctx, const struct pkt *p)
+static WARD_NOINLINE void on_icmp(struct exfil *ex, struct detect_ctx *ctx, const struct pkt *p)
 {
     bool v6 = (p->layers & PKT_ICMP6) != 0;
     uint8_t t = p->icmp.type;

@@ -193,21 +193,12 @@ static void track(struct flood *fl, struct detect_ctx *ctx, const struct pkt *p,
     }
 }
 
-static void fl_packet(void *state, struct detect_ctx *ctx, const struct pkt *p, struct flow *f,
-                      int dir)
+/* A packet that may open something: a SYN, a datagram, an echo request. */
+static WARD_NOINLINE void count_opening(struct flood *fl, struct detect_ctx *ctx,
+                                        const struct pkt *p)
 {
-    struct flood *fl = state;
     enum fl_kind k;
-    (void)f;
-    (void)dir;
-    if (!(p->layers & (PKT_IP4 | PKT_IP6)))
-        return;
-    fl->io[slot_of(&p->src)].out++;
     if (p->layers & PKT_TCP) {
-        if ((p->tcp.flags & (TCP_SYN | TCP_ACK)) != TCP_SYN) {
-            fl->io[slot_of(&p->dst)].ack_in++;
-            return;
-        }
         k = FL_SYN;
     } else if (p->layers & PKT_UDP) {
         k = FL_UDP;
@@ -243,6 +234,23 @@ static void fl_packet(void *state, struct detect_ctx *ctx, const struct pkt *p, 
         add_candidate(fl, &p->dst);
     if (fl->watch[s / 64] & (1ULL << (s % 64)))
         track(fl, ctx, p, k);
+}
+
+static void fl_packet(void *state, struct detect_ctx *ctx, const struct pkt *p, struct flow *f,
+                      int dir)
+{
+    struct flood *fl = state;
+    (void)f;
+    (void)dir;
+    if (!(p->layers & (PKT_IP4 | PKT_IP6)))
+        return;
+    fl->io[slot_of(&p->src)].out++;
+    /* Most packets: a segment of a connection under way, an ACK into its destination. */
+    if ((p->layers & PKT_TCP) && (p->tcp.flags & (TCP_SYN | TCP_ACK)) != TCP_SYN) {
+        fl->io[slot_of(&p->dst)].ack_in++;
+        return;
+    }
+    count_opening(fl, ctx, p);
 }
 
 /* Every IP packet counts toward its addresses' seconds. */

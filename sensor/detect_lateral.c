@@ -338,8 +338,8 @@ static void check_pair(struct detect_ctx *ctx, const struct lt_pair_key *k, stru
 
 static void rpc_facts(struct lt_pair *lp, struct flow *f, const struct dcerpc_info *rpc);
 
-static void on_smb(struct lateral *lt, struct detect_ctx *ctx, const struct pkt *p,
-                   struct flow *f)
+static WARD_NOINLINE void on_smb(struct lateral *lt, struct detect_ctx *ctx, const struct pkt *p,
+                                 struct flow *f)
 {
     struct pkt_smb smb;
     struct dcerpc_info rpc;
@@ -407,8 +407,8 @@ static void rpc_facts(struct lt_pair *lp, struct flow *f, const struct dcerpc_in
 }
 
 /* DCE/RPC straight over TCP (ncacn_ip_tcp: the endpoint mapper hands out a port). */
-static void on_rpc(struct lateral *lt, struct detect_ctx *ctx, const struct pkt *p,
-                   struct flow *f)
+static WARD_NOINLINE void on_rpc(struct lateral *lt, struct detect_ctx *ctx, const struct pkt *p,
+                                 struct flow *f)
 {
     struct dcerpc_info rpc;
     struct lt_pair_key k;
@@ -422,19 +422,10 @@ static void on_rpc(struct lateral *lt, struct detect_ctx *ctx, const struct pkt 
     check_pair(ctx, &k, lp);
 }
 
-static void lt_packet(void *state, struct detect_ctx *ctx, const struct pkt *p, struct flow *f,
-                      int dir)
+/* A segment's payload: SMB, or DCE/RPC straight over TCP. */
+static inline void payload(struct lateral *lt, struct detect_ctx *ctx, const struct pkt *p,
+                           struct flow *f)
 {
-    struct lateral *lt = state;
-    if (!(p->layers & PKT_TCP) || !f)
-        return;
-    int other = dir == FLOW_ORIG ? FLOW_RESP : FLOW_ORIG;
-    if (f->pkts[dir] == 1 && f->pkts[other] == 0 && !(p->tcp.flags & TCP_RST)) {
-        if (admin_port(lt, p->dport))
-            on_session(lt, ctx, &p->src, &p->dst, p->dport);
-        else if (admin_port(lt, p->sport) && f->midstream)
-            on_session(lt, ctx, &p->dst, &p->src, p->sport);
-    }
     if (p->payload_len < 16)
         return;
     if (p->dport == 445 || p->dport == 139 || p->sport == 445 || p->sport == 139) {
@@ -445,6 +436,30 @@ static void lt_packet(void *state, struct detect_ctx *ctx, const struct pkt *p, 
     if (rd_peek_u8(&p->payload, 0, &v) && v == 5 && rd_peek_u8(&p->payload, 1, &minor) &&
         minor <= 1)
         on_rpc(lt, ctx, p, f);
+}
+
+/* A connection's first segment: a session to an admin port starts. */
+static WARD_NOINLINE void first_segment(struct lateral *lt, struct detect_ctx *ctx,
+                                        const struct pkt *p, struct flow *f)
+{
+    if (admin_port(lt, p->dport))
+        on_session(lt, ctx, &p->src, &p->dst, p->dport);
+    else if (admin_port(lt, p->sport) && f->midstream)
+        on_session(lt, ctx, &p->dst, &p->src, p->sport);
+    payload(lt, ctx, p, f);
+}
+
+static void lt_packet(void *state, struct detect_ctx *ctx, const struct pkt *p, struct flow *f,
+                      int dir)
+{
+    struct lateral *lt = state;
+    if (!(p->layers & PKT_TCP) || !f)
+        return;
+    int other = dir == FLOW_ORIG ? FLOW_RESP : FLOW_ORIG;
+    if (f->pkts[dir] == 1 && f->pkts[other] == 0 && !(p->tcp.flags & TCP_RST))
+        first_segment(lt, ctx, p, f);
+    else
+        payload(lt, ctx, p, f);
 }
 
 /* A session's first packet, and payload to parse. */

@@ -295,9 +295,9 @@ static void check_vertical(struct portscan *ps, struct detect_ctx *ctx, const st
 }
 
 /* A first contact from a to b; f (may be NULL) remembers where its pair lives. */
-static void attempt(struct portscan *ps, struct detect_ctx *ctx, struct flow *f,
-                    const struct addr *a, const struct addr *b, uint8_t proto, uint16_t port,
-                    bool arp)
+static WARD_NOINLINE void attempt(struct portscan *ps, struct detect_ctx *ctx, struct flow *f,
+                                  const struct addr *a, const struct addr *b, uint8_t proto,
+                                  uint16_t port, bool arp)
 {
     struct pair_key k;
     bool created;
@@ -334,8 +334,8 @@ static void attempt(struct portscan *ps, struct detect_ctx *ctx, struct flow *f,
 }
 
 /* b answered a (ok) or refused it (!ok); f is the flow of the answer, or NULL. */
-static void answer(struct portscan *ps, struct detect_ctx *ctx, const struct flow *f,
-                   const struct addr *a, const struct addr *b, bool ok, bool arp)
+static WARD_NOINLINE void answer(struct portscan *ps, struct detect_ctx *ctx, const struct flow *f,
+                                 const struct addr *a, const struct addr *b, bool ok, bool arp)
 {
     struct pair_key k;
     memset(&k, 0, sizeof(k));
@@ -354,7 +354,7 @@ static void answer(struct portscan *ps, struct detect_ctx *ctx, const struct flo
         resolve(ps, ctx, &k, pr, ok);
 }
 
-static void on_arp(struct portscan *ps, struct detect_ctx *ctx, const struct pkt *p)
+static WARD_NOINLINE void on_arp(struct portscan *ps, struct detect_ctx *ctx, const struct pkt *p)
 {
     const struct pkt_arp *arp = &p->arp;
     if (arp->spa.family != 4 || arp->tpa.family != 4)
@@ -425,6 +425,35 @@ static uint64_t ps_wants(const void *state)
     return DETECT_WANT_TCP_CONTROL | DETECT_WANT_FIRST | PKT_ICMP | PKT_ICMP6 | PKT_ARP;
 }
 
+/* Out of ps_prefetch, which then needs no stack frame. */
+static WARD_NOINLINE void prefetch_attempt(const struct portscan *ps, const struct pkt *p,
+                                           int stage)
+{
+    struct pair_key k;
+    memset(&k, 0, sizeof(k));
+    k.a = p->src;
+    k.b = p->dst;
+    keymap_prefetch(ps->pairs, &k, stage);
+}
+
+static WARD_NOINLINE void prefetch_answer(const struct portscan *ps, const struct pkt *p,
+                                          const struct flow *f, int stage, int src_stage)
+{
+    keymap_prefetch(ps->srcs, &p->dst, src_stage);
+    if (stage == 1 && f && f->ps_pair)
+        keymap_prefetch_slot(ps->pairs, f->ps_pair - 1);
+}
+
+/* Stage 1 of a datagram on a flow not answered yet: a first answer if from its responder. */
+static WARD_NOINLINE void prefetch_udp_answer(const struct portscan *ps, const struct pkt *p,
+                                              const struct flow *f, bool likely)
+{
+    if (addr_eq(&f->key.a, &p->src))
+        return;
+    /* Unless it looked like one at stage 0, its tags were not asked for then. */
+    prefetch_answer(ps, p, f, 1, likely ? 1 : 0);
+}
+
 /*
  * The pair a first contact will look up, or the source an answer will resolve
  * (and the pair its flow remembers), a few packets ahead (struct detector).
@@ -433,7 +462,6 @@ static void ps_prefetch(const void *state, const struct pkt *p, const struct flo
 {
     const struct portscan *ps = state;
     enum { NONE, ATTEMPT, ANSWER } what = NONE;
-    int src_stage = stage;
     if (p->layers & PKT_TCP) {
         uint8_t fl = p->tcp.flags;
         if ((fl & (TCP_SYN | TCP_ACK | TCP_RST)) == TCP_SYN)
@@ -452,10 +480,8 @@ static void ps_prefetch(const void *state, const struct pkt *p, const struct flo
             what = ATTEMPT;
         else if (stage == 0 && likely)
             what = ANSWER;
-        else if (stage == 1 && f->pkts[FLOW_RESP] == 0 && !addr_eq(&f->key.a, &p->src))
-            what = ANSWER;
-        if (what == ANSWER && stage == 1 && !likely)
-            src_stage = 0; /* its tags were not asked for at stage 0 */
+        else if (stage == 1 && f->pkts[FLOW_RESP] == 0)
+            prefetch_udp_answer(ps, p, f, likely);
     } else if (p->layers & (PKT_ICMP | PKT_ICMP6)) {
         bool v6 = (p->layers & PKT_ICMP6) != 0;
         if (p->icmp.type == (v6 ? 128 : 8))
@@ -463,17 +489,10 @@ static void ps_prefetch(const void *state, const struct pkt *p, const struct flo
         else if (p->icmp.type == (v6 ? 129 : 0))
             what = ANSWER;
     }
-    if (what == ATTEMPT) {
-        struct pair_key k;
-        memset(&k, 0, sizeof(k));
-        k.a = p->src;
-        k.b = p->dst;
-        keymap_prefetch(ps->pairs, &k, stage);
-    } else if (what == ANSWER) {
-        keymap_prefetch(ps->srcs, &p->dst, src_stage);
-        if (stage == 1 && f && f->ps_pair)
-            keymap_prefetch_slot(ps->pairs, f->ps_pair - 1);
-    }
+    if (what == ATTEMPT)
+        prefetch_attempt(ps, p, stage);
+    else if (what == ANSWER)
+        prefetch_answer(ps, p, f, stage, stage);
 }
 
 static const char *proto_names(uint8_t protos, char *out, size_t cap)

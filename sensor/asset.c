@@ -918,6 +918,16 @@ static void add_name(struct asset_tracker *t, struct host *h, char list[][ASSET_
     host_dirty(t, h);
 }
 
+/* The TLS server name and HTTP user agent p carries, into the lists of its source h. */
+static void learn_names(struct asset_tracker *t, struct host *h, const struct pkt *p)
+{
+    struct host_lists *hl = &t->lists[h - t->hosts];
+    if (pkt_has(p, PKT_TLS_HELLO) && p->tls.sni[0])
+        add_name(t, h, hl->tls, &h->n_tls, p->tls.sni);
+    if (pkt_has(p, PKT_HTTP) && p->http.user_agent[0])
+        add_name(t, h, hl->ua, &h->n_ua, p->http.user_agent);
+}
+
 /*
  * NetBIOS name service (RFC 1002 4.2): a registration or refresh request, or a
  * positive query response, names the sender.  The name is 32 bytes of "half-
@@ -1403,10 +1413,8 @@ static bool learn_ip(struct asset_tracker *t, const struct pkt *p, struct flow *
     } else if (ttl_ok) {
         set_os(t, h, osfp_from_ttl(p->ttl));
     }
-    if (pkt_has(p, PKT_TLS_HELLO) && p->tls.sni[0])
-        add_name(t, h, t->lists[h - t->hosts].tls, &h->n_tls, p->tls.sni);
-    if (pkt_has(p, PKT_HTTP) && p->http.user_agent[0])
-        add_name(t, h, t->lists[h - t->hosts].ua, &h->n_ua, p->http.user_agent);
+    if (p->layers & (PKT_TLS_HELLO | PKT_HTTP))
+        learn_names(t, h, p);
     return true;
 }
 
@@ -1424,8 +1432,10 @@ static bool learn_ip(struct asset_tracker *t, const struct pkt *p, struct flow *
  * list that was full.
  */
 
-/* Layers read by learning that a memo does not stand for. */
-#define MEMO_NEVER (PKT_ARP | PKT_ND | PKT_DHCP | PKT_DNS | PKT_TLS_HELLO | PKT_HTTP)
+/* Layers read by learning that a memo does not stand for.  (A TLS server name or
+   an HTTP user agent goes to the lists, which learning reads nowhere else: a
+   memo stands for the rest of such a packet, see memo_apply().) */
+#define MEMO_NEVER (PKT_ARP | PKT_ND | PKT_DHCP | PKT_DNS)
 
 /*
  * What a memo holds.  The Ethernet and transport bits are the packet's own layer
@@ -1551,6 +1561,8 @@ static inline bool memo_apply(struct asset_tracker *t, const struct pkt *p, stru
         host_touch(t, hi);
         h->last_usec = t->now_usec;
         h->ttl = p->ttl;
+        if (p->layers & (PKT_TLS_HELLO | PKT_HTTP))
+            learn_names(t, h, p); /* as learning would, last */
     }
     t->st.memo_hits++;
     return true;

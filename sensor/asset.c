@@ -166,30 +166,39 @@ struct asset_tracker {
 
 const char *asset_port_app(uint8_t proto, uint16_t port)
 {
+    /* By port, then protocol: a binary search (every SYN-ACK and UDP answer asks). */
     static const struct {
-        uint8_t proto;
         uint16_t port;
+        uint8_t proto;
         const char *app;
     } ports[] = {
-        {6, 20, "ftp-data"},  {6, 21, "ftp"},        {6, 22, "ssh"},         {6, 23, "telnet"},
-        {6, 25, "smtp"},      {17, 53, "dns"},       {6, 53, "dns"},         {17, 67, "dhcp"},
-        {17, 68, "dhcp"},     {17, 69, "tftp"},      {6, 80, "http"},        {6, 88, "kerberos"},
-        {17, 88, "kerberos"}, {6, 104, "dicom"},     {6, 110, "pop3"},       {17, 123, "ntp"},
-        {6, 135, "msrpc"},    {17, 137, "netbios-ns"}, {17, 138, "netbios-dgm"},
-        {6, 139, "netbios-ssn"}, {6, 143, "imap"},   {17, 161, "snmp"},      {6, 389, "ldap"},
-        {17, 389, "ldap"},    {6, 443, "https"},     {17, 443, "quic"},      {6, 445, "smb"},
-        {6, 465, "smtps"},    {17, 500, "isakmp"},   {17, 514, "syslog"},    {6, 587, "smtp"},
-        {6, 631, "ipp"},      {6, 636, "ldaps"},     {6, 993, "imaps"},      {6, 995, "pop3s"},
-        {17, 1900, "ssdp"},   {6, 1433, "mssql"},    {6, 1521, "oracle"},    {17, 1812, "radius"},
-        {6, 2575, "hl7"},     {6, 3268, "ldap-gc"},  {6, 3306, "mysql"},     {6, 3389, "rdp"},
-        {17, 3702, "ws-discovery"}, {6, 5060, "sip"}, {17, 5060, "sip"},    {17, 5353, "mdns"},
-        {17, 5355, "llmnr"},  {6, 5432, "postgres"}, {6, 5900, "vnc"},       {6, 5985, "winrm"},
-        {6, 8080, "http-alt"}, {6, 8443, "https-alt"}, {6, 9100, "jetdirect"},
-        {6, 11112, "dicom"},
+        {20, 6, "ftp-data"},  {21, 6, "ftp"},         {22, 6, "ssh"},          {23, 6, "telnet"},
+        {25, 6, "smtp"},      {53, 6, "dns"},         {53, 17, "dns"},         {67, 17, "dhcp"},
+        {68, 17, "dhcp"},     {69, 17, "tftp"},       {80, 6, "http"},         {88, 6, "kerberos"},
+        {88, 17, "kerberos"}, {104, 6, "dicom"},      {110, 6, "pop3"},        {123, 17, "ntp"},
+        {135, 6, "msrpc"},    {137, 17, "netbios-ns"}, {138, 17, "netbios-dgm"},
+        {139, 6, "netbios-ssn"}, {143, 6, "imap"},    {161, 17, "snmp"},       {389, 6, "ldap"},
+        {389, 17, "ldap"},    {443, 6, "https"},      {443, 17, "quic"},       {445, 6, "smb"},
+        {465, 6, "smtps"},    {500, 17, "isakmp"},    {514, 17, "syslog"},     {587, 6, "smtp"},
+        {631, 6, "ipp"},      {636, 6, "ldaps"},      {993, 6, "imaps"},       {995, 6, "pop3s"},
+        {1433, 6, "mssql"},   {1521, 6, "oracle"},    {1812, 17, "radius"},    {1900, 17, "ssdp"},
+        {2575, 6, "hl7"},     {3268, 6, "ldap-gc"},   {3306, 6, "mysql"},      {3389, 6, "rdp"},
+        {3702, 17, "ws-discovery"}, {5060, 6, "sip"}, {5060, 17, "sip"},      {5353, 17, "mdns"},
+        {5355, 17, "llmnr"},  {5432, 6, "postgres"},  {5900, 6, "vnc"},        {5985, 6, "winrm"},
+        {8080, 6, "http-alt"}, {8443, 6, "https-alt"}, {9100, 6, "jetdirect"},
+        {11112, 6, "dicom"},
     };
-    for (size_t i = 0; i < WARD_ARRAY_LEN(ports); i++) {
-        if (ports[i].proto == proto && ports[i].port == port)
-            return ports[i].app;
+    uint32_t key = (uint32_t)port << 8 | proto;
+    size_t lo = 0, hi = WARD_ARRAY_LEN(ports);
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        uint32_t k = (uint32_t)ports[mid].port << 8 | ports[mid].proto;
+        if (k == key)
+            return ports[mid].app;
+        if (k < key)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     return NULL;
 }
@@ -354,8 +363,9 @@ static void host_dirty(struct asset_tracker *t, struct host *h)
         t->next_due_usec = due;
 }
 
-/* Moves host slot i to the LRU head in grain tick (its first sighting in it). */
-static void host_regrain(struct asset_tracker *t, uint32_t i, uint32_t tick)
+/* Moves host slot i to the LRU head in grain tick (its first sighting in it).
+ * Out of line: once a grain per entry, and it would weigh on every caller. */
+__attribute__((noinline)) static void host_regrain(struct asset_tracker *t, uint32_t i, uint32_t tick)
 {
     t->hosts[i].lru_tick = tick;
     if (t->hosts[i].announced && t->now_usec >= t->hosts[i].emit_usec + t->o.refresh_usec &&
@@ -376,7 +386,7 @@ static inline void host_touch(struct asset_tracker *t, uint32_t i)
 }
 
 /* The same for MAC slot i. */
-static void mac_regrain(struct asset_tracker *t, uint32_t i, uint32_t tick)
+__attribute__((noinline)) static void mac_regrain(struct asset_tracker *t, uint32_t i, uint32_t tick)
 {
     t->macs[i].lru_tick = tick;
     if (t->m_head == i)
@@ -394,9 +404,10 @@ static inline void mac_touch(struct asset_tracker *t, uint32_t i)
         mac_regrain(t, i, tick);
 }
 
-static struct host *host_find(struct asset_tracker *t, const struct addr *a, uint16_t vlan)
+/* The host of (a, vlan), whose host_hash() is hh, or NULL. */
+static struct host *host_find(struct asset_tracker *t, const struct addr *a, uint16_t vlan,
+                              uint32_t hh)
 {
-    uint32_t hh = host_hash(a, vlan);
     for (uint32_t i = t->hidx[hh & t->hmask]; i != NIL; i = t->hl[i].hnext) {
         struct host *h = &t->hosts[i];
         if (t->hl[i].hash == hh && h->vlan == vlan && addr_same(&h->ip, a))
@@ -420,7 +431,8 @@ static void host_unhash(struct asset_tracker *t, uint32_t i)
 static struct host *host_get(struct asset_tracker *t, const struct addr *a, uint16_t vlan,
                              bool create)
 {
-    struct host *h = host_find(t, a, vlan);
+    uint32_t hh = host_hash(a, vlan);
+    struct host *h = host_find(t, a, vlan, hh);
     if (h) {
         host_touch(t, (uint32_t)(h - t->hosts));
         return h;
@@ -457,7 +469,7 @@ static struct host *host_get(struct asset_tracker *t, const struct addr *a, uint
         t->n_foreign++;
         t->foreign_gen++; /* "not an asset" cached in flows may be stale now */
     }
-    t->hl[i].hash = host_hash(a, vlan);
+    t->hl[i].hash = hh;
     t->hl[i].hnext = t->hidx[t->hl[i].hash & t->hmask];
     t->hidx[t->hl[i].hash & t->hmask] = i;
     LRU_PUSH(t->hl, t->h_head, t->h_tail, i);
@@ -891,12 +903,24 @@ static void svc_set_app(struct asset_tracker *t, struct host *h, uint8_t proto, 
     }
 }
 
+/* True if cleaning name (below) gives kept, an entry of a list. */
+static bool name_kept(const char *kept, const char *name)
+{
+    size_t k = strlen(kept); /* printable, 1..ASSET_NAME_MAX - 1 bytes */
+    return strncmp(kept, name, k) == 0 && (name[k] == '\0' || k == ASSET_NAME_MAX - 1);
+}
+
 static void add_name(struct asset_tracker *t, struct host *h, char list[][ASSET_NAME_MAX],
                      uint8_t *n, const char *name)
 {
     char clean[ASSET_NAME_MAX];
     size_t k = 0;
 
+    /* Most names come again: found as they are, they need no cleaning. */
+    for (uint8_t i = 0; i < *n; i++) {
+        if (name_kept(list[i], name))
+            return;
+    }
     /* Wire text: keep printable ASCII only (decoders already escape most). */
     for (size_t i = 0; name[i] && k + 1 < sizeof(clean); i++) {
         unsigned char ch = (unsigned char)name[i];
@@ -1282,14 +1306,16 @@ void asset_tracker_prefetch_flow(const struct asset_tracker *t, const struct pkt
     /* Both sides' entries: telling which side p comes from would read the flow's
        key, a line that may still be on its way, and the other side's entries are
        most often a remote host (none) and the gateway's MAC (cached anyway). */
-    for (int k = FLOW_ORIG; k <= FLOW_RESP; k++) {
-        uint32_t i = f->asset_host[k];
-        if (i - 1 < t->o.max_hosts)
-            __builtin_prefetch(&t->hosts[i - 1]);
-        i = f->asset_mac[k];
-        if (i - 1 < t->o.max_macs)
-            __builtin_prefetch(&t->macs[i - 1]);
-    }
+    size_t h0 = f->asset_host[FLOW_ORIG] - 1u, h1 = f->asset_host[FLOW_RESP] - 1u;
+    size_t m0 = f->asset_mac[FLOW_ORIG] - 1u, m1 = f->asset_mac[FLOW_RESP] - 1u;
+    if (h0 < t->o.max_hosts)
+        __builtin_prefetch(&t->hosts[h0]);
+    if (h1 < t->o.max_hosts)
+        __builtin_prefetch(&t->hosts[h1]);
+    if (m0 < t->o.max_macs)
+        __builtin_prefetch(&t->macs[m0]);
+    if (m1 < t->o.max_macs)
+        __builtin_prefetch(&t->macs[m1]);
 }
 
 void asset_tracker_prefetch_lookup(const struct asset_tracker *t, const struct pkt *p, int stage)

@@ -624,6 +624,24 @@ static void test_asset_mac_change_mid_flow_is_seen(void **state)
     flow_table_free(ft);
 }
 
+static void test_asset_port_app_by_port_and_protocol(void **state)
+{
+    (void)state;
+    assert_string_equal(asset_port_app(6, 20), "ftp-data"); /* first */
+    assert_string_equal(asset_port_app(6, 11112), "dicom");  /* last */
+    assert_string_equal(asset_port_app(6, 53), "dns");
+    assert_string_equal(asset_port_app(17, 53), "dns");
+    assert_string_equal(asset_port_app(6, 443), "https");
+    assert_string_equal(asset_port_app(17, 443), "quic");
+    assert_string_equal(asset_port_app(17, 1900), "ssdp");
+    assert_string_equal(asset_port_app(6, 1433), "mssql");
+    assert_null(asset_port_app(6, 1900));
+    assert_null(asset_port_app(17, 22));
+    assert_null(asset_port_app(6, 0));
+    assert_null(asset_port_app(17, 65535));
+    assert_null(asset_port_app(1, 80));
+}
+
 static void test_asset_service_named_by_a_flow_seen_before_it(void **state)
 {
     struct fx *fx = *state;
@@ -862,6 +880,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_asset_mac_change_mid_flow_is_seen, setup,
                                         teardown),
+        cmocka_unit_test(test_asset_port_app_by_port_and_protocol),
         cmocka_unit_test_setup_teardown(test_asset_service_named_by_a_flow_seen_before_it, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(

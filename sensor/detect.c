@@ -54,19 +54,15 @@ struct detect_slot {
     void *state;              /* its state */
 };
 
-/* A detector as the packet path sees it: all it reads per packet, in one place. */
-struct detect_call {
-    uint64_t wants; /* packet classes it is called for (struct detector) */
-    void (*on_packet)(void *state, struct detect_ctx *ctx, const struct pkt *p, struct flow *f,
-                      int dir); /* its on_packet */
-    void *state;                /* its state */
-    const struct detector *d;   /* the detector, to ask its wants() again */
-};
+typedef void (*detect_packet_fn)(void *state, struct detect_ctx *ctx, const struct pkt *p,
+                                 struct flow *f, int dir);
 
 /*
- * by_byte[k][v] is the set of pkt_calls (bit i for entry i) wanting a bit of the
- * value v at byte k of a packet class; the detectors a class is passed to are the
- * OR over its bytes, five loads instead of a test per detector.
+ * The detectors with on_packet are entries 0..n_pkt-1 of the pkt_* arrays, in
+ * table order (arrays, not structs, so that a call indexes them directly).
+ * by_byte[k][v] is the set of them (bit i for entry i) wanting a bit of the value
+ * v at byte k of a packet class; the detectors a class is passed to are the OR
+ * over its bytes: five loads instead of a test per detector.
  */
 struct detect_engine {
     struct detect_ctx ctx;                          /* what detectors read */
@@ -76,9 +72,11 @@ struct detect_engine {
     bool heightened;                                /* heightened mode on */
     struct detect_slot slots[DETECT_TABLE_MAX];     /* enabled detectors */
     size_t n_slots;                                 /* entries in slots */
-    struct detect_call pkt_calls[DETECT_TABLE_MAX]; /* those with on_packet */
-    size_t n_pkt_calls;                             /* entries in pkt_calls */
-    uint16_t by_byte[DETECT_CLASS_BYTES][256];      /* class byte -> pkt_calls wanting it */
+    detect_packet_fn pkt_fn[DETECT_TABLE_MAX];      /* their on_packet */
+    void *pkt_state[DETECT_TABLE_MAX];              /* their state */
+    const struct detector *pkt_d[DETECT_TABLE_MAX]; /* the detectors, to ask wants() */
+    size_t n_pkt;                                   /* entries in the pkt_* arrays */
+    uint16_t by_byte[DETECT_CLASS_BYTES][256];      /* class byte -> pkt_* entries wanting it */
     struct detect_slot pre_slots[DETECT_TABLE_MAX]; /* those with prefetch */
     uint64_t pre_wants[DETECT_TABLE_MAX];           /* their prefetch_wants (0 made all) */
     uint64_t pre_any;                               /* the OR of pre_wants */
@@ -178,11 +176,11 @@ static void refresh_wants(struct detect_engine *de)
 {
     de->ctx.wants_changed = false;
     memset(de->by_byte, 0, sizeof(de->by_byte));
-    for (size_t i = 0; i < de->n_pkt_calls; i++) {
-        struct detect_call *c = &de->pkt_calls[i];
-        c->wants = c->d->wants ? c->d->wants(c->state) : DETECT_WANT_ALL;
+    for (size_t i = 0; i < de->n_pkt; i++) {
+        const struct detector *d = de->pkt_d[i];
+        uint64_t w = d->wants ? d->wants(de->pkt_state[i]) : DETECT_WANT_ALL;
         for (size_t k = 0; k < DETECT_CLASS_BYTES; k++) {
-            unsigned byte = (unsigned)(c->wants >> (8 * k)) & 0xff;
+            unsigned byte = (unsigned)(w >> (8 * k)) & 0xff;
             for (unsigned v = 0; v < 256; v++) {
                 if (v & byte)
                     de->by_byte[k][v] |= (uint16_t)(1u << i);
@@ -247,10 +245,10 @@ struct detect_engine *detect_engine_new_table(struct config *cfg, const char *ho
         de->slots[de->n_slots].state = state;
         de->n_slots++;
         if (d->on_packet) {
-            struct detect_call *c = &de->pkt_calls[de->n_pkt_calls++];
-            c->on_packet = d->on_packet;
-            c->state = state;
-            c->d = d;
+            de->pkt_fn[de->n_pkt] = d->on_packet;
+            de->pkt_state[de->n_pkt] = state;
+            de->pkt_d[de->n_pkt] = d;
+            de->n_pkt++;
         }
         if (d->prefetch) {
             de->pre_wants[de->n_pre_slots] = d->prefetch_wants ? d->prefetch_wants
@@ -326,14 +324,14 @@ void detect_engine_packet(struct detect_engine *de, const struct pkt *p, struct 
     } else {
         c |= DETECT_WANT_NO_FLOW;
     }
-    unsigned calls = (unsigned)de->by_byte[0][c & 0xff] | de->by_byte[1][(c >> 8) & 0xff] |
-                     de->by_byte[2][(c >> 16) & 0xff] | de->by_byte[3][(c >> 24) & 0xff] |
-                     de->by_byte[4][(c >> 32) & 0xff];
+    unsigned long calls = (unsigned long)de->by_byte[0][c & 0xff] |
+                          de->by_byte[1][(c >> 8) & 0xff] | de->by_byte[2][(c >> 16) & 0xff] |
+                          de->by_byte[3][(c >> 24) & 0xff] | de->by_byte[4][(c >> 32) & 0xff];
     while (calls) {
         /* In table order: the lowest bit first. */
-        const struct detect_call *dc = &de->pkt_calls[__builtin_ctz(calls)];
+        unsigned long i = (unsigned long)__builtin_ctzl(calls);
         calls &= calls - 1;
-        dc->on_packet(dc->state, &de->ctx, p, f, dir);
+        de->pkt_fn[i](de->pkt_state[i], &de->ctx, p, f, dir);
     }
     if (de->ctx.wants_changed)
         refresh_wants(de);

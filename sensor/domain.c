@@ -1,11 +1,35 @@
 /*
  * domain -- see domain.h.
+ *
+ * The registered domain is found as libpsl's psl_registrable_domain() finds it:
+ * the name and then each shorter suffix is asked "is this a public suffix?"
+ * until one is, and the suffix before it is the answer (from the longest, so
+ * that a rule like "forgot.his.name" is found under "name").  Each question
+ * costs libpsl a walk of its compressed list or two, thousands of
+ * instructions; the suffixes of most names are shared with other names
+ * ("hospital.example", "com"), so the answers for recent ones are kept in a
+ * small table, and only a name's own longer suffixes cost a lookup.
  */
 #include "domain.h"
 
 #include <libpsl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "keymap.h"
+
+#define MEMO_SLOTS 1024 /* remembered answers (a power of two), direct-mapped */
+#define MEMO_NAME 64    /* longer suffixes are asked every time */
+
+struct memo {
+    uint64_t hash;         /* keymap_hash() of the suffix; 0 for an empty slot */
+    bool is_public;        /* libpsl's answer */
+    uint8_t len;           /* bytes of name */
+    char name[MEMO_NAME];  /* the suffix, not NUL-terminated */
+};
+
+static struct memo memo[MEMO_SLOTS];
 
 static const psl_ctx_t *psl;
 static bool psl_tried;
@@ -19,6 +43,39 @@ static const psl_ctx_t *get_psl(void)
             psl = psl_builtin();
     }
     return psl;
+}
+
+/* psl_is_public_suffix(ctx, suffix), remembered for short suffixes. */
+static bool is_public(const psl_ctx_t *ctx, const char *suffix)
+{
+    size_t len = strlen(suffix);
+    if (len >= MEMO_NAME)
+        return psl_is_public_suffix(ctx, suffix) != 0;
+    uint64_t h = keymap_hash(suffix, len, 0) | 1; /* never 0, the empty mark */
+    struct memo *m = &memo[h & (MEMO_SLOTS - 1)];
+    if (m->hash == h && m->len == len && memcmp(m->name, suffix, len) == 0)
+        return m->is_public;
+    m->hash = h;
+    m->len = (uint8_t)len;
+    memcpy(m->name, suffix, len);
+    m->is_public = psl_is_public_suffix(ctx, suffix) != 0;
+    return m->is_public;
+}
+
+/* psl_registrable_domain(ctx, name), its questions answered by is_public(). */
+static const char *registrable(const psl_ctx_t *ctx, const char *name)
+{
+    const char *regdom = NULL;
+    if (*name == '.')
+        return NULL;
+    while (!is_public(ctx, name)) {
+        const char *p = strchr(name, '.');
+        if (!p)
+            break;
+        regdom = name;
+        name = p + 1;
+    }
+    return regdom;
 }
 
 /* The last two labels of name (or all of it). */
@@ -46,7 +103,7 @@ const char *domain_registered(const char *name, char *out, size_t cap)
     while (len && buf[len - 1] == '.')
         buf[--len] = '\0';
     const psl_ctx_t *ctx = get_psl();
-    const char *reg = ctx ? psl_registrable_domain(ctx, buf) : NULL;
+    const char *reg = ctx ? registrable(ctx, buf) : NULL;
     if (!reg)
         reg = last_two(buf);
     snprintf(out, cap, "%s", reg);

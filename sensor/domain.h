@@ -3,8 +3,10 @@
  * Public Suffix List, through libpsl (this module is its only user).
  *
  * The list is loaded once, on first use, from the system's publicsuffix package
- * (falling back to libpsl's built-in copy); afterwards lookups only read it and
- * never allocate.  Names are lower-case dotted text as the decoders leave them.
+ * (falling back to libpsl's built-in copy); afterwards lookups never allocate:
+ * the list's answers for recently asked suffixes are kept in a fixed table.
+ * Names are lower-case dotted text as the decoders leave them.  Not thread-safe
+ * (the capture thread is its only caller).
  */
 #ifndef WARD_DOMAIN_H
 #define WARD_DOMAIN_H

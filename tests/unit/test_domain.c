@@ -1,7 +1,8 @@
 /*
  * test_domain -- registered domains from the Public Suffix List, the fallback
  * for unknown suffixes, trailing dots, a short output buffer, hostile lengths
- * (longer than a DNS name may be, dots only), and domain_is_within.
+ * (longer than a DNS name may be, dots only), and domain_is_within; and that the
+ * answers, remembered or not, are always libpsl's own.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,6 +12,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <libpsl.h>
 
 #include "domain.h"
 
@@ -34,6 +36,55 @@ static void test_domain_registered_by_suffix_list(void **state)
     assert_null(domain_registered(NULL, (char[8]){0}, 8));
     char small[8];
     assert_string_equal(domain_registered("www.example.com", small, sizeof(small)), "example");
+}
+
+/* domain_registered(name) as libpsl's psl_registrable_domain() gives it. */
+static void expect_libpsl(const psl_ctx_t *psl, const char *name)
+{
+    char out[300];
+    const char *want = psl_registrable_domain(psl, name);
+    const char *got = domain_registered(name, out, sizeof(out));
+    assert_non_null(got);
+    if (want)
+        assert_string_equal(got, want);
+}
+
+static void test_domain_registered_matches_libpsl(void **state)
+{
+    (void)state;
+    const psl_ctx_t *psl = psl_latest(NULL);
+    if (!psl)
+        psl = psl_builtin();
+    assert_non_null(psl);
+    static const char *const names[] = {
+        "www.example.com", "a.example.com", "example.com", "com",
+        "a.b.c.example.co.uk", "example.co.uk", "co.uk", "uk",
+        "www.ck", "a.www.ck", "b.a.ck", "a.ck", /* exception and wildcard rules */
+        "forgot.his.name", "a.forgot.his.name", "his.name", "x.his.name",
+        "bucket.s3.amazonaws.com", "a.b.s3.amazonaws.com", "s3.amazonaws.com",
+        "deep.sub.pirate.sea", "pirate.sea", "a..b.example.com",
+        "x.github.io", "github.io", "a.b.blogspot.co.uk",
+    };
+    /* Twice: first asked of libpsl, then answered from what was remembered. */
+    for (int round = 0; round < 2; round++) {
+        for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+            expect_libpsl(psl, names[i]);
+    }
+    /* More distinct suffixes than remembered answers: slots are taken over. */
+    char name[64];
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < 3000; i++) {
+            snprintf(name, sizeof(name), "h%d.z%d.example%d.co.uk", i, i % 7, i % 1500);
+            expect_libpsl(psl, name);
+        }
+    }
+    /* A suffix too long to remember is asked every time, with the same answer. */
+    char longname[200];
+    memset(longname, 'q', sizeof(longname) - 1);
+    longname[sizeof(longname) - 1] = '\0';
+    memcpy(longname + 150, ".example.github.io", 19);
+    expect_libpsl(psl, longname);
+    expect_libpsl(psl, longname);
 }
 
 static void test_domain_hostile_lengths(void **state)
@@ -65,6 +116,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_domain_registered_by_suffix_list),
+        cmocka_unit_test(test_domain_registered_matches_libpsl),
         cmocka_unit_test(test_domain_hostile_lengths),
         cmocka_unit_test(test_domain_is_within),
     };

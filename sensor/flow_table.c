@@ -152,12 +152,30 @@ static void pkey_make(const struct pkt *p, struct pkey *k)
     }
 }
 
+/* memcmp(a, b, 16), in two big-endian word compares instead of a call. */
+static int addr_bytes_cmp(const uint8_t *a, const uint8_t *b)
+{
+    uint64_t x, y;
+    for (int i = 0; i < 16; i += 8) {
+        memcpy(&x, a + i, 8);
+        memcpy(&y, b + i, 8);
+        if (x != y) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+            x = __builtin_bswap64(x);
+            y = __builtin_bswap64(y);
+#endif
+            return x < y ? -1 : 1;
+        }
+    }
+    return 0;
+}
+
 /* Symmetric hash: both directions of a flow hash alike. */
 static uint64_t pkey_hash(const struct flow_table *ft, const struct pkey *k)
 {
     const struct addr *lo = k->src, *hi = k->dst;
     uint16_t plo = k->sport, phi = k->dport;
-    int c = memcmp(k->src->b, k->dst->b, 16);
+    int c = addr_bytes_cmp(k->src->b, k->dst->b);
     if (c > 0 || (c == 0 && k->sport > k->dport)) {
         lo = k->dst;
         hi = k->src;
@@ -586,13 +604,14 @@ static const struct flow *guess(const struct flow_table *ft, uint64_t hash)
     return NULL;
 }
 
-void flow_table_prefetch_flow(const struct flow_table *ft, uint64_t hash)
+const struct flow *flow_table_prefetch_flow(const struct flow_table *ft, uint64_t hash)
 {
-    const char *f = (const char *)guess(ft, hash);
-    if (f) {
-        __builtin_prefetch(f);
-        __builtin_prefetch(f + 64);
+    const struct flow *g = guess(ft, hash);
+    if (g) {
+        __builtin_prefetch(g);
+        __builtin_prefetch((const char *)g + 64);
     }
+    return g;
 }
 
 const struct flow *flow_table_guess(const struct flow_table *ft, uint64_t hash)

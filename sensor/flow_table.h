@@ -159,7 +159,8 @@ struct flow *flow_table_update(struct flow_table *ft, const struct pkt *p, int *
  */
 uint64_t flow_table_hash(const struct flow_table *ft, const struct pkt *p);
 void flow_table_prefetch_slot(const struct flow_table *ft, uint64_t hash);
-void flow_table_prefetch_flow(const struct flow_table *ft, uint64_t hash);
+/* Returns the flow it prefetched, flow_table_guess(ft, hash). */
+const struct flow *flow_table_prefetch_flow(const struct flow_table *ft, uint64_t hash);
 /* The flow hash probably leads to (first probe, tag match, no key check), or NULL:
  * a hint for prefetching what the flow points to, never for its contents. */
 const struct flow *flow_table_guess(const struct flow_table *ft, uint64_t hash);

@@ -379,6 +379,7 @@ struct sensor_slot {
     struct capture_pkt cp; /* the packet (data points into its copy, or the capture's if stable) */
     enum decode_rc rc;     /* decode result */
     uint64_t hash;         /* flow hash, when rc is DECODE_OK */
+    const struct flow *guess; /* the flow it probably belongs to (stage 2 on), a hint */
 };
 
 struct sensor {
@@ -579,8 +580,8 @@ static void stage_flow(struct sensor *s, size_t at)
         return;
     const struct pkt *p = &s->pkts[at];
     /* Every line a packet touches, detectors' and the tracker's fields too. */
-    flow_table_prefetch_flow(s->flows, s->batch[at].hash);
-    const struct flow *g = flow_table_guess(s->flows, s->batch[at].hash);
+    const struct flow *g = flow_table_prefetch_flow(s->flows, s->batch[at].hash);
+    s->batch[at].guess = g;
     if (g) {
         __builtin_prefetch(&g->det);
         __builtin_prefetch(&g->asset_host);
@@ -603,7 +604,7 @@ static void stage_host(struct sensor *s, size_t at)
     if (s->batch[at].rc != DECODE_OK)
         return;
     const struct pkt *p = &s->pkts[at];
-    const struct flow *g = flow_table_guess(s->flows, s->batch[at].hash);
+    const struct flow *g = s->batch[at].guess;
     host_table_prefetch_flow(s->hosts, g, p->ts_usec);
     asset_tracker_prefetch_flow(s->assets, p, g);
     if (!g && (p->layers & (PKT_IP4 | PKT_IP6))) {

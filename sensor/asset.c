@@ -461,6 +461,23 @@ static struct host *host_get(struct asset_tracker *t, const struct addr *a, uint
         t->st.hosts--;
         if (t->hosts[i].foreign)
             t->n_foreign--;
+        /* The next eviction, a few packets on, may come from a flow whose host
+           was evicted under it, which no lookup prefetch foresaw: what evicting
+           the new tail will touch is fetched now (its entry, cleared for the
+           newcomer, its hash bucket, its LRU neighbour).  Written out here: GCC
+           takes a function of nothing but loads and prefetches for pure and drops
+           its calls. */
+        uint32_t v = t->h_tail;
+        if (v != NIL) {
+            const char *vh = (const char *)&t->hosts[v];
+            __builtin_prefetch(vh, 1);
+            __builtin_prefetch(vh + 64, 1);
+            __builtin_prefetch(vh + 128, 1);
+            __builtin_prefetch(vh + 192, 1);
+            __builtin_prefetch(&t->hidx[t->hl[v].hash & t->hmask]);
+            if (t->hl[v].prev != NIL)
+                __builtin_prefetch(&t->hl[t->hl[v].prev], 1);
+        }
     }
     h = &t->hosts[i];
     /* The lists are read only below their counts (in the entry): not cleared. */

@@ -13,7 +13,6 @@
 #   make clean
 #
 # V=1 shows the commands.  BUILD=dir builds elsewhere (parallel trees are fine).
-# PGO=0 builds ward-sensor without its profile-guided second pass (see below).
 
 BUILD    ?= build
 PREFIX   ?= /usr/local
@@ -90,14 +89,6 @@ FUZZ_SRC    := $(wildcard tests/fuzz/fuzz_*.c)
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
-# ward-sensor's own sources, built profile-guided unless PGO=0 (see below).  GCC
-# only: other compilers, sanitizer and fuzz builds build it plainly.
-SENSOR_PROG_SRC := $(COMMON_SRC) $(SENSOR_SRC) sensor/main.c
-PGO_GEN := $(BUILD)/pgo-gen
-pgo_gen = $(patsubst %.c,$(PGO_GEN)/obj/%.o,$(1))
-pgo_use = $(patsubst %.c,$(BUILD)/pgo/obj/%.o,$(1))
-PGO ?= $(if $(SANITIZE)$(FUZZ),0,$(if $(shell $(CC) -v 2>&1 | grep '^gcc version'),1,0))
-
 LIBCOMMON  := $(BUILD)/libcommon.a
 LIBSENSOR  := $(BUILD)/libsensor.a
 LIBCONSOLE := $(BUILD)/libconsole.a
@@ -163,15 +154,9 @@ $(BUILD)/%.a:
 LINK = $(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o,$^) -Wl,--start-group $(filter %.a,$^) \
 	-Wl,--end-group $(PKG_LIBS)
 
-ifeq ($(PGO),1)
-$(BUILD)/ward-sensor: $(call pgo_use,$(SENSOR_PROG_SRC)) $(BUILD)/obj/gen/ward.pb-c.o
-	@echo "  LD      $@ (profile-guided)"
-	$(LINK)
-else
 $(BUILD)/ward-sensor: $(BUILD)/obj/sensor/main.o $(WARD_LIBS)
 	@echo "  LD      $@"
 	$(LINK)
-endif
 $(BUILD)/ward-console: $(BUILD)/obj/console/main.o $(WARD_LIBS)
 	@echo "  LD      $@"
 	$(LINK)
@@ -199,41 +184,6 @@ $(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o $(LIBTEST) $(WARD_LIBS)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	$(LINK) -fsanitize=fuzzer
-
-# ---------------------------------------------------------------- profile-guided ward-sensor
-#
-# ward-sensor is built twice: instrumented (-fprofile-generate), run by
-# tests/bench/pgo_train.sh over a capture of the benchmark's traffic mix and the
-# regression captures, then again with those branch and call counts
-# (-fprofile-use), which lays out its hot paths and inlines along them.  Code the
-# training never ran (live capture, the console link) is optimised as without
-# a profile (-fprofile-partial-training).  Only ward-sensor itself: the unit
-# tests and tools link the plain objects of the same sources, which every build
-# makes with all warnings as errors, so the second pass stays quiet (-w) about
-# what GCC notes while matching counts to functions it inlined differently.
-
-$(PGO_GEN)/obj/%.o: %.c $(PROTO_H)
-	@mkdir -p $(dir $@)
-	@echo "  CC      $< (instrumented)"
-	$(Q)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -fprofile-generate -fprofile-update=prefer-atomic \
-		-c -o $@ $<
-
-$(PGO_GEN)/ward-sensor: $(call pgo_gen,$(SENSOR_PROG_SRC)) $(BUILD)/obj/gen/ward.pb-c.o
-	@echo "  LD      $@ (instrumented)"
-	$(LINK) -fprofile-generate
-
-$(PGO_GEN)/trained: $(PGO_GEN)/ward-sensor $(BUILD)/tools/gen_bench_pcap tests/bench/pgo_train.sh \
-		$(wildcard tests/regress/*.pcap.gz) tests/regress/CASES
-	@echo "  TRAIN   $(PGO_GEN)/ward-sensor"
-	$(Q)find $(PGO_GEN) -name '*.gcda' -delete
-	$(Q)tests/bench/pgo_train.sh $(PGO_GEN)/ward-sensor $(BUILD)/tools/gen_bench_pcap $@
-
-$(BUILD)/pgo/obj/%.o: %.c $(PROTO_H) $(PGO_GEN)/trained
-	@mkdir -p $(dir $@)
-	@echo "  CC      $< (profile-guided)"
-	$(Q)cp $(PGO_GEN)/obj/$*.gcda $(basename $@).gcda
-	$(Q)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -fprofile-use -fprofile-partial-training \
-		-w -c -o $@ $<
 
 # ---------------------------------------------------------------- tests
 
@@ -306,6 +256,3 @@ clean:
 	rm -rf build
 
 -include $(ALL_OBJ:.o=.d)
-ifeq ($(PGO),1)
--include $(patsubst %.o,%.d,$(call pgo_gen,$(SENSOR_PROG_SRC)) $(call pgo_use,$(SENSOR_PROG_SRC)))
-endif

@@ -77,6 +77,8 @@ struct detect_engine {
     const struct detector *pkt_d[DETECT_TABLE_MAX]; /* the detectors, to ask wants() */
     size_t n_pkt;                                   /* entries in the pkt_* arrays */
     uint16_t by_byte[DETECT_CLASS_BYTES][256];      /* class byte -> pkt_* entries wanting it */
+    struct detect_slot end_slots[DETECT_TABLE_MAX]; /* those with on_flow_end */
+    size_t n_end_slots;                             /* entries in end_slots */
     struct detect_slot pre_slots[DETECT_TABLE_MAX]; /* those with prefetch */
     uint64_t pre_wants[DETECT_TABLE_MAX];           /* their prefetch_wants (0 made all) */
     uint64_t pre_any;                               /* the OR of pre_wants */
@@ -250,6 +252,8 @@ struct detect_engine *detect_engine_new_table(struct config *cfg, const char *ho
             de->pkt_d[de->n_pkt] = d;
             de->n_pkt++;
         }
+        if (d->on_flow_end)
+            de->end_slots[de->n_end_slots++] = de->slots[de->n_slots - 1];
         if (d->prefetch) {
             de->pre_wants[de->n_pre_slots] = d->prefetch_wants ? d->prefetch_wants
                                                                 : DETECT_WANT_ALL;
@@ -364,10 +368,8 @@ void detect_engine_prefetch(const struct detect_engine *de, const struct pkt *p,
 void detect_engine_flow_end(struct detect_engine *de, const struct flow *f)
 {
     advance(de, f->last_usec);
-    for (size_t i = 0; i < de->n_slots; i++) {
-        if (de->slots[i].d->on_flow_end)
-            de->slots[i].d->on_flow_end(de->slots[i].state, &de->ctx, f);
-    }
+    for (size_t i = 0; i < de->n_end_slots; i++)
+        de->end_slots[i].d->on_flow_end(de->end_slots[i].state, &de->ctx, f);
     if (de->ctx.wants_changed)
         refresh_wants(de);
 }

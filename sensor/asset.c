@@ -1612,17 +1612,25 @@ static inline bool memo_apply(struct asset_tracker *t, const struct pkt *p, stru
     }
     if (ver != f->asset_ver[dir])
         return false;
+    /* What mac_touch() and host_touch() do, with the time read once (the
+       stores below could alias it). */
+    uint64_t now = t->now_usec;
+    uint32_t tick = lru_tick_of(now);
+    uint8_t ttl = p->ttl;
     if (m) {
-        mac_touch(t, mi);
+        m->last_usec = now;
+        if (m->lru_tick != tick)
+            mac_regrain(t, mi, tick);
         if ((how & MEMO_COUNT) && m->v4_pkts[0] < UINT32_MAX)
             m->v4_pkts[0]++;
         if ((how & MEMO_CLAIM) && m->host == NIL)
             m->host = hi; /* its holder was evicted (mac_unhold()) */
     }
     if (h) {
-        host_touch(t, hi);
-        h->last_usec = t->now_usec;
-        h->ttl = p->ttl;
+        if (h->lru_tick != tick)
+            host_regrain(t, hi, tick);
+        h->last_usec = now;
+        h->ttl = ttl;
         if (p->layers & (PKT_TLS_HELLO | PKT_HTTP))
             learn_names(t, h, p); /* as learning would, last */
     }

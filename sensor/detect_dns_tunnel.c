@@ -150,7 +150,10 @@ struct name_shape {
 
 static void shape(const char *sub, size_t len, struct name_shape *s)
 {
-    unsigned counts[256] = {0};
+    /* Only the counts of characters seen are set (and read), and the sum
+     * visits them in character order, as a walk of all 256 would. */
+    unsigned counts[256];
+    uint64_t seen[4] = {0};
     size_t label = 0;
     memset(s, 0, sizeof(*s));
     s->sub_len = len;
@@ -164,6 +167,11 @@ static void shape(const char *sub, size_t len, struct name_shape *s)
         if (++label > s->longest)
             s->longest = label;
         if (isalnum(c) || c == '_' || c == '\\') {
+            uint64_t bit = 1ULL << (c & 63);
+            if (!(seen[c >> 6] & bit)) {
+                seen[c >> 6] |= bit;
+                counts[c] = 0;
+            }
             counts[c]++;
             s->alnum++;
             if (isdigit(c))
@@ -173,8 +181,9 @@ static void shape(const char *sub, size_t len, struct name_shape *s)
     if (!s->alnum)
         return;
     double n = (double)s->alnum;
-    for (unsigned c = 0; c < 256; c++) {
-        if (counts[c]) {
+    for (unsigned w = 0; w < 4; w++) {
+        for (uint64_t m = seen[w]; m; m &= m - 1) {
+            unsigned c = w * 64 + (unsigned)__builtin_ctzll(m);
             double q = counts[c] / n;
             s->entropy -= q * log2(q);
         }

@@ -12,11 +12,6 @@
 
 #include "config.h"
 
-bool addr_eq(const struct addr *a, const struct addr *b)
-{
-    return a->family == b->family && memcmp(a->b, b->b, 16) == 0;
-}
-
 int addr_parse(const char *s, struct addr *out)
 {
     struct addr a = {0};

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "ward.h"
 
@@ -50,7 +51,16 @@ static inline uint32_t addr_v4_host(const struct addr *a)
     return (uint32_t)a->b[0] << 24 | (uint32_t)a->b[1] << 16 | (uint32_t)a->b[2] << 8 | a->b[3];
 }
 
-bool addr_eq(const struct addr *a, const struct addr *b);
+/* Same family and bytes.  Inline, in two word compares: the packet path compares
+ * addresses many times a packet, and a call costs more than the compare. */
+static inline bool addr_eq(const struct addr *a, const struct addr *b)
+{
+    uint64_t x[2], y[2];
+    memcpy(x, a->b, sizeof(x));
+    memcpy(y, b->b, sizeof(y));
+    return a->family == b->family && ((x[0] ^ y[0]) | (x[1] ^ y[1])) == 0;
+}
+
 /* Parses dotted IPv4 or IPv6 text.  0 or -EINVAL. */
 WARD_MUST_CHECK int addr_parse(const char *s, struct addr *out);
 /* Formats into out (cap >= ADDR_STR_LEN).  Returns out. */

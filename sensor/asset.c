@@ -255,18 +255,8 @@ int asset_opts_read(struct config *cfg, struct asset_opts *o)
 
 /* ------------------------------------------------------------------ tables */
 
-/*
- * addr_eq() and memcmp(mac, mac, 6) == 0 without the calls: the per-packet paths
- * compare a few addresses and MACs each, and the calls cost more than the compares.
- */
-static inline bool addr_same(const struct addr *a, const struct addr *b)
-{
-    uint64_t x[2], y[2];
-    memcpy(x, a->b, sizeof(x));
-    memcpy(y, b->b, sizeof(y));
-    return a->family == b->family && ((x[0] ^ y[0]) | (x[1] ^ y[1])) == 0;
-}
-
+/* memcmp(a, b, 6) == 0 without the call: the per-packet paths compare a few
+ * MACs each, and the call costs more than the compare. */
 static inline bool mac_eq(const uint8_t a[6], const uint8_t b[6])
 {
     uint32_t a0, b0;
@@ -419,7 +409,7 @@ static struct host *host_find(struct asset_tracker *t, const struct addr *a, uin
 {
     for (uint32_t i = t->hidx[hh & t->hmask]; i != NIL; i = t->hl[i].hnext) {
         struct host *h = &t->hosts[i];
-        if (t->hl[i].hash == hh && h->vlan == vlan && addr_same(&h->ip, a))
+        if (t->hl[i].hash == hh && h->vlan == vlan && addr_eq(&h->ip, a))
             return h;
     }
     return NULL;
@@ -807,14 +797,14 @@ static void mac_note_source(struct asset_tracker *t, struct mac_ent *m, const st
 {
     if (a->family == 4 && home) {
         int k;
-        if (m->v4[0].family == 0 || addr_same(&m->v4[0], a)) {
+        if (m->v4[0].family == 0 || addr_eq(&m->v4[0], a)) {
             k = 0;
-        } else if (m->v4[1].family == 0 || addr_same(&m->v4[1], a)) {
+        } else if (m->v4[1].family == 0 || addr_eq(&m->v4[1], a)) {
             k = 1;
         } else {
             k = 1; /* a third source takes the place of the second, with its count */
         }
-        if (!addr_same(&m->v4[k], a))
+        if (!addr_eq(&m->v4[k], a))
             m->v4[k] = *a;
         if (m->v4_pkts[k] < UINT32_MAX)
             m->v4_pkts[k]++;
@@ -834,7 +824,7 @@ static void mac_note_source(struct asset_tracker *t, struct mac_ent *m, const st
         }
     } else if (a->family == 6 && !addr_is_link_local6(a) && !m->multi_v6) {
         for (uint8_t i = 0; i < m->n_v6; i++) {
-            if (addr_same(&m->v6[i], a))
+            if (addr_eq(&m->v6[i], a))
                 return;
         }
         if (m->n_v6 < MAC_V6_TRACK) {
@@ -1202,7 +1192,7 @@ static void learn_dhcp(struct asset_tracker *t, const struct pkt *p)
         if (type == 5 && addr_usable(&d->yiaddr))
             link_bind(t, &d->yiaddr, p->vlan, d->chaddr);
         if (addr_usable(&p->src)) {
-            if (pkt_has(p, PKT_ETH) && d->server_id.family && addr_same(&d->server_id, &p->src))
+            if (pkt_has(p, PKT_ETH) && d->server_id.family && addr_eq(&d->server_id, &p->src))
                 link_bind(t, &p->src, p->vlan, p->src_mac);
             struct host *h = host_get(t, &p->src, p->vlan, is_home(t, &p->src) ||
                                                               d->server_id.family != 0);
@@ -1314,7 +1304,7 @@ static struct host *src_host(struct asset_tracker *t, const struct pkt *p, struc
             return NULL;
         if (i != 0 && i <= t->o.max_hosts) {
             struct host *h = &t->hosts[i - 1];
-            if (h->used && h->vlan == p->vlan && addr_same(&h->ip, &p->src)) {
+            if (h->used && h->vlan == p->vlan && addr_eq(&h->ip, &p->src)) {
                 host_touch(t, i - 1);
                 return h;
             }
@@ -1682,7 +1672,7 @@ static bool host_mac_ok(struct asset_tracker *t, const struct host *h)
     /* A MAC sending for several inside addresses is still one host's when that host
        sends nearly all of it (a DNS proxy answering now and then for the gateway). */
     return !m->multi_v4 ||
-           (addr_same(&m->v4[0], &h->ip) && m->v4_pkts[0] >= 4 * (uint64_t)m->v4_pkts[1]);
+           (addr_eq(&m->v4[0], &h->ip) && m->v4_pkts[0] >= 4 * (uint64_t)m->v4_pkts[1]);
 }
 
 static void send_update(struct asset_tracker *t, Ward__AssetUpdate *u)
